@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Brings up the services the apps and tests need: RabbitMQ (with the management API) and MongoDB.
+# Usage: scripts/services.sh up|down|status
+# Honours VOCAB_RABBITMQ_URI / VOCAB_MONGO_URI when set (e.g. docker compose's real MongoDB);
+# otherwise installs Debian's rabbitmq-server and the jongodb MongoDB stand-in and starts them in the background.
+# Writes .services/env with the addresses; `source .services/env` to use them.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+state="$root/.services"
+mkdir -p "$state"
+
+JONGODB_VERSION=0.1.6
+MONGO_PORT="${VOCAB_MONGO_PORT:-27018}"
+RABBIT_PIDFILE="$state/rabbitmq.pid"
+MONGO_PIDFILE="$state/jongodb.pid"
+
+log() { echo "[services] $*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  # apt-get update once per script run: a fresh machine's package lists are empty or stale.
+  if [ -z "${_apt_updated:-}" ]; then as_root apt-get update -qq; _apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+rabbit_ping() { timeout 15 rabbitmq-diagnostics -q ping >/dev/null 2>&1; }
+management_ready() { curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1; }
+
+rabbit_up() {
+  if [ -n "${VOCAB_RABBITMQ_URI:-}" ]; then log "RabbitMQ: using VOCAB_RABBITMQ_URI"; return; fi
+  command -v curl >/dev/null || apt_install curl
+  if ! command -v rabbitmq-server >/dev/null; then
+    log "installing rabbitmq-server (apt)"
+    apt_install rabbitmq-server
+  fi
+  if management_ready; then log "RabbitMQ already running"; return; fi
+  as_root rabbitmq-plugins enable --offline rabbitmq_management >/dev/null
+  if ! rabbit_ping; then
+    log "starting RabbitMQ in the background"
+    # The /usr/sbin wrapper switches to the rabbitmq user so the Erlang cookie matches.
+    as_root env RABBITMQ_PID_FILE=/var/lib/rabbitmq/vocab.pid \
+      nohup rabbitmq-server >"$state/rabbitmq.log" 2>&1 &
+    echo "/var/lib/rabbitmq/vocab.pid" > "$RABBIT_PIDFILE"
+  fi
+  for _ in $(seq 1 120); do
+    if management_ready; then log "RabbitMQ ready"; return; fi
+    sleep 1
+  done
+  log "RabbitMQ did not become ready; last log lines:"; tail -n 30 "$state/rabbitmq.log" >&2 || true
+  exit 1
+}
+
+jongodb_bin() { echo "$state/jongodb-$JONGODB_VERSION/package/bin/jongodb"; }
+
+mongo_up() {
+  if [ -n "${VOCAB_MONGO_URI:-}" ]; then log "MongoDB: using VOCAB_MONGO_URI"; return; fi
+  if [ -f "$MONGO_PIDFILE" ] && kill -0 "$(cat "$MONGO_PIDFILE")" 2>/dev/null; then
+    log "jongodb already running"; return
+  fi
+  local bin; bin="$(jongodb_bin)"
+  if [ ! -x "$bin" ]; then
+    command -v npm >/dev/null || apt_install npm
+    log "fetching jongodb $JONGODB_VERSION (npm)"
+    local dir="$state/jongodb-$JONGODB_VERSION"; mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent "@jongodb/memory-server-bin-linux-x64-gnu@$JONGODB_VERSION" >/dev/null \
+      && tar xzf ./*.tgz && rm -f ./*.tgz)
+  fi
+  log "starting jongodb (MongoDB stand-in) on 127.0.0.1:$MONGO_PORT"
+  nohup "$bin" --host=127.0.0.1 --port="$MONGO_PORT" >"$state/jongodb.log" 2>&1 &
+  echo $! > "$MONGO_PIDFILE"
+  for _ in $(seq 1 60); do
+    if grep -q '^JONGODB_URI=' "$state/jongodb.log" 2>/dev/null; then log "jongodb ready"; return; fi
+    sleep 0.5
+  done
+  log "jongodb did not start:"; cat "$state/jongodb.log" >&2; exit 1
+}
+
+write_env() {
+  local rabbit="${VOCAB_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672/}"
+  local mgmt="${VOCAB_RABBITMQ_MANAGEMENT_URI:-http://guest:guest@127.0.0.1:15672/}"
+  local mongo="${VOCAB_MONGO_URI:-mongodb://127.0.0.1:$MONGO_PORT}"
+  cat > "$state/env" <<ENV
+export VOCAB_RABBITMQ_URI='$rabbit'
+export VOCAB_RABBITMQ_MANAGEMENT_URI='$mgmt'
+export VOCAB_MONGO_URI='$mongo'
+ENV
+  echo "RabbitMQ   $rabbit (management ${mgmt})"
+  echo "MongoDB    $mongo"
+}
+
+down() {
+  if [ -f "$MONGO_PIDFILE" ]; then
+    kill "$(cat "$MONGO_PIDFILE")" 2>/dev/null || true; rm -f "$MONGO_PIDFILE"; log "jongodb stopped"
+  fi
+  if [ -f "$RABBIT_PIDFILE" ]; then
+    as_root rabbitmqctl shutdown >/dev/null 2>&1 || true; rm -f "$RABBIT_PIDFILE"; log "RabbitMQ stopped"
+  fi
+}
+
+status() {
+  if [ -n "${VOCAB_RABBITMQ_URI:-}" ]; then echo "RabbitMQ: external"; elif management_ready; then echo "RabbitMQ: up"; else echo "RabbitMQ: down"; fi
+  if [ -n "${VOCAB_MONGO_URI:-}" ]; then echo "MongoDB: external"
+  elif [ -f "$MONGO_PIDFILE" ] && kill -0 "$(cat "$MONGO_PIDFILE")" 2>/dev/null; then echo "MongoDB (jongodb): up"
+  else echo "MongoDB (jongodb): down"; fi
+}
+
+case "${1:-up}" in
+  up) rabbit_up; mongo_up; write_env ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,34 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Vocab.Authentication.Jwt;
+
+/// <summary>The configured verification keys, each bound to one algorithm so an HS256 token can never be checked with an RSA key's bytes.</summary>
+public sealed class JwtSigningKeys
+{
+    private readonly IReadOnlyList<(string Algorithm, SecurityKey Key)> _keys;
+
+    /// <summary>Builds the keys from configuration.</summary>
+    public JwtSigningKeys(IOptions<JwtOptions> options)
+    {
+        _keys = options.Value.Keys.Select(k => (k.Algorithm, CreateKey(k))).ToList();
+    }
+
+    /// <summary>The keys a token with this <c>kid</c> and <c>alg</c> may be verified with.</summary>
+    public IEnumerable<SecurityKey> Resolve(string? keyId, string algorithm) =>
+        _keys.Where(k => k.Algorithm == algorithm && (string.IsNullOrEmpty(keyId) || k.Key.KeyId == keyId)).Select(k => k.Key);
+
+    /// <summary>The first HS256 key, for issuing development tokens; null when none is configured.</summary>
+    public SymmetricSecurityKey? FirstSymmetricKey => _keys.Select(k => k.Key).OfType<SymmetricSecurityKey>().FirstOrDefault();
+
+    private static SecurityKey CreateKey(JwtKeyOptions key)
+    {
+        if (key.Algorithm == JwtAlgorithms.HS256)
+            return new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key.Secret!)) { KeyId = key.Id };
+        var rsa = RSA.Create();
+        rsa.ImportFromPem(key.PublicKeyPem);
+        return new RsaSecurityKey(rsa) { KeyId = key.Id };
+    }
+}

@@ -1,0 +1,14 @@
+namespace Vocab.Contracts;
+
+/// <summary>The request was not served; <see cref="Reason"/> is one of <see cref="RejectionReasons"/>.</summary>
+public sealed record GenerateVocabularyRejected
+{
+    /// <summary>The request this answers.</summary>
+    public Guid RequestId { get; init; }
+
+    /// <summary>The video the request was for.</summary>
+    public string VideoId { get; init; } = "";
+
+    /// <summary>A reason code from <see cref="RejectionReasons"/>; never a secret.</summary>
+    public string Reason { get; init; } = "";
+}

@@ -1,0 +1,29 @@
+namespace Vocab.Contracts;
+
+/// <summary>Header names used on Vocab messages, in one place for publishers, the worker and ops tools.</summary>
+public static class VocabHeaders
+{
+    /// <summary>Carries an API key.</summary>
+    public const string ApiKey = "X-API-Key";
+
+    /// <summary>Carries <c>Bearer &lt;jwt&gt;</c>.</summary>
+    public const string Authorization = "Authorization";
+
+    /// <summary>The scheme prefix of <see cref="Authorization"/>.</summary>
+    public const string BearerScheme = "Bearer";
+
+    /// <summary>Set on dead-lettered messages: a code from <see cref="RejectionReasons"/>.</summary>
+    public const string Reason = "Vocab-Reason";
+
+    /// <summary>Set on dead-lettered messages when the caller was identified: the user id.</summary>
+    public const string UserId = "Vocab-User-Id";
+
+    /// <summary>Set on dead-lettered messages when an API key was presented and identified: its non-secret key id.</summary>
+    public const string KeyId = "Vocab-Key-Id";
+
+    /// <summary>Set on dead-lettered messages when a JWT was presented and carried one: its <c>jti</c>.</summary>
+    public const string TokenId = "Vocab-Token-Id";
+
+    /// <summary>The headers that carry secrets; they are removed from everything the worker sends or dead-letters.</summary>
+    public static readonly IReadOnlyList<string> CredentialHeaders = [ApiKey, Authorization];
+}

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using MongoDB.Driver;
+
+namespace Vocab.Storage;
+
+/// <summary>Registers MongoDB: options validated at start, one client per process, the database, index set-up and the vocabulary store.</summary>
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>Adds Vocab's MongoDB services.</summary>
+    public static IHostApplicationBuilder AddVocabStorage(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<MongoOptions>()
+            .BindConfiguration(MongoOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) =>
+                options.ConnectionString = configuration.GetConnectionString("Mongo") ?? "")
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.TryAddSingleton<IMongoClient>(sp =>
+        {
+            var settings = MongoClientSettings.FromConnectionString(sp.GetRequiredService<IOptions<MongoOptions>>().Value.ConnectionString);
+            settings.ServerSelectionTimeout = TimeSpan.FromSeconds(10);
+            return new MongoClient(settings);
+        });
+        services.TryAddSingleton<VocabDatabase>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<VocabularyStore>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMongoIndexSetup, VocabularyIndexes>());
+        if (!services.Any(d => d.ImplementationType == typeof(MongoIndexInitializer)))
+            services.AddHostedService<MongoIndexInitializer>();
+        return builder;
+    }
+}

@@ -1,0 +1,52 @@
+using MongoDB.Bson.Serialization.Attributes;
+using Vocab.Contracts;
+
+namespace Vocab.Storage;
+
+/// <summary>A stored vocabulary list; its id is the request id, so a redelivered request finds it.</summary>
+public sealed class VocabularyDocument
+{
+    [BsonId]
+    public string RequestId { get; set; } = "";
+
+    [BsonElement("userId")]
+    public string UserId { get; set; } = "";
+
+    [BsonElement("videoId")]
+    public string VideoId { get; set; } = "";
+
+    [BsonElement("sourceLanguage")]
+    public string SourceLanguage { get; set; } = "";
+
+    [BsonElement("targetLanguage")]
+    public string TargetLanguage { get; set; } = "";
+
+    [BsonElement("items")]
+    public List<VocabularyItemDocument> Items { get; set; } = [];
+
+    [BsonElement("model")]
+    public string Model { get; set; } = "";
+
+    [BsonElement("inputTokens")]
+    public long InputTokens { get; set; }
+
+    [BsonElement("outputTokens")]
+    public long OutputTokens { get; set; }
+
+    [BsonElement("createdAt")]
+    public DateTime CreatedAt { get; set; }
+
+    /// <summary>The event and reply form of this document.</summary>
+    public VocabularyGenerated ToGenerated() => new()
+    {
+        RequestId = Guid.Parse(RequestId),
+        VideoId = VideoId,
+        UserId = UserId,
+        SourceLanguage = SourceLanguage,
+        TargetLanguage = TargetLanguage,
+        Items = Items.Select(i => i.ToItem()).ToList(),
+        Model = Model,
+        Usage = new TokenUsage { InputTokens = InputTokens, OutputTokens = OutputTokens, TotalTokens = InputTokens + OutputTokens },
+        GeneratedAt = new DateTimeOffset(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)),
+    };
+}

@@ -1,0 +1,20 @@
+using MongoDB.Driver;
+
+namespace Vocab.Storage;
+
+/// <summary>Indexes of the vocabularies collection: a caller's lists by video and newest first.</summary>
+public sealed class VocabularyIndexes : IMongoIndexSetup
+{
+    /// <inheritdoc />
+    public async Task CreateIndexesAsync(VocabDatabase database, CancellationToken cancellationToken)
+    {
+        var keys = Builders<VocabularyDocument>.IndexKeys;
+        await database.Collection<VocabularyDocument>(VocabularyStore.CollectionName).Indexes.CreateManyAsync(
+        [
+            new CreateIndexModel<VocabularyDocument>(keys.Ascending(d => d.UserId).Ascending(d => d.VideoId).Descending(d => d.CreatedAt),
+                new CreateIndexOptions { Name = "user_video_newest" }),
+            new CreateIndexModel<VocabularyDocument>(keys.Ascending(d => d.UserId).Descending(d => d.CreatedAt),
+                new CreateIndexOptions { Name = "user_newest" }),
+        ], cancellationToken);
+    }
+}
