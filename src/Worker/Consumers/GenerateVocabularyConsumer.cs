@@ -1,0 +1,70 @@
+using MassTransit;
+using Vocab.Authentication;
+using Vocab.Contracts;
+using Vocab.Storage;
+using Vocab.Worker.Llm;
+using Vocab.Worker.Messaging;
+
+namespace Vocab.Worker.Consumers;
+
+/// <summary>
+/// Generates (or finds stored) the vocabulary list for an authenticated request, stores it, publishes
+/// <see cref="VocabularyGenerated"/> and answers the requester.
+/// </summary>
+public sealed partial class GenerateVocabularyConsumer(
+    VocabularyGenerator generator, VocabularyStore store, TimeProvider time, ILogger<GenerateVocabularyConsumer> logger)
+    : IConsumer<GenerateVocabulary>
+{
+    /// <inheritdoc />
+    public async Task Consume(ConsumeContext<GenerateVocabulary> context)
+    {
+        // Fail closed: without the filter's payload there is no proven caller, whatever the body says.
+        if (!context.TryGetPayload(out AuthenticatedCaller? caller))
+            throw new InvalidOperationException("No authenticated caller on the consume context: the authentication filter did not run.");
+
+        var request = context.Message;
+        var errors = GenerateVocabularyRules.Validate(request);
+        if (errors.Count > 0)
+            throw new InvalidRequestException($"Invalid request: {string.Join(" ", errors.Values)}") { UserId = caller.UserId, KeyId = caller.KeyId, TokenId = caller.TokenId };
+
+        var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
+        if (stored is not null && stored.UserId != caller.UserId)
+            throw new InvalidRequestException("requestId is already used by another caller's request.") { UserId = caller.UserId, KeyId = caller.KeyId, TokenId = caller.TokenId };
+
+        if (stored is null)
+        {
+            var generated = await generator.GenerateAsync(request, context.CancellationToken);
+            stored = await store.InsertOrGetAsync(ToDocument(request, caller, generated), context.CancellationToken);
+            LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, generated.Usage.TotalTokens);
+        }
+        else
+        {
+            LogAlreadyStored(logger, request.RequestId, caller.UserId);
+        }
+
+        var result = stored.ToGenerated();
+        await context.Publish(result);
+        await RequesterReply.SendAsync(context.ReceiveContext, context, result);
+    }
+
+    private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, GeneratedVocabulary generated) => new()
+    {
+        RequestId = request.RequestId.ToString("D"),
+        UserId = caller.UserId,
+        VideoId = request.VideoId,
+        SourceLanguage = request.SourceLanguage,
+        TargetLanguage = request.TargetLanguage,
+        Items = generated.Items.Select(VocabularyItemDocument.From).ToList(),
+        Model = generated.Model,
+        InputTokens = generated.Usage.InputTokens,
+        OutputTokens = generated.Usage.OutputTokens,
+        // Millisecond precision: what MongoDB stores, so the event and a later read agree.
+        CreatedAt = DateTime.UnixEpoch.AddMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds()),
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Generated {ItemCount} items for request {RequestId} of user {UserId}, video {VideoId}, {TotalTokens} tokens")]
+    private static partial void LogGenerated(ILogger logger, Guid requestId, string userId, string videoId, int itemCount, long totalTokens);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} of user {UserId} was already processed; returning the stored result")]
+    private static partial void LogAlreadyStored(ILogger logger, Guid requestId, string userId);
+}

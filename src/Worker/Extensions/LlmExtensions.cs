@@ -1,0 +1,35 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using OpenAI;
+using Vocab.Worker.Llm;
+
+namespace Vocab.Worker.Extensions;
+
+/// <summary>Registers the chat client for an OpenAI-compatible endpoint and the vocabulary generator.</summary>
+public static class LlmExtensions
+{
+    /// <summary>Adds <see cref="VocabularyGenerator"/> with validated <see cref="LlmOptions"/>.</summary>
+    public static IHostApplicationBuilder AddVocabularyGeneration(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<LlmOptions>()
+            .BindConfiguration(LlmOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddChatClient(services =>
+        {
+            var options = services.GetRequiredService<IOptions<LlmOptions>>().Value;
+            var clientOptions = new OpenAIClientOptions
+            {
+                Endpoint = new Uri(options.Endpoint),
+                NetworkTimeout = options.Timeout,
+                // MassTransit's message retry owns retrying, with backoff and a dead-letter reason at the end.
+                RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            };
+            return new OpenAIClient(new ApiKeyCredential(options.ApiKey), clientOptions).GetChatClient(options.Model).AsIChatClient();
+        });
+        builder.Services.AddSingleton<VocabularyGenerator>();
+        return builder;
+    }
+}

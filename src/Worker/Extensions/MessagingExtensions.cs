@@ -1,0 +1,78 @@
+using MassTransit;
+using MassTransit.Middleware;
+using Microsoft.Extensions.Options;
+using Vocab.Worker.Consumers;
+using Vocab.Worker.DeadLetter;
+using Vocab.Worker.Filters;
+using Vocab.Worker.Llm;
+using Vocab.Worker.Messaging;
+
+namespace Vocab.Worker.Extensions;
+
+/// <summary>The worker's bus: one receive endpoint, authentication before every consumer, a dead-letter pipe without secrets.</summary>
+public static class MessagingExtensions
+{
+    /// <summary>Adds MassTransit over RabbitMQ with the <c>generate-vocabulary</c> endpoint.</summary>
+    public static IHostApplicationBuilder AddVocabMessaging(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<MessagingOptions>()
+            .BindConfiguration(MessagingOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) => options.ConnectionString = configuration.GetConnectionString("RabbitMq") ?? "")
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<MassTransitHostOptions>().Configure(options =>
+        {
+            options.WaitUntilStarted = true;
+            options.StartTimeout = TimeSpan.FromSeconds(60);
+            options.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+
+        services.AddMassTransit(bus =>
+        {
+            bus.AddConsumer<GenerateVocabularyConsumer>();
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                var options = context.GetRequiredService<IOptions<MessagingOptions>>().Value;
+                var llm = context.GetRequiredService<IOptions<LlmOptions>>().Value;
+                rabbit.Host(new Uri(options.ConnectionString));
+
+                var credentialRemoval = new CredentialHeaderRemovalObserver();
+                rabbit.ConnectSendObserver(credentialRemoval);
+                rabbit.ConnectPublishObserver(credentialRemoval);
+
+                rabbit.ReceiveEndpoint(options.QueueName, endpoint =>
+                {
+                    endpoint.PrefetchCount = options.PrefetchCount;
+                    endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit;
+                    // Plain JSON from non-.NET publishers (and messages with no content type) next to MassTransit envelopes.
+                    endpoint.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+
+                    endpoint.ConfigureError(error =>
+                    {
+                        error.UseFilter(new DeadLetterReasonFilter(context.GetRequiredService<ILogger<DeadLetterReasonFilter>>()));
+                        error.UseFilter(new CredentialScrubbingFilter());
+                        error.UseFilter(new GenerateFaultFilter());
+                        error.UseFilter(new ErrorTransportFilter());
+                    });
+
+                    if (llm.RetryLimit > 0)
+                    {
+                        endpoint.UseMessageRetry(retry =>
+                        {
+                            retry.Exponential(llm.RetryLimit, llm.RetryMinInterval, llm.RetryMaxInterval, llm.RetryMinInterval);
+                            retry.Ignore<CredentialRejectedException>();
+                            retry.Ignore<InvalidRequestException>();
+                            retry.Ignore<System.Runtime.Serialization.SerializationException>();
+                            retry.Ignore<System.Text.Json.JsonException>();
+                        });
+                    }
+
+                    endpoint.UseConsumeFilter(typeof(AuthenticationFilter<>), context);
+                    endpoint.ConfigureConsumer<GenerateVocabularyConsumer>(context);
+                });
+            });
+        });
+        return builder;
+    }
+}

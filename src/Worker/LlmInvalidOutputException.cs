@@ -1,0 +1,9 @@
+using Vocab.Contracts;
+
+namespace Vocab.Worker;
+
+/// <summary>The LLM answered with something that is not a usable vocabulary list; retried, as a new answer may be usable.</summary>
+public sealed class LlmInvalidOutputException(string message, Exception? inner = null)
+    : VocabRequestException(RejectionReasons.LlmInvalidOutput, message, inner)
+{
+}

@@ -1,0 +1,5 @@
+using Vocab.Worker.Extensions;
+
+var builder = Host.CreateApplicationBuilder(args);
+builder.AddVocabWorker();
+await builder.Build().RunAsync();
