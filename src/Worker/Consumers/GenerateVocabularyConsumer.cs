@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Storage;
@@ -12,11 +13,26 @@ namespace Vocab.Worker.Consumers;
 /// <see cref="VocabularyGenerated"/> and answers the requester.
 /// </summary>
 public sealed partial class GenerateVocabularyConsumer(
-    VocabularyGenerator generator, VocabularyStore store, TimeProvider time, ILogger<GenerateVocabularyConsumer> logger)
+    VocabularyGenerator generator, VocabularyStore store, IOptions<LlmOptions> llmOptions, TimeProvider time,
+    ILogger<GenerateVocabularyConsumer> logger)
     : IConsumer<GenerateVocabulary>
 {
     /// <inheritdoc />
     public async Task Consume(ConsumeContext<GenerateVocabulary> context)
+    {
+        try
+        {
+            await ProduceAsync(context);
+        }
+        catch (VocabRequestException e) when (e is InvalidRequestException || context.GetRetryAttempt() >= llmOptions.Value.RetryLimit)
+        {
+            // Final: no retry is left, so the requester learns the reason now rather than from a bare fault.
+            await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message, e.Reason);
+            throw;
+        }
+    }
+
+    private async Task ProduceAsync(ConsumeContext<GenerateVocabulary> context)
     {
         // Fail closed: without the filter's payload there is no proven caller, whatever the body says.
         if (!context.TryGetPayload(out AuthenticatedCaller? caller))

@@ -7,7 +7,7 @@ namespace Vocab.Worker.DeadLetter;
 
 /// <summary>
 /// Error-pipe filter: stamps the reason (and the caller's user id, key id or jti when known) on the dead-lettered message
-/// for ops, and tells the requester, if any, with <see cref="GenerateVocabularyRejected"/> instead of letting it time out.
+/// for ops, and tells the requester (if nobody did yet) with <see cref="GenerateVocabularyRejected"/> instead of letting it time out.
 /// </summary>
 public sealed partial class DeadLetterReasonFilter(ILogger<DeadLetterReasonFilter> logger) : IFilter<ExceptionReceiveContext>
 {
@@ -34,8 +34,7 @@ public sealed partial class DeadLetterReasonFilter(ILogger<DeadLetterReasonFilte
         LogDeadLettered(logger, context.GetMessageId(), reason, userId, keyId, tokenId, context.Exception.Message);
         try
         {
-            await RequesterReply.SendAsync(context, consumeContext,
-                new GenerateVocabularyRejected { RequestId = request?.RequestId ?? Guid.Empty, VideoId = request?.VideoId ?? "", Reason = reason });
+            await RejectionReply.SendAsync(context, consumeContext, request, reason);
         }
         catch (Exception e)
         {

@@ -1,5 +1,7 @@
 using MassTransit;
 using Vocab.Authentication;
+using Vocab.Contracts;
+using Vocab.Worker.Messaging;
 
 namespace Vocab.Worker.Filters;
 
@@ -19,6 +21,7 @@ public sealed partial class AuthenticationFilter<T>(CredentialValidator validato
         {
             LogRejected(logger, context.MessageId, typeof(T).Name, result.FailureReason!, result.FailureDetail!, result.Method,
                 result.UserId, result.KeyId, result.TokenId);
+            await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary, result.FailureReason!);
             throw new CredentialRejectedException(result);
         }
 

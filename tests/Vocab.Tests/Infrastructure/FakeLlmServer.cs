@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Vocab.Tests.Infrastructure;
+
+/// <summary>
+/// A local OpenAI-compatible chat endpoint on loopback. The worker's real HTTP client talks to it; tests choose how it
+/// answers and read what it received.
+/// </summary>
+public sealed class FakeLlmServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<JsonDocument> _requests = new();
+
+    private FakeLlmServer(WebApplication app)
+    {
+        _app = app;
+    }
+
+    /// <summary>How the next calls are answered.</summary>
+    public Func<int, FakeLlmAnswer> Behaviour { get; set; } = _ => FakeLlmAnswer.Items(3);
+
+    public int CallCount => _requests.Count;
+
+    public IReadOnlyList<JsonDocument> Requests => _requests.ToList();
+
+    public string Endpoint => _app.Urls.First() + "/v1";
+
+    public static async Task<FakeLlmServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var server = new FakeLlmServer(app);
+        app.MapPost("/v1/chat/completions", server.HandleAsync);
+        await app.StartAsync();
+        return server;
+    }
+
+    private async Task HandleAsync(HttpContext http)
+    {
+        var request = await JsonDocument.ParseAsync(http.Request.Body);
+        _requests.Enqueue(request);
+        var answer = Behaviour(_requests.Count);
+        if (answer.Delay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(answer.Delay, http.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        http.Response.StatusCode = answer.Status;
+        http.Response.ContentType = "application/json";
+        if (answer.Status != 200)
+        {
+            await http.Response.WriteAsync("""{"error":{"message":"fake failure","type":"server_error"}}""");
+            return;
+        }
+
+        var model = request.RootElement.TryGetProperty("model", out var m) ? m.GetString() : "fake";
+        await http.Response.WriteAsJsonAsync(new
+        {
+            id = "chatcmpl-fake",
+            @object = "chat.completion",
+            created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            model,
+            choices = new[] { new { index = 0, message = new { role = "assistant", content = answer.Content }, finish_reason = "stop" } },
+            usage = new { prompt_tokens = 11, completion_tokens = 22, total_tokens = 33 },
+        });
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}

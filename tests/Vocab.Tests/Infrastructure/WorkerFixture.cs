@@ -1,0 +1,148 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MongoDB.Driver;
+using RabbitMQ.Client;
+using Vocab.Authentication;
+using Vocab.Authentication.ApiKeys;
+using Vocab.Contracts;
+using Vocab.Storage;
+using Vocab.Worker.Extensions;
+
+namespace Vocab.Tests.Infrastructure;
+
+/// <summary>
+/// A real worker host (the production composition) on its own RabbitMQ virtual host and MongoDB database, talking to a
+/// local fake LLM; plus a separate MassTransit bus acting as a backend publisher, and a raw AMQP connection.
+/// </summary>
+public class WorkerFixture : IAsyncLifetime
+{
+    public const string QueueName = "generate-vocabulary";
+    public const string ErrorQueueName = QueueName + "_error";
+
+    public FakeLlmServer Llm { get; private set; } = null!;
+
+    public RabbitMqVirtualHost VirtualHost { get; private set; } = null!;
+
+    public TestTokens Tokens { get; } = new();
+
+    public CapturedLogs Logs { get; } = new();
+
+    public string DatabaseName { get; } = $"vocab_test_{Guid.NewGuid():N}";
+
+    public IHost Worker { get; private set; } = null!;
+
+    public IBusControl Publisher { get; private set; } = null!;
+
+    public IConnection Amqp { get; private set; } = null!;
+
+    public IServiceProvider Services => Worker.Services;
+
+    /// <summary>Extra configuration a derived fixture wants (e.g. LLM timeouts).</summary>
+    protected virtual IDictionary<string, string?> ExtraConfiguration => new Dictionary<string, string?>();
+
+    public virtual async Task InitializeAsync()
+    {
+        Llm = await FakeLlmServer.StartAsync();
+        VirtualHost = await RabbitMqVirtualHost.CreateAsync("vocab-test");
+        Worker = await StartWorkerAsync();
+        Publisher = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(VirtualHost.AmqpUri));
+        await Publisher.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Amqp = await new ConnectionFactory { Uri = VirtualHost.AmqpUri }.CreateConnectionAsync();
+    }
+
+    public Dictionary<string, string?> WorkerConfiguration()
+    {
+        var configuration = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:RabbitMq"] = VirtualHost.AmqpUri.ToString(),
+            ["ConnectionStrings:Mongo"] = ServiceAddresses.Mongo,
+            ["Mongo:Database"] = DatabaseName,
+            ["Llm:Endpoint"] = Llm.Endpoint,
+            ["Llm:Model"] = "fake-model",
+            ["Llm:ApiKey"] = "llm-test-key",
+            ["Llm:Timeout"] = "00:00:05",
+            ["Llm:RetryLimit"] = "1",
+            ["Llm:RetryMinInterval"] = "00:00:00.100",
+            ["Llm:RetryMaxInterval"] = "00:00:00.200",
+            ["Authentication:CacheDuration"] = "00:00:01",
+            ["Serilog:MinimumLevel:Default"] = "Debug",
+        };
+        foreach (var (key, value) in Tokens.Configuration())
+            configuration[key] = value;
+        foreach (var (key, value) in ExtraConfiguration)
+            configuration[key] = value;
+        return configuration;
+    }
+
+    private async Task<IHost> StartWorkerAsync()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(WorkerConfiguration());
+        builder.Logging.AddProvider(Logs);
+        builder.AddVocabWorker();
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    /// <summary>Creates an API key the way vocabctl does, straight into the store.</summary>
+    public async Task<(string KeyId, string Key)> CreateApiKeyAsync(string userId, bool active = true, DateTime? expiresAt = null, string role = Roles.User)
+    {
+        var (keyId, key) = ApiKeyFormat.Generate();
+        await Services.GetRequiredService<ApiKeyStore>().InsertAsync(new ApiKeyDocument
+        {
+            KeyId = keyId, Hash = ApiKeyFormat.Hash(key), UserId = userId, Role = role, Active = active,
+            CreatedAt = DateTime.UtcNow, ExpiresAt = expiresAt,
+        }, CancellationToken.None);
+        return (keyId, key);
+    }
+
+    public static GenerateVocabulary NewRequest(int maxItems = 5) => new()
+    {
+        RequestId = Guid.NewGuid(),
+        VideoId = $"video-{Guid.NewGuid():N}",
+        Transcript = "The quick brown fox jumps over the lazy dog.",
+        SourceLanguage = "en",
+        TargetLanguage = "ko",
+        MaxItems = maxItems,
+    };
+
+    /// <summary>Sends a request through the publisher bus and waits for the worker's answer (result or rejection).</summary>
+    public async Task<Response<VocabularyGenerated, GenerateVocabularyRejected>> RequestAsync(
+        GenerateVocabulary request, Action<SendContext> credential, TimeSpan? timeout = null)
+    {
+        var client = Publisher.CreateRequestClient<GenerateVocabulary>(new Uri($"queue:{QueueName}"), RequestTimeout.After(s: 30));
+        using var cancellation = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        return await client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request,
+            x => x.UseExecute(credential), cancellation.Token);
+    }
+
+    /// <summary>Sends a message without waiting; returns its message id.</summary>
+    public async Task<Guid> SendAsync<T>(T message, Action<SendContext> credential) where T : class
+    {
+        var messageId = NewId.NextGuid();
+        var endpoint = await Publisher.GetSendEndpoint(new Uri($"queue:{QueueName}"));
+        await endpoint.Send(message, context =>
+        {
+            context.MessageId = messageId;
+            credential(context);
+        });
+        return messageId;
+    }
+
+    public IMongoDatabase Database => Services.GetRequiredService<VocabDatabase>().Database;
+
+    public virtual async Task DisposeAsync()
+    {
+        await Amqp.CloseAsync();
+        await Publisher.StopAsync();
+        await Services.GetRequiredService<IMongoClient>().DropDatabaseAsync(DatabaseName).ContinueWith(_ => { });
+        await Worker.StopAsync();
+        Worker.Dispose();
+        await VirtualHost.DisposeAsync();
+        await Llm.DisposeAsync();
+    }
+}
