@@ -11,7 +11,7 @@ public static class LoggingExtensions
     public static IHostApplicationBuilder AddVocabLogging(this IHostApplicationBuilder builder)
     {
         var json = string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase);
-        // writeToProviders keeps other logger providers (tests' capturing ones) fed as well.
+        // writeToProviders keeps other logger providers (tests' capturing ones) fed; preserveStaticLogger keeps each host (several per test run) on its own logger.
         builder.Services.AddSerilog((services, logger) =>
         {
             logger.ReadFrom.Configuration(builder.Configuration).Enrich.FromLogContext();
@@ -19,7 +19,7 @@ public static class LoggingExtensions
                 logger.WriteTo.Console(new RenderedCompactJsonFormatter());
             else
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
-        }, writeToProviders: true);
+        }, preserveStaticLogger: true, writeToProviders: true);
         return builder;
     }
 }

@@ -21,7 +21,9 @@ public static class VocabularyResponseParser
         }
         catch (JsonException e)
         {
-            throw new LlmInvalidOutputException("The LLM's answer is not JSON.", e);
+            // Not kept as the inner exception: the retry policy ignores JsonException (malformed messages), and a
+            // model's bad answer must still be retried.
+            throw new LlmInvalidOutputException($"The LLM's answer is not JSON ({e.GetType().Name} at byte {e.BytePositionInLine}).");
         }
 
         var items = answer?.Items;

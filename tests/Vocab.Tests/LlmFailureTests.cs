@@ -1,0 +1,66 @@
+using Vocab.Contracts;
+using Vocab.Tests.Infrastructure;
+
+namespace Vocab.Tests;
+
+/// <summary>LLM timeouts, errors and unusable answers are retried, then dead-lettered with their reason.</summary>
+public sealed class LlmFailureTests(LlmFailureTests.ShortTimeoutWorker fixture) : IClassFixture<LlmFailureTests.ShortTimeoutWorker>
+{
+    public sealed class ShortTimeoutWorker : WorkerFixture
+    {
+        protected override IDictionary<string, string?> ExtraConfiguration => new Dictionary<string, string?>
+        {
+            ["Llm:Timeout"] = "00:00:00.500",
+            ["Llm:RetryLimit"] = "2",
+        };
+    }
+
+    [Theory]
+    [InlineData("slow", RejectionReasons.LlmUnavailable)]
+    [InlineData("server-error", RejectionReasons.LlmUnavailable)]
+    [InlineData("garbage", RejectionReasons.LlmInvalidOutput)]
+    [InlineData("too-many-items", RejectionReasons.LlmInvalidOutput)]
+    public async Task LlmFailure_IsRetriedThenDeadLetteredWithReason(string failure, string expectedReason)
+    {
+        fixture.Llm.Behaviour = failure switch
+        {
+            "slow" => _ => FakeLlmAnswer.Slow(TimeSpan.FromSeconds(3)),
+            "server-error" => _ => FakeLlmAnswer.ServerError,
+            "garbage" => _ => FakeLlmAnswer.Garbage,
+            _ => _ => FakeLlmAnswer.Items(50),
+        };
+        var (keyId, key) = await fixture.CreateApiKeyAsync($"user-{failure}");
+        var request = WorkerFixture.NewRequest(maxItems: 5);
+        var callsBefore = fixture.Llm.CallCount;
+
+        var response = await fixture.RequestAsync(request, c => c.UseApiKey(key));
+
+        Assert.True(response.Is(out MassTransit.Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(expectedReason, rejected!.Message.Reason);
+        Assert.Equal(callsBefore + 3, fixture.Llm.CallCount); // first attempt + Llm:RetryLimit retries
+
+        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, request.RequestId);
+        Assert.Equal(expectedReason, deadLetter.Header(VocabHeaders.Reason));
+        Assert.Equal($"user-{failure}", deadLetter.Header(VocabHeaders.UserId));
+        Assert.Equal(keyId, deadLetter.Header(VocabHeaders.KeyId));
+        Assert.DoesNotContain(key, deadLetter.AllText, StringComparison.Ordinal);
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+    }
+
+    [Fact]
+    public async Task InvalidRequest_IsNotRetriedAndNeverReachesTheLlm()
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync("user-invalid");
+        var request = WorkerFixture.NewRequest(maxItems: 0);
+        var callsBefore = fixture.Llm.CallCount;
+
+        var response = await fixture.RequestAsync(request, c => c.UseApiKey(key));
+
+        Assert.True(response.Is(out MassTransit.Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.InvalidRequest, rejected!.Message.Reason);
+        Assert.Equal(callsBefore, fixture.Llm.CallCount);
+        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, request.RequestId);
+        Assert.Equal(RejectionReasons.InvalidRequest, deadLetter.Header(VocabHeaders.Reason));
+        Assert.Null(deadLetter.Header("MT-Fault-RetryCount") is { } retries && retries != "0" ? retries : null);
+    }
+}
