@@ -24,6 +24,7 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 rabbit_ping() { timeout 15 rabbitmq-diagnostics -q ping >/dev/null 2>&1; }
 management_ready() { curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1; }
 
@@ -44,7 +45,7 @@ rabbit_up() {
     echo "/var/lib/rabbitmq/vocab.pid" > "$RABBIT_PIDFILE"
   fi
   for _ in $(seq 1 120); do
-    if management_ready; then log "RabbitMQ ready"; return; fi
+    if management_ready && port_open 127.0.0.1 5672; then log "RabbitMQ ready (AMQP and management API)"; return; fi
     sleep 1
   done
   log "RabbitMQ did not become ready; last log lines:"; tail -n 30 "$state/rabbitmq.log" >&2 || true
@@ -57,6 +58,9 @@ mongo_up() {
   if [ -n "${VOCAB_MONGO_URI:-}" ]; then log "MongoDB: using VOCAB_MONGO_URI"; return; fi
   if [ -f "$MONGO_PIDFILE" ] && kill -0 "$(cat "$MONGO_PIDFILE")" 2>/dev/null; then
     log "jongodb already running"; return
+  fi
+  if port_open 127.0.0.1 "$MONGO_PORT"; then
+    log "something already listens on 127.0.0.1:$MONGO_PORT (another checkout's jongodb?); using it"; return
   fi
   local bin; bin="$(jongodb_bin)"
   if [ ! -x "$bin" ]; then
