@@ -6,4 +6,13 @@ cd "$root"
 scripts/services.sh up
 # shellcheck disable=SC1091
 source .services/env
-dotnet test Vocab.sln --nologo -c Release --logger "console;verbosity=normal" "$@"
+log="$root/.services/test-output.log"
+set +e
+dotnet test Vocab.sln --nologo -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One plain summary line for whoever reads the end of the output.
+passed=$({ grep -E '^\s+Passed: [0-9]+' "$log" || true; } | awk '{s+=$2} END {print s+0}' || true)
+failed=$({ grep -E '^\s+Failed: [0-9]+' "$log" || true; } | awk '{s+=$2} END {print s+0}' || true)
+echo "tests: $passed passed, $failed failed"
+exit "$status"

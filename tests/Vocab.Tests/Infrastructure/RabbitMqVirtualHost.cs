@@ -42,6 +42,14 @@ public sealed class RabbitMqVirtualHost : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Loads the broker definitions the compose broker loads (rabbitmq/definitions.json) into this virtual host.</summary>
+    public async Task ImportDefinitionsAsync()
+    {
+        var definitions = await File.ReadAllTextAsync(RepositoryFiles.PathOf("rabbitmq/definitions.json"));
+        var response = await _management.PostAsync($"api/definitions/{Name}", new StringContent(definitions, Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _management.DeleteAsync($"api/vhosts/{Name}");

@@ -47,6 +47,8 @@ public class WorkerFixture : IAsyncLifetime
     {
         Llm = await FakeLlmServer.StartAsync();
         VirtualHost = await RabbitMqVirtualHost.CreateAsync("vocab-test");
+        // The worker must run against the broker as deployed: its queues and dead-letter policy pre-declared.
+        await VirtualHost.ImportDefinitionsAsync();
         Worker = await StartWorkerAsync();
         Publisher = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(VirtualHost.AmqpUri));
         await Publisher.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
@@ -68,7 +70,7 @@ public class WorkerFixture : IAsyncLifetime
             ["Llm:RetryMinInterval"] = "00:00:00.100",
             ["Llm:RetryMaxInterval"] = "00:00:00.200",
             ["Authentication:CacheDuration"] = "00:00:01",
-            ["Serilog:MinimumLevel:Default"] = "Debug",
+            ["Serilog:MinimumLevel:Default"] = "Information",
         };
         foreach (var (key, value) in Tokens.Configuration())
             configuration[key] = value;
