@@ -21,6 +21,12 @@ public static class VocabHeaders
     /// <summary>Set on dead-lettered messages when an API key was presented and identified: its non-secret key id.</summary>
     public const string KeyId = "Vocab-Key-Id";
 
+    /// <summary>Set on dead-lettered messages when the caller was identified: the role, so a replay acts with the same rights.</summary>
+    public const string Role = "Vocab-Role";
+
+    /// <summary>Set by vocabctl on a replayed message: the id of the dead-lettered original.</summary>
+    public const string ReplayOf = "Vocab-Replay-Of";
+
     /// <summary>Set on dead-lettered messages when a JWT was presented and carried one: its <c>jti</c>.</summary>
     public const string TokenId = "Vocab-Token-Id";
 

@@ -28,6 +28,8 @@ public sealed partial class DeadLetterReasonFilter(ILogger<DeadLetterReasonFilte
             context.ExceptionHeaders.Set(VocabHeaders.KeyId, keyId);
         if (tokenId is not null)
             context.ExceptionHeaders.Set(VocabHeaders.TokenId, tokenId);
+        if (caller is not null)
+            context.ExceptionHeaders.Set(VocabHeaders.Role, caller.Role);
 
         context.TryGetPayload(out ConsumeContext? consumeContext);
         var request = TryGetRequest(consumeContext);

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Vocab.Admin.DeadLetters;
+using Vocab.Authentication;
+using Vocab.Storage;
+
+namespace Vocab.Admin;
+
+/// <summary>The services vocabctl uses, from the same configuration as the worker (appsettings.json, environment).</summary>
+public static class AdminHost
+{
+    /// <summary>Builds the services; <paramref name="overrides"/> lets tests point it at their own broker and database.</summary>
+    public static IHost Build(IDictionary<string, string?>? overrides = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? Environments.Production,
+        });
+        if (overrides is not null)
+            builder.Configuration.AddInMemoryCollection(overrides);
+        builder.Logging.ClearProviders();
+        builder.AddVocabAuthentication();
+        builder.Services.AddSingleton<DeadLetterReplayer>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var configuration = sp.GetRequiredService<IConfiguration>();
+            var rabbitMq = configuration.GetConnectionString("RabbitMq")
+                           ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is required.");
+            return new DeadLetterQueue(new Uri(rabbitMq), configuration["Worker:QueueName"] ?? "generate-vocabulary");
+        });
+        return builder.Build();
+    }
+
+    /// <summary>Creates MongoDB indexes (idempotent) so vocabctl works on an empty database too.</summary>
+    public static Task EnsureIndexesAsync(IServiceProvider services, CancellationToken cancellationToken) =>
+        services.GetServices<IHostedService>().OfType<MongoIndexInitializer>().Single().StartAsync(cancellationToken);
+}
