@@ -1,0 +1,167 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Vocab.Contracts;
+using Vocab.Storage;
+using Vocab.Tests.Infrastructure;
+
+namespace Vocab.Tests;
+
+/// <summary>vocabctl against the real broker and MongoDB, with a real worker consuming what it changes.</summary>
+public sealed class VocabCtlTests(VocabCtlTests.AdminWorker fixture) : IClassFixture<VocabCtlTests.AdminWorker>
+{
+    public sealed class AdminWorker : WorkerFixture
+    {
+        protected override IDictionary<string, string?> ExtraConfiguration => new Dictionary<string, string?> { ["Llm:RetryLimit"] = "0" };
+    }
+
+    private readonly VocabCtlRunner _vocabctl = new(fixture);
+    private static readonly TimeSpan RevocationBound = TimeSpan.FromSeconds(1.2);
+
+    [Fact]
+    public async Task KeysCreate_UseRevoke_NextMessageIsRejected()
+    {
+        var created = await _vocabctl.RunAsync("keys", "create", "--user", "ctl-alice", "--role", "premium", "--json");
+        Assert.Equal(0, created.ExitCode);
+        var key = created.Json.GetProperty("key").GetString()!;
+        var keyId = created.Json.GetProperty("keyId").GetString()!;
+        Assert.StartsWith($"vocab_{keyId}_", key, StringComparison.Ordinal);
+
+        var first = await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key));
+        Assert.True(first.Is(out Response<VocabularyGenerated>? generated));
+        Assert.Equal("ctl-alice", generated!.Message.UserId);
+
+        var listed = await _vocabctl.RunAsync("keys", "list", "--user", "ctl-alice");
+        Assert.Contains(keyId, listed.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, listed.Output, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await _vocabctl.RunAsync("keys", "revoke", keyId)).ExitCode);
+        await Task.Delay(RevocationBound);
+
+        var after = await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key));
+        Assert.True(after.Is(out Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.RevokedCredentials, rejected!.Message.Reason);
+    }
+
+    [Fact]
+    public async Task KeysRotate_OldKeyWorksDuringGraceThenExpires()
+    {
+        var created = await _vocabctl.RunAsync("keys", "create", "--user", "ctl-rotate", "--json");
+        var oldKey = created.Json.GetProperty("key").GetString()!;
+        var oldId = created.Json.GetProperty("keyId").GetString()!;
+
+        var rotated = await _vocabctl.RunAsync("keys", "rotate", oldId, "--grace", "3s", "--json");
+        Assert.Equal(0, rotated.ExitCode);
+        var newKey = rotated.Json.GetProperty("key").GetString()!;
+        Assert.Equal("ctl-rotate", rotated.Json.GetProperty("userId").GetString());
+
+        Assert.True((await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(oldKey))).Is(out Response<VocabularyGenerated>? _));
+        Assert.True((await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(newKey))).Is(out Response<VocabularyGenerated>? _));
+
+        await Task.Delay(TimeSpan.FromSeconds(3) + RevocationBound);
+        var old = await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(oldKey));
+        Assert.True(old.Is(out Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.ExpiredCredentials, rejected!.Message.Reason);
+        Assert.True((await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(newKey))).Is(out Response<VocabularyGenerated>? _));
+    }
+
+    [Fact]
+    public async Task TokensRevokeUser_RefusesTokensIssuedBefore()
+    {
+        var token = fixture.Tokens.Hs256("ctl-logout", issuedAt: DateTime.UtcNow.AddSeconds(-30));
+        Assert.True((await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseBearerToken(token))).Is(out Response<VocabularyGenerated>? _));
+
+        Assert.Equal(0, (await _vocabctl.RunAsync("tokens", "revoke-user", "ctl-logout")).ExitCode);
+        await Task.Delay(RevocationBound);
+
+        var after = await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseBearerToken(token));
+        Assert.True(after.Is(out Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.RevokedCredentials, rejected!.Message.Reason);
+    }
+
+    [Fact]
+    public async Task TokensRevoke_BlacklistsJti()
+    {
+        var issued = await _vocabctl.RunAsync("tokens", "issue", "--user", "ctl-jti", "--ttl", "10m", "--json");
+        Assert.Equal(0, issued.ExitCode);
+        var token = issued.Json.GetProperty("token").GetString()!;
+        var jti = issued.Json.GetProperty("jti").GetString()!;
+        Assert.True((await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseBearerToken(token))).Is(out Response<VocabularyGenerated>? _));
+
+        Assert.Equal(0, (await _vocabctl.RunAsync("tokens", "revoke", jti, "--expires", "10m")).ExitCode);
+        await Task.Delay(RevocationBound);
+
+        var after = await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseBearerToken(token));
+        Assert.True(after.Is(out Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.RevokedCredentials, rejected!.Message.Reason);
+    }
+
+    [Fact]
+    public async Task Dlq_ListShowReplayPurge_OverMessagesThatReallyFailed()
+    {
+        // One credential failure and one LLM failure, both real.
+        var noCredential = WorkerFixture.NewRequest();
+        var noCredentialId = await fixture.SendAsync(noCredential, _ => { });
+        var (keyId, key) = await fixture.CreateApiKeyAsync("ctl-dlq");
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.ServerError;
+        var llmDown = WorkerFixture.NewRequest();
+        var llmDownId = await fixture.SendAsync(llmDown, c => c.UseApiKey(key));
+        await DeadLetterReaderWait(2);
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+
+        var list = await _vocabctl.RunAsync("dlq", "list", "--json");
+        Assert.Equal(0, list.ExitCode);
+        var rows = list.Json.EnumerateArray().ToDictionary(r => r.GetProperty("messageId").GetString()!);
+        Assert.Equal(RejectionReasons.MissingCredentials, rows[noCredentialId.ToString()].GetProperty("reason").GetString());
+        Assert.Equal(RejectionReasons.LlmUnavailable, rows[llmDownId.ToString()].GetProperty("reason").GetString());
+        Assert.Equal(keyId, rows[llmDownId.ToString()].GetProperty("keyId").GetString());
+        Assert.Equal(llmDown.VideoId, rows[llmDownId.ToString()].GetProperty("videoId").GetString());
+
+        var show = await _vocabctl.RunAsync("dlq", "show", llmDownId.ToString());
+        Assert.Equal(0, show.ExitCode);
+        Assert.Contains(RejectionReasons.LlmUnavailable, show.Output, StringComparison.Ordinal);
+        Assert.Contains(llmDown.Transcript, show.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, show.Output, StringComparison.Ordinal);
+
+        var refused = await _vocabctl.RunAsync("dlq", "replay", noCredentialId.ToString());
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("credential", refused.Error, StringComparison.Ordinal);
+
+        var replay = await _vocabctl.RunAsync("dlq", "replay", "--reason", RejectionReasons.LlmUnavailable, "--json");
+        Assert.Equal(0, replay.ExitCode);
+        Assert.Equal(1, replay.Json.GetProperty("replayed").GetInt32());
+        var store = fixture.Services.GetRequiredService<VocabularyStore>();
+        var stored = await Eventually(() => store.FindByRequestIdAsync(llmDown.RequestId, default));
+        Assert.Equal("ctl-dlq", stored.UserId);
+
+        var cancelled = await _vocabctl.RunWithInputAsync("n\n", "dlq", "purge");
+        Assert.NotEqual(0, cancelled.ExitCode);
+        var purge = await _vocabctl.RunAsync("dlq", "purge", "--reason", RejectionReasons.MissingCredentials, "--yes", "--json");
+        Assert.Equal(0, purge.ExitCode);
+        Assert.True(purge.Json.GetProperty("purged").GetInt64() >= 1);
+        var afterPurge = await _vocabctl.RunAsync("dlq", "list", "--reason", RejectionReasons.MissingCredentials, "--json");
+        Assert.Equal(0, afterPurge.Json.GetArrayLength());
+    }
+
+    private async Task DeadLetterReaderWait(int atLeast)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var list = await _vocabctl.RunAsync("dlq", "list", "--json");
+            if (list.ExitCode == 0 && list.Json.GetArrayLength() >= atLeast)
+                return;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException("dead letters did not arrive");
+    }
+
+    private static async Task<T> Eventually<T>(Func<Task<T?>> probe) where T : class
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            if (await probe() is { } value)
+                return value;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException("condition not met");
+    }
+}
