@@ -36,5 +36,5 @@ public static class AdminHost
 
     /// <summary>Creates MongoDB indexes (idempotent) so vocabctl works on an empty database too.</summary>
     public static Task EnsureIndexesAsync(IServiceProvider services, CancellationToken cancellationToken) =>
-        services.GetServices<IHostedService>().OfType<MongoIndexInitializer>().Single().StartAsync(cancellationToken);
+        services.GetRequiredService<MongoIndexInitializer>().CreateAllAsync(cancellationToken);
 }

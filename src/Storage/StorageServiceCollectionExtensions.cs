@@ -23,16 +23,22 @@ public static class StorageServiceCollectionExtensions
 
         services.TryAddSingleton<IMongoClient>(sp =>
         {
-            var settings = MongoClientSettings.FromConnectionString(sp.GetRequiredService<IOptions<MongoOptions>>().Value.ConnectionString);
-            settings.ServerSelectionTimeout = TimeSpan.FromSeconds(10);
+            var connectionString = sp.GetRequiredService<IOptions<MongoOptions>>().Value.ConnectionString;
+            var settings = MongoClientSettings.FromConnectionString(connectionString);
+            // Fail a request within seconds rather than the driver's 30 s when MongoDB is down, unless the URI says otherwise.
+            if (!connectionString.Contains("serverSelectionTimeoutMS", StringComparison.OrdinalIgnoreCase))
+                settings.ServerSelectionTimeout = TimeSpan.FromSeconds(10);
             return new MongoClient(settings);
         });
         services.TryAddSingleton<VocabDatabase>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<VocabularyStore>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMongoIndexSetup, VocabularyIndexes>());
-        if (!services.Any(d => d.ImplementationType == typeof(MongoIndexInitializer)))
-            services.AddHostedService<MongoIndexInitializer>();
+        if (!services.Any(d => d.ServiceType == typeof(MongoIndexInitializer)))
+        {
+            services.AddSingleton<MongoIndexInitializer>();
+            services.AddHostedService(sp => sp.GetRequiredService<MongoIndexInitializer>());
+        }
         return builder;
     }
 }

@@ -1,0 +1,17 @@
+using Vocab.Contracts;
+
+namespace Vocab.HttpBridge.Endpoints;
+
+/// <summary>The body of <c>POST /videos/{videoId}/vocabulary</c>.</summary>
+public sealed record GenerateVocabularyBody(string? Transcript, string? SourceLanguage, string? TargetLanguage, int? MaxItems)
+{
+    public GenerateVocabulary ToRequest(string videoId) => new()
+    {
+        RequestId = Guid.NewGuid(),
+        VideoId = videoId,
+        Transcript = Transcript ?? "",
+        SourceLanguage = SourceLanguage ?? "",
+        TargetLanguage = TargetLanguage ?? "",
+        MaxItems = MaxItems ?? GenerateVocabulary.DefaultMaxItems,
+    };
+}

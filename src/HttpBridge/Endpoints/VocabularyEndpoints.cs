@@ -1,0 +1,114 @@
+using System.Security.Claims;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Vocab.Authentication;
+using Vocab.Contracts;
+using Vocab.HttpBridge.Authentication;
+using Vocab.HttpBridge.Errors;
+using Vocab.Storage;
+
+namespace Vocab.HttpBridge.Endpoints;
+
+/// <summary>The caller-facing endpoints: generate through the bus, and read one's own stored vocabularies.</summary>
+public static partial class VocabularyEndpoints
+{
+    public const string RateLimitPolicy = "per-user";
+    private const int MaxPageSize = 100;
+
+    public static IEndpointRouteBuilder MapVocabularyEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("").RequireAuthorization().RequireRateLimiting(RateLimitPolicy);
+        group.MapPost("/videos/{videoId}/vocabulary", GenerateAsync).WithName("GenerateVocabulary");
+        group.MapGet("/videos/{videoId}/vocabulary", GetLatestAsync).WithName("GetVocabularyForVideo");
+        group.MapGet("/vocabularies", ListAsync).WithName("ListVocabularies");
+        return app;
+    }
+
+    private static async Task<Results<Ok<VocabularyGenerated>, ValidationProblem, ProblemHttpResult>> GenerateAsync(
+        string videoId, GenerateVocabularyBody body, HttpContext http, IRequestClient<GenerateVocabulary> client,
+        IOptions<BridgeOptions> options, ILoggerFactory loggers)
+    {
+        var request = body.ToRequest(videoId);
+        var errors = GenerateVocabularyRules.Validate(request);
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "Invalid request");
+
+        // The worker checks the credential again: forward exactly what the caller presented.
+        var credential = PresentedCredential.FromHeaders(http.Request.Headers[VocabHeaders.ApiKey], http.Request.Headers.Authorization);
+        var logger = loggers.CreateLogger(typeof(VocabularyEndpoints));
+        try
+        {
+            var response = await client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(context =>
+            {
+                if (credential.Kind == CredentialKind.ApiKey)
+                    context.UseApiKey(credential.Secret);
+                else
+                    context.UseBearerToken(credential.Secret);
+            }), http.RequestAborted, RequestTimeout.After(ms: (int)options.Value.RequestTimeout.TotalMilliseconds));
+
+            if (response.Is(out Response<VocabularyGenerated>? generated))
+                return TypedResults.Ok(generated.Message);
+            response.Is(out Response<GenerateVocabularyRejected>? rejected);
+            LogWorkerRejected(logger, request.RequestId, rejected!.Message.Reason, User(http));
+            return ProblemResponses.ForReason(http, rejected.Message.Reason);
+        }
+        catch (RequestTimeoutException)
+        {
+            LogWorkerTimeout(logger, request.RequestId, options.Value.RequestTimeout);
+            return ProblemResponses.ForStatus(http, StatusCodes.Status504GatewayTimeout, "Gateway timeout");
+        }
+        catch (RequestFaultException e)
+        {
+            LogWorkerFault(logger, e, request.RequestId);
+            return ProblemResponses.ForStatus(http, StatusCodes.Status500InternalServerError, "Internal error");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogBusUnavailable(logger, e, request.RequestId);
+            return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
+        }
+    }
+
+    private static async Task<Results<Ok<VocabularyGenerated>, ProblemHttpResult>> GetLatestAsync(
+        string videoId, HttpContext http, VocabularyStore store)
+    {
+        var stored = await store.FindLatestForVideoAsync(User(http), videoId, http.RequestAborted);
+        return stored is null
+            ? ProblemResponses.ForStatus(http, StatusCodes.Status404NotFound, "Not found")
+            : TypedResults.Ok(stored.ToGenerated());
+    }
+
+    private static async Task<Results<Ok<VocabularyPage>, ValidationProblem>> ListAsync(
+        HttpContext http, VocabularyStore store, int? page, int? pageSize)
+    {
+        var p = page ?? 1;
+        var size = pageSize ?? 20;
+        var errors = new Dictionary<string, string[]>();
+        if (p < 1)
+            errors["page"] = ["page must be 1 or more."];
+        if (size is < 1 or > MaxPageSize)
+            errors["pageSize"] = [$"pageSize must be between 1 and {MaxPageSize}."];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors, title: "Invalid request");
+
+        var documents = await store.ListForUserAsync(User(http), p, size, http.RequestAborted);
+        return TypedResults.Ok(new VocabularyPage(p, size, documents.Select(d => d.ToGenerated()).ToList()));
+    }
+
+    // Always the authenticated caller: nothing in the request can name another user.
+    private static string User(HttpContext http) =>
+        http.User.FindFirstValue(VocabAuthenticationDefaults.UserIdClaim) ?? throw new InvalidOperationException("No authenticated user.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker rejected request {RequestId} of user {UserId}: {Reason}")]
+    private static partial void LogWorkerRejected(ILogger logger, Guid requestId, string reason, string userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker did not answer request {RequestId} within {Timeout}")]
+    private static partial void LogWorkerTimeout(ILogger logger, Guid requestId, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Worker faulted on request {RequestId}")]
+    private static partial void LogWorkerFault(ILogger logger, Exception exception, Guid requestId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not send request {RequestId} over the bus")]
+    private static partial void LogBusUnavailable(ILogger logger, Exception exception, Guid requestId);
+}

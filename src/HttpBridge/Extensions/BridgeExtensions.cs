@@ -1,0 +1,83 @@
+using System.Threading.RateLimiting;
+using MassTransit;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+using Vocab.Authentication;
+using Vocab.Contracts;
+using Vocab.HttpBridge.Authentication;
+using Vocab.HttpBridge.Endpoints;
+using Vocab.HttpBridge.Errors;
+using Vocab.HttpBridge.Health;
+using Vocab.ServiceDefaults;
+
+namespace Vocab.HttpBridge.Extensions;
+
+/// <summary>The bridge's services and pipeline, so tests host exactly what production runs.</summary>
+public static class BridgeExtensions
+{
+    public static WebApplicationBuilder AddVocabBridge(this WebApplicationBuilder builder)
+    {
+        builder.AddVocabLogging();
+        builder.AddVocabAuthentication();
+        var services = builder.Services;
+        services.AddOptions<BridgeOptions>()
+            .BindConfiguration(BridgeOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) => options.RabbitMqConnectionString = configuration.GetConnectionString("RabbitMq") ?? "")
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddAuthentication(VocabAuthenticationDefaults.Scheme)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, VocabAuthenticationHandler>(VocabAuthenticationDefaults.Scheme, null);
+        services.AddAuthorization();
+        services.AddRateLimiter(AddPerUserLimit);
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions.TryAdd("traceId", System.Diagnostics.Activity.Current?.Id ?? context.HttpContext.TraceIdentifier));
+        services.AddExceptionHandler<DependencyFailureHandler>();
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<MongoHealthCheck>("mongodb", tags: [HealthEndpoints.ReadyTag]);
+
+        var queueName = builder.Configuration["Bridge:QueueName"] ?? "generate-vocabulary";
+        services.AddMassTransit(bus =>
+        {
+            bus.AddRequestClient<GenerateVocabulary>(new Uri($"queue:{queueName}"));
+            bus.UsingRabbitMq((context, rabbit) =>
+                rabbit.Host(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString)));
+        });
+        // The bridge starts (and answers /health and 503s) even while the broker is down.
+        services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = false);
+        return builder;
+    }
+
+    public static WebApplication UseVocabBridge(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.MapOpenApi();
+        app.MapHealthEndpoints();
+        app.MapVocabularyEndpoints();
+        return app;
+    }
+
+    private static void AddPerUserLimit(RateLimiterOptions options)
+    {
+        options.AddPolicy(VocabularyEndpoints.RateLimitPolicy, http =>
+        {
+            var permits = http.RequestServices.GetRequiredService<IOptions<BridgeOptions>>().Value.PermitsPerMinute;
+            var partition = http.User.FindFirst(VocabAuthenticationDefaults.UserIdClaim)?.Value
+                            ?? http.Connection.RemoteIpAddress?.ToString() ?? "anonymous";
+            return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0,
+            });
+        });
+        options.OnRejected = async (context, _) =>
+        {
+            var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
+            context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await ProblemResponses.ForReason(context.HttpContext, RejectionReasons.RateLimited).ExecuteAsync(context.HttpContext);
+        };
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Vocab.HttpBridge.Extensions;
+
+namespace Vocab.Tests.Infrastructure;
+
+/// <summary>The real HTTP bridge (the production composition) on a loopback port, with a client for it.</summary>
+public sealed class BridgeHost : IAsyncDisposable
+{
+    private BridgeHost(WebApplication app, HttpClient client, CapturedLogs logs)
+    {
+        App = app;
+        Client = client;
+        Logs = logs;
+    }
+
+    public WebApplication App { get; }
+
+    public HttpClient Client { get; }
+
+    public CapturedLogs Logs { get; }
+
+    public static async Task<BridgeHost> StartAsync(IDictionary<string, string?> configuration)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = Path.GetTempPath() });
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var logs = new CapturedLogs();
+        builder.Logging.AddProvider(logs);
+        builder.AddVocabBridge();
+        var app = builder.Build();
+        app.UseVocabBridge();
+        await app.StartAsync();
+        var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
+        return new BridgeHost(app, client, logs);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
