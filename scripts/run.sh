@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs Vocab on this machine: brings up RabbitMQ and MongoDB (installing what is missing), then the worker.
+# Runs Vocab on this machine: brings up RabbitMQ and MongoDB (installing what is missing), then the worker and the
+# HTTP bridge (http://127.0.0.1:8080). Ctrl-C stops both.
 # Secrets come from the environment (see README: Configuration); when none are set, a development JWT key is generated
 # once into .services/dev.env and the LLM key defaults to a placeholder for a local Ollama.
 set -euo pipefail
@@ -21,4 +22,11 @@ if [ -z "${Jwt__Keys__0__Secret:-}${Jwt__Keys__0__PublicKeyPem:-}" ]; then
   source .services/dev.env
 fi
 export Llm__ApiKey="${Llm__ApiKey:-ollama}"
-exec dotnet run --project src/Worker -c Release
+export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://127.0.0.1:8080}"
+
+dotnet build Vocab.sln -c Release --nologo -v quiet
+dotnet run --project src/Worker -c Release --no-build &
+worker=$!
+trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM
+echo "[run] worker started (pid $worker); bridge on $ASPNETCORE_URLS" >&2
+dotnet run --project src/HttpBridge -c Release --no-build

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Serilog;
 using Serilog.Formatting.Compact;
 
@@ -11,6 +12,8 @@ public static class LoggingExtensions
     public static IHostApplicationBuilder AddVocabLogging(this IHostApplicationBuilder builder)
     {
         var json = string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase);
+        // Serilog writes the console; the host's default console provider would print every line twice.
+        builder.Logging.ClearProviders();
         // writeToProviders keeps other logger providers (tests' capturing ones) fed; preserveStaticLogger keeps each host (several per test run) on its own logger.
         builder.Services.AddSerilog((services, logger) =>
         {

@@ -2,6 +2,8 @@ using System.Threading.RateLimiting;
 using MassTransit;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.HttpBridge.Authentication;
@@ -18,6 +20,7 @@ public static class BridgeExtensions
     public static WebApplicationBuilder AddVocabBridge(this WebApplicationBuilder builder)
     {
         builder.AddVocabLogging();
+        builder.AddVocabTelemetry(tracing => tracing.AddAspNetCoreInstrumentation(), metrics => metrics.AddAspNetCoreInstrumentation());
         builder.AddVocabAuthentication();
         var services = builder.Services;
         services.AddOptions<BridgeOptions>()

@@ -6,10 +6,11 @@ namespace Vocab.Worker.Extensions;
 /// <summary>Everything the worker process runs, in one call, so tests host exactly what production runs.</summary>
 public static class WorkerExtensions
 {
-    /// <summary>Adds logging, MongoDB, authentication, the LLM and the bus.</summary>
+    /// <summary>Adds logging, telemetry, MongoDB, authentication, the LLM and the bus.</summary>
     public static IHostApplicationBuilder AddVocabWorker(this IHostApplicationBuilder builder) =>
         builder
             .AddVocabLogging()
+            .AddVocabTelemetry()
             .AddVocabAuthentication()
             .AddVocabularyGeneration()
             .AddVocabMessaging();

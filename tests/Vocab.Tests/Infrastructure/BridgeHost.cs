@@ -28,8 +28,8 @@ public sealed class BridgeHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var logs = new CapturedLogs();
-        builder.Logging.AddProvider(logs);
         builder.AddVocabBridge();
+        builder.Logging.AddProvider(logs);
         var app = builder.Build();
         app.UseVocabBridge();
         await app.StartAsync();

@@ -83,8 +83,8 @@ public class WorkerFixture : IAsyncLifetime
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(WorkerConfiguration());
-        builder.Logging.AddProvider(Logs);
         builder.AddVocabWorker();
+        builder.Logging.AddProvider(Logs);
         var host = builder.Build();
         await host.StartAsync();
         return host;
