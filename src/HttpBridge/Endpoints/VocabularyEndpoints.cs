@@ -43,7 +43,7 @@ public static partial class VocabularyEndpoints
             {
                 if (credential.Kind == CredentialKind.ApiKey)
                     context.UseApiKey(credential.Secret);
-                else
+                else if (credential.Kind == CredentialKind.Bearer)
                     context.UseBearerToken(credential.Secret);
             }), http.RequestAborted, RequestTimeout.After(ms: (int)options.Value.RequestTimeout.TotalMilliseconds));
 
