@@ -8,6 +8,7 @@ using Vocab.Authentication.Jwt;
 using Vocab.Contracts;
 using Vocab.Storage;
 using Vocab.Tests.Infrastructure;
+using Vocab.TestSupport;
 
 namespace Vocab.Tests;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Vocab.Tests.Infrastructure;
+using Vocab.TestSupport;
 
 namespace Vocab.Tests;
 

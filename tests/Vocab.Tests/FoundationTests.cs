@@ -1,6 +1,6 @@
 using MassTransit;
 using MongoDB.Driver;
-using Vocab.Tests.Infrastructure;
+using Vocab.TestSupport;
 
 namespace Vocab.Tests;
 

@@ -1,5 +1,6 @@
 using Vocab.Contracts;
 using Vocab.Tests.Infrastructure;
+using Vocab.TestSupport;
 
 namespace Vocab.Tests;
 

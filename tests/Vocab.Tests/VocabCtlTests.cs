@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Vocab.Contracts;
 using Vocab.Storage;
 using Vocab.Tests.Infrastructure;
+using Vocab.TestSupport;
 
 namespace Vocab.Tests;
 

@@ -1,3 +1,4 @@
+
 namespace Vocab.Tests.Infrastructure;
 
 /// <summary>A real worker plus the real bridge in front of it, on the same broker and database.</summary>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Vocab.HttpBridge.Extensions;
 
+
 namespace Vocab.Tests.Infrastructure;
 
 /// <summary>The real HTTP bridge (the production composition) on a loopback port, with a client for it.</summary>

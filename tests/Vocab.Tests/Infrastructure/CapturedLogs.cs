@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
+
 namespace Vocab.Tests.Infrastructure;
 
 /// <summary>Every log line a host wrote, rendered with its exception, so tests can assert what is (not) in the logs.</summary>

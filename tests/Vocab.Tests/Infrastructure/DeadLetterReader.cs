@@ -1,6 +1,7 @@
 using System.Text;
 using RabbitMQ.Client;
 
+
 namespace Vocab.Tests.Infrastructure;
 
 /// <summary>Reads messages back from an error queue with the plain AMQP client, as ops tools would see them.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Vocab.Admin;
 
+
 namespace Vocab.Tests.Infrastructure;
 
 /// <summary>Runs vocabctl in-process against a test worker's broker and database, capturing what it prints.</summary>

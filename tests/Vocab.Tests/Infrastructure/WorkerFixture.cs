@@ -11,6 +11,8 @@ using Vocab.Contracts;
 using Vocab.Storage;
 using Vocab.Worker.Extensions;
 
+using Vocab.TestSupport;
+
 namespace Vocab.Tests.Infrastructure;
 
 /// <summary>

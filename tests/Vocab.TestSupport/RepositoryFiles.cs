@@ -1,4 +1,4 @@
-namespace Vocab.Tests.Infrastructure;
+namespace Vocab.TestSupport;
 
 /// <summary>Files of this repository (rabbitmq/, docker-compose.yml), found from the test's output folder.</summary>
 public static class RepositoryFiles

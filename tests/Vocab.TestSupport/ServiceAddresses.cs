@@ -1,4 +1,4 @@
-namespace Vocab.Tests.Infrastructure;
+namespace Vocab.TestSupport;
 
 /// <summary>
 /// Where the real services are, as exported by scripts/services.sh (source .services/env). Tests start nothing

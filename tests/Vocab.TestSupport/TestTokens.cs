@@ -6,7 +6,7 @@ using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Vocab.Tests.Infrastructure;
+namespace Vocab.TestSupport;
 
 /// <summary>JWT key material for a test worker (one HS256 and one RS256 key) and tokens good and bad.</summary>
 public sealed class TestTokens

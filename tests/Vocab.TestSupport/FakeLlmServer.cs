@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Vocab.Tests.Infrastructure;
+namespace Vocab.TestSupport;
 
 /// <summary>
 /// A local OpenAI-compatible chat endpoint on loopback. The worker's real HTTP client talks to it; tests choose how it

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Vocab.Tests.Infrastructure;
+namespace Vocab.TestSupport;
 
 /// <summary>One answer of <see cref="FakeLlmServer"/>.</summary>
 public sealed record FakeLlmAnswer(int Status, string Content, TimeSpan Delay)

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 
-namespace Vocab.Tests.Infrastructure;
+namespace Vocab.TestSupport;
 
 /// <summary>A throw-away virtual host, created and deleted through the management API, isolating one test class's queues.</summary>
 public sealed class RabbitMqVirtualHost : IAsyncDisposable
