@@ -13,7 +13,14 @@ namespace Vocab.Worker.Extensions;
 public static class MessagingExtensions
 {
     /// <summary>Adds MassTransit over RabbitMQ with the <c>generate-vocabulary</c> endpoint.</summary>
-    public static IHostApplicationBuilder AddVocabMessaging(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddVocabMessaging(this IHostApplicationBuilder builder) =>
+        builder.AddVocabMessaging(typeof(AuthenticationFilter<>));
+
+    /// <summary>
+    /// The same, with another filter putting the caller on the consume context: only the benchmark's
+    /// no-authentication baseline uses this, to measure what <see cref="AuthenticationFilter{T}"/> costs.
+    /// </summary>
+    internal static IHostApplicationBuilder AddVocabMessaging(this IHostApplicationBuilder builder, Type callerFilter)
     {
         var services = builder.Services;
         services.AddOptions<MessagingOptions>()
@@ -68,7 +75,7 @@ public static class MessagingExtensions
                         });
                     }
 
-                    endpoint.UseConsumeFilter(typeof(AuthenticationFilter<>), context);
+                    endpoint.UseConsumeFilter(callerFilter, context);
                     endpoint.ConfigureConsumer<GenerateVocabularyConsumer>(context);
                 });
             });

@@ -1,4 +1,5 @@
 using Vocab.Authentication;
+using Vocab.Worker.Filters;
 using Vocab.ServiceDefaults;
 
 namespace Vocab.Worker.Extensions;
@@ -8,10 +9,14 @@ public static class WorkerExtensions
 {
     /// <summary>Adds logging, telemetry, MongoDB, authentication, the LLM and the bus.</summary>
     public static IHostApplicationBuilder AddVocabWorker(this IHostApplicationBuilder builder) =>
+        builder.AddVocabWorker(typeof(AuthenticationFilter<>));
+
+    /// <summary>The same with another caller filter: the benchmark's no-authentication baseline only.</summary>
+    internal static IHostApplicationBuilder AddVocabWorker(this IHostApplicationBuilder builder, Type callerFilter) =>
         builder
             .AddVocabLogging()
             .AddVocabTelemetry()
             .AddVocabAuthentication()
             .AddVocabularyGeneration()
-            .AddVocabMessaging();
+            .AddVocabMessaging(callerFilter);
 }

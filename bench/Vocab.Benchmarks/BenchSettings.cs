@@ -1,0 +1,15 @@
+namespace Vocab.Benchmarks;
+
+/// <summary>The fixed parameters of a benchmark run, printed in the report.</summary>
+public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, int ConcurrentMessageLimit, int HttpRequests, int HttpConcurrency, int RoundTrips)
+{
+    public static BenchSettings FromArgs(string[] args)
+    {
+        int Arg(string name, int fallback)
+        {
+            var i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var value) ? value : fallback;
+        }
+        return new BenchSettings(Arg("--messages", 2000), Arg("--rounds", 3), 32, 16, Arg("--http-requests", 600), 16, Arg("--round-trips", 300));
+    }
+}

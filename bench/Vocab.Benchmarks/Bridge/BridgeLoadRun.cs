@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using MassTransit;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Vocab.Benchmarks.EndToEnd;
+using Vocab.Benchmarks.Reporting;
+using Vocab.Contracts;
+using Vocab.HttpBridge.Extensions;
+using Vocab.Storage;
+using Vocab.Worker.Llm;
+
+namespace Vocab.Benchmarks.Bridge;
+
+/// <summary>
+/// The HTTP bridge under load with and without authentication (same run, alternating), and what the bus round trip
+/// adds over calling the consumer's logic directly.
+/// </summary>
+public static class BridgeLoadRun
+{
+    private sealed record LoadResult(double RequestsPerSecond, double P50, double P95, double P99);
+
+    public static async Task RunAsync(BenchSettings settings, BenchmarkReport report)
+    {
+        await using var environment = await BenchEnvironment.StartAsync(settings, "bench-bridge");
+        environment.Llm.Behaviour = _ => Vocab.TestSupport.FakeLlmAnswer.Items(3);
+        var results = new Dictionary<bool, List<LoadResult>> { [false] = [], [true] = [] };
+        await LoadOnceAsync(environment, settings, authenticate: true, Math.Min(100, settings.HttpRequests));
+        await LoadOnceAsync(environment, settings, authenticate: false, Math.Min(100, settings.HttpRequests));
+        for (var round = 0; round < settings.Rounds; round++)
+        {
+            foreach (var authenticate in new[] { false, true })
+            {
+                var result = await LoadOnceAsync(environment, settings, authenticate, settings.HttpRequests);
+                results[authenticate].Add(result);
+                Console.WriteLine($"bridge round {round + 1} auth={authenticate}: {result.RequestsPerSecond:0} req/s, p50 {result.P50:0.0} ms");
+            }
+        }
+
+        var table = new StringBuilder("| bridge | req/s | p50 ms | p95 ms | p99 ms |\n| --- | --- | --- | --- | --- |\n");
+        foreach (var (authenticate, runs) in results)
+        {
+            table.AppendLine(CultureInfo.InvariantCulture,
+                $"| {(authenticate ? "API key (bridge and worker check it)" : "no authentication")} | " +
+                $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.RequestsPerSecond)), "0")} | " +
+                $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.P50)), "0.0")} | " +
+                $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.P95)), "0.0")} | " +
+                $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.P99)), "0.0")} |");
+        }
+        report.Section("HTTP bridge: requests per second with and without authentication",
+            table + $"\nMedian (min–max) of {settings.Rounds} rounds of {settings.HttpRequests} `POST /videos/{{id}}/vocabulary` requests, " +
+                    $"{settings.HttpConcurrency} at a time over loopback, through the bus to the worker and back.");
+
+        var (direct, bus) = await RoundTripAsync(environment, settings);
+        report.Section("Bus round trip versus calling the consumer's logic directly",
+            $"| path | p50 ms | p95 ms |\n| --- | --- | --- |\n" +
+            $"| consumer logic called directly (stored-result lookup, LLM call, store) | {direct.P50:0.00} | {direct.P95:0.00} |\n" +
+            $"| MassTransit request through RabbitMQ to the worker (authenticated) and back | {bus.P50:0.00} | {bus.P95:0.00} |\n" +
+            $"\n{settings.RoundTrips} sequential calls each.");
+        report.Target("Bus round trip added to the bridge, p50", bus.P50 - direct.P50, 2, higherIsBetter: false, " ms");
+    }
+
+    private static async Task<WebApplication> StartBridgeAsync(BenchEnvironment environment, bool authenticate)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark", ContentRootPath = Path.GetTempPath() });
+        builder.Configuration.AddInMemoryCollection(environment.Configuration());
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddVocabBridge();
+        if (!authenticate)
+        {
+            builder.Services.AddAuthentication(options =>
+            {
+                options.DefaultScheme = FixedCallerHandler.SchemeName;
+                options.DefaultAuthenticateScheme = FixedCallerHandler.SchemeName;
+                options.DefaultChallengeScheme = FixedCallerHandler.SchemeName;
+            }).AddScheme<AuthenticationSchemeOptions, FixedCallerHandler>(FixedCallerHandler.SchemeName, null);
+        }
+        var app = builder.Build();
+        app.UseVocabBridge();
+        await app.StartAsync();
+        return app;
+    }
+
+    private static async Task<LoadResult> LoadOnceAsync(BenchEnvironment environment, BenchSettings settings, bool authenticate, int requests)
+    {
+        using var worker = await environment.StartWorkerAsync(authenticate);
+        await using var bridge = await StartBridgeAsync(environment, authenticate);
+        var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");
+        using var client = new HttpClient { BaseAddress = new Uri(bridge.Urls.First()) };
+        if (authenticate)
+            client.DefaultRequestHeaders.Add(VocabHeaders.ApiKey, apiKey);
+
+        var latencies = new ConcurrentBag<double>();
+        var next = -1;
+        var started = Stopwatch.GetTimestamp();
+        var loops = Enumerable.Range(0, settings.HttpConcurrency).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) < requests)
+            {
+                var start = Stopwatch.GetTimestamp();
+                using var response = await client.PostAsJsonAsync($"/videos/bench-{next}/vocabulary",
+                    new { transcript = "A short transcript for the benchmark.", sourceLanguage = "en", targetLanguage = "ko", maxItems = 5 });
+                if (!response.IsSuccessStatusCode)
+                    throw new InvalidOperationException($"bridge answered {(int)response.StatusCode}");
+                latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        });
+        await Task.WhenAll(loops);
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        await bridge.StopAsync();
+        await worker.StopAsync();
+        var samples = latencies.ToArray();
+        return new LoadResult(requests / elapsed, Distribution.Percentile(samples, 50), Distribution.Percentile(samples, 95), Distribution.Percentile(samples, 99));
+    }
+
+    private static async Task<((double P50, double P95) Direct, (double P50, double P95) Bus)> RoundTripAsync(BenchEnvironment environment, BenchSettings settings)
+    {
+        using var worker = await environment.StartWorkerAsync(authenticate: true);
+        await using var bridge = await StartBridgeAsync(environment, authenticate: true);
+        var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");
+        var generator = worker.Services.GetRequiredService<VocabularyGenerator>();
+        var store = worker.Services.GetRequiredService<VocabularyStore>();
+        var client = bridge.Services.GetRequiredService<IRequestClient<GenerateVocabulary>>();
+
+        async Task<double[]> MeasureAsync(Func<GenerateVocabulary, Task> call)
+        {
+            var samples = new double[settings.RoundTrips];
+            for (var i = -20; i < settings.RoundTrips; i++)
+            {
+                var request = new GenerateVocabulary
+                {
+                    RequestId = Guid.NewGuid(), VideoId = "bench-rt", Transcript = "A short transcript.", SourceLanguage = "en", TargetLanguage = "ko", MaxItems = 5,
+                };
+                var start = Stopwatch.GetTimestamp();
+                await call(request);
+                if (i >= 0)
+                    samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            return samples;
+        }
+
+        var direct = await MeasureAsync(async request =>
+        {
+            await store.FindByRequestIdAsync(request.RequestId, CancellationToken.None);
+            var generated = await generator.GenerateAsync(request, CancellationToken.None);
+            await store.InsertOrGetAsync(new VocabularyDocument
+            {
+                RequestId = request.RequestId.ToString("D"), UserId = "bench-user", VideoId = request.VideoId,
+                Items = generated.Items.Select(VocabularyItemDocument.From).ToList(), Model = generated.Model, CreatedAt = DateTime.UtcNow,
+            }, CancellationToken.None);
+        });
+        var bus = await MeasureAsync(request => client.GetResponse<VocabularyGenerated>(request, x => x.UseExecute(c => c.UseApiKey(apiKey))));
+        await bridge.StopAsync();
+        await worker.StopAsync();
+        return ((Distribution.Percentile(direct, 50), Distribution.Percentile(direct, 95)), (Distribution.Percentile(bus, 50), Distribution.Percentile(bus, 95)));
+    }
+}

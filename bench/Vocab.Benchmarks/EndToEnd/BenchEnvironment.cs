@@ -1,0 +1,102 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MongoDB.Driver;
+using Vocab.Authentication;
+using Vocab.Authentication.ApiKeys;
+using Vocab.TestSupport;
+using Vocab.Worker.Extensions;
+using Vocab.Worker.Filters;
+
+namespace Vocab.Benchmarks.EndToEnd;
+
+/// <summary>A throw-away virtual host, database and instant local LLM for one benchmark, and the worker hosts on them.</summary>
+public sealed class BenchEnvironment : IAsyncDisposable
+{
+    private BenchEnvironment(RabbitMqVirtualHost virtualHost, FakeLlmServer llm, BenchSettings settings)
+    {
+        VirtualHost = virtualHost;
+        Llm = llm;
+        Settings = settings;
+    }
+
+    public RabbitMqVirtualHost VirtualHost { get; }
+
+    public FakeLlmServer Llm { get; }
+
+    public BenchSettings Settings { get; }
+
+    public TestTokens Tokens { get; } = new();
+
+    public string DatabaseName { get; } = $"vocab_bench_{Guid.NewGuid():N}";
+
+    public static async Task<BenchEnvironment> StartAsync(BenchSettings settings, string name)
+    {
+        var llm = await FakeLlmServer.StartAsync();
+        var virtualHost = await RabbitMqVirtualHost.CreateAsync(name);
+        await virtualHost.ImportDefinitionsAsync();
+        return new BenchEnvironment(virtualHost, llm, settings);
+    }
+
+    public Dictionary<string, string?> Configuration()
+    {
+        var configuration = Tokens.Configuration();
+        configuration["ConnectionStrings:RabbitMq"] = VirtualHost.AmqpUri.ToString();
+        configuration["ConnectionStrings:Mongo"] = ServiceAddresses.Mongo;
+        configuration["Mongo:Database"] = DatabaseName;
+        configuration["Llm:Endpoint"] = Llm.Endpoint;
+        configuration["Llm:Model"] = "bench";
+        configuration["Llm:ApiKey"] = "bench";
+        configuration["Llm:RetryLimit"] = "0";
+        configuration["Worker:PrefetchCount"] = Settings.PrefetchCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        configuration["Worker:ConcurrentMessageLimit"] = Settings.ConcurrentMessageLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        configuration["Bridge:PermitsPerMinute"] = "100000";
+        configuration["Bridge:RequestTimeout"] = "00:01:00";
+        // Console logging off: the report measures the pipeline, not the terminal (every variant pays the same otherwise,
+        // but refused messages log an error each).
+        configuration["Serilog:MinimumLevel:Default"] = "Fatal";
+        configuration["Serilog:MinimumLevel:Override:MassTransit"] = "Fatal";
+        configuration["Serilog:MinimumLevel:Override:Microsoft"] = "Fatal";
+        return configuration;
+    }
+
+    /// <summary>The production worker, or the same worker with the authentication filter replaced by a fixed caller.</summary>
+    public async Task<IHost> StartWorkerAsync(bool authenticate)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(Configuration());
+        builder.AddVocabWorker(authenticate ? typeof(AuthenticationFilter<>) : typeof(FixedCallerFilter<>));
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    public async Task<string> CreateApiKeyAsync(IServiceProvider services, string userId)
+    {
+        var (keyId, key) = ApiKeyFormat.Generate();
+        await services.GetRequiredService<ApiKeyStore>().InsertAsync(new ApiKeyDocument
+        {
+            KeyId = keyId, Hash = ApiKeyFormat.Hash(key), UserId = userId, Role = Roles.User, Active = true, CreatedAt = DateTime.UtcNow,
+        }, CancellationToken.None);
+        return key;
+    }
+
+    public async Task<IBusControl> StartPublisherAsync(Action<IRabbitMqBusFactoryConfigurator>? configure = null)
+    {
+        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+        {
+            rabbit.Host(VirtualHost.AmqpUri);
+            configure?.Invoke(rabbit);
+        });
+        await bus.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        return bus;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await new MongoClient(ServiceAddresses.Mongo).DropDatabaseAsync(DatabaseName);
+        await VirtualHost.DisposeAsync();
+        await Llm.DisposeAsync();
+    }
+}

@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Runtime.InteropServices;
+using Vocab.Benchmarks;
+using Vocab.Benchmarks.Bridge;
+using Vocab.Benchmarks.EndToEnd;
+using Vocab.Benchmarks.Micro;
+using Vocab.Benchmarks.Reporting;
+using Vocab.TestSupport;
+
+// bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge (default: all).
+var settings = BenchSettings.FromArgs(args);
+var outIndex = Array.IndexOf(args, "--out");
+var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : "docs/benchmarks.md";
+var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge").ToHashSet();
+bool Runs(string part) => parts.Count == 0 || parts.Contains(part);
+
+var report = new BenchmarkReport();
+if (Runs("micro"))
+    MicroBenchmarkRun.Run(report);
+if (Runs("latency"))
+    await CacheHitLatency.RunAsync(report);
+if (Runs("e2e"))
+    await PipelineThroughputRun.RunAsync(settings, report);
+if (Runs("bridge"))
+    await BridgeLoadRun.RunAsync(settings, report);
+
+using var management = RabbitMqVirtualHost.CreateManagementClient();
+var overview = await management.GetFromJsonAsync<System.Text.Json.JsonElement>("api/overview");
+var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
+var header = string.Join("\n", new[]
+{
+    "| setting | value |",
+    "| --- | --- |",
+    $"| date | {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC |",
+    $"| machine | {Environment.ProcessorCount} cores, {memory.ToString("0.0", CultureInfo.InvariantCulture)} GiB, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription} |",
+    $"| RabbitMQ | {overview.GetProperty("rabbitmq_version").GetString()} (Erlang {overview.GetProperty("erlang_version").GetString()}), on the same machine |",
+    $"| MongoDB | `{ServiceAddresses.Mongo}` (`VOCAB_MONGO_URI`; the jongodb stand-in unless set to a real server), same machine |",
+    "| queue | `generate-vocabulary`, durable, persistent messages; publisher confirms on (MassTransit default) |",
+    $"| worker | prefetch {settings.PrefetchCount}, concurrent message limit {settings.ConcurrentMessageLimit}, no LLM retries |",
+    $"| N | {settings.Messages} messages × {settings.Rounds} rounds per variant; bridge {settings.HttpRequests} requests × {settings.Rounds} rounds, {settings.HttpConcurrency} concurrent |",
+    "| logs | worker console logging off during the end-to-end runs |",
+});
+report.Write(output, header);
