@@ -58,7 +58,7 @@ public sealed class FoundationTests
         }
         finally
         {
-            await client.DropDatabaseAsync(databaseName).ContinueWith(_ => { });
+            await MongoCleanup.DropDatabaseAsync(client, databaseName);
         }
     }
 }

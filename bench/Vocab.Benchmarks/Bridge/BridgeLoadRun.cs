@@ -89,6 +89,7 @@ public static class BridgeLoadRun
 
     private static async Task<LoadResult> LoadOnceAsync(BenchEnvironment environment, BenchSettings settings, bool authenticate, int requests)
     {
+        environment.UseFreshDatabase();
         using var worker = await environment.StartWorkerAsync(authenticate);
         await using var bridge = await StartBridgeAsync(environment, authenticate);
         var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");
@@ -121,6 +122,7 @@ public static class BridgeLoadRun
 
     private static async Task<((double P50, double P95) Direct, (double P50, double P95) Bus)> RoundTripAsync(BenchEnvironment environment, BenchSettings settings)
     {
+        environment.UseFreshDatabase();
         using var worker = await environment.StartWorkerAsync(authenticate: true);
         await using var bridge = await StartBridgeAsync(environment, authenticate: true);
         var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");

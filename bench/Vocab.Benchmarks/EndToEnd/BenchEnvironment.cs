@@ -29,7 +29,16 @@ public sealed class BenchEnvironment : IAsyncDisposable
 
     public TestTokens Tokens { get; } = new();
 
-    public string DatabaseName { get; } = $"vocab_bench_{Guid.NewGuid():N}";
+    private readonly List<string> _databases = [];
+
+    public string DatabaseName { get; private set; } = $"vocab_bench_{Guid.NewGuid():N}";
+
+    /// <summary>Points the next hosts at a new, empty database.</summary>
+    public void UseFreshDatabase()
+    {
+        _databases.Add(DatabaseName);
+        DatabaseName = $"vocab_bench_{Guid.NewGuid():N}";
+    }
 
     public static async Task<BenchEnvironment> StartAsync(BenchSettings settings, string name)
     {
@@ -95,7 +104,9 @@ public sealed class BenchEnvironment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await new MongoClient(ServiceAddresses.Mongo).DropDatabaseAsync(DatabaseName);
+        var client = new MongoClient(ServiceAddresses.Mongo);
+        foreach (var database in _databases.Append(DatabaseName))
+            await MongoCleanup.DropDatabaseAsync(client, database);
         await VirtualHost.DisposeAsync();
         await Llm.DisposeAsync();
     }

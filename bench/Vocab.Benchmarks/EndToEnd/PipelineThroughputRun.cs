@@ -55,7 +55,8 @@ public static class PipelineThroughputRun
         report.Section("End to end: worker throughput and latency by credential",
             table + $"\nMedian (min–max) of {settings.Rounds} rounds of {settings.Messages} messages each; variants alternate within each round. " +
                     "Latency runs from the publisher's send to the `VocabularyGenerated` event (or, for refused messages, the dead-letter queue) " +
-                    "reaching a consumer of the benchmark. Every accepted message is looked up and stored in MongoDB and answered by the local LLM endpoint.");
+                    "reaching a consumer of the benchmark. Every accepted message is looked up and stored in MongoDB and answered by the local LLM endpoint. " +
+                    "Each run starts on an empty database: the jongodb stand-in's lookups slow down as a collection grows, which would otherwise favour whichever variant ran first.");
 
         var apiKeyRatio = Distribution.OfRuns(results[Variant.ApiKey].Select(r => r.MessagesPerSecond)).Median / baseline;
         var jwtRatio = Distribution.OfRuns(results[Variant.Hs256Jwt].Select(r => r.MessagesPerSecond)).Median / baseline;
@@ -73,6 +74,8 @@ public static class PipelineThroughputRun
 
     private static async Task<RunResult> RunOnceAsync(BenchEnvironment environment, Variant variant, int messages)
     {
+        // A fresh database per run: the stored vocabularies grow with every message, and no variant may inherit another's.
+        environment.UseFreshDatabase();
         using var worker = await environment.StartWorkerAsync(authenticate: variant != Variant.NoAuthentication);
         var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");
         var token = environment.Tokens.Hs256("bench-user", expires: DateTime.UtcNow.AddHours(1));
@@ -152,6 +155,7 @@ public static class PipelineThroughputRun
             }
         });
         await Task.WhenAll(sends);
+        Console.WriteLine($"  {variant}: {messages} sent in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s");
         await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         await publisher.StopAsync();

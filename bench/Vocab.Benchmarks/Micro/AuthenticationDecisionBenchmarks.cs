@@ -62,7 +62,7 @@ public class AuthenticationDecisionBenchmarks
     [GlobalCleanup]
     public async Task CleanupAsync()
     {
-        await _warm.Host.Services.GetRequiredService<IMongoClient>().DropDatabaseAsync(_warm.DatabaseName);
+        await MongoCleanup.DropDatabaseAsync(_warm.Host.Services.GetRequiredService<IMongoClient>(), _warm.DatabaseName);
         await _warm.DisposeAsync();
         await _cold.DisposeAsync();
     }

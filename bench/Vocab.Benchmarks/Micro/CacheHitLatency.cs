@@ -48,6 +48,6 @@ public static class CacheHitLatency
         report.Section("Authentication decision on a warm cache: per-call distribution",
             table + "\nEach sample is one `CredentialValidator.ValidateAsync` call timed with `Stopwatch`, one after another on one thread; " +
                     "the 1 s cache expires during the run, so the tail includes the occasional MongoDB refresh.");
-        await host.Host.Services.GetRequiredService<IMongoClient>().DropDatabaseAsync(host.DatabaseName);
+        await MongoCleanup.DropDatabaseAsync(host.Host.Services.GetRequiredService<IMongoClient>(), host.DatabaseName);
     }
 }

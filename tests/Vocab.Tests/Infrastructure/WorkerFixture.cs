@@ -143,7 +143,7 @@ public class WorkerFixture : IAsyncLifetime
     {
         await Amqp.CloseAsync();
         await Publisher.StopAsync();
-        await Services.GetRequiredService<IMongoClient>().DropDatabaseAsync(DatabaseName).ContinueWith(_ => { });
+        await MongoCleanup.DropDatabaseAsync(Services.GetRequiredService<IMongoClient>(), DatabaseName);
         await Worker.StopAsync();
         Worker.Dispose();
         await VirtualHost.DisposeAsync();
