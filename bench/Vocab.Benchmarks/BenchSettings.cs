@@ -10,6 +10,6 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
             var i = Array.IndexOf(args, name);
             return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var value) ? value : fallback;
         }
-        return new BenchSettings(Arg("--messages", 2000), Arg("--rounds", 3), 32, 16, Arg("--http-requests", 600), 16, Arg("--round-trips", 300));
+        return new BenchSettings(Arg("--messages", 500), Arg("--rounds", 5), 32, 16, Arg("--http-requests", 400), 16, Arg("--round-trips", 300));
     }
 }

@@ -20,9 +20,9 @@ public sealed class AuthenticationIndexes : IMongoIndexSetup
                 new CreateIndexOptions { Name = "user" }),
         ], cancellationToken);
 
-        // Entries disappear once the token would have expired anyway.
-        await database.Collection<RevokedTokenDocument>(TokenBlacklist.RevokedTokensCollection).Indexes.CreateOneAsync(
-            new CreateIndexModel<RevokedTokenDocument>(Builders<RevokedTokenDocument>.IndexKeys.Ascending(t => t.ExpiresAt),
+        // Blacklisted jtis disappear once the token would have expired anyway; user entries have no expiresAt and stay.
+        await database.Collection<RevocationDocument>(TokenBlacklist.CollectionName).Indexes.CreateOneAsync(
+            new CreateIndexModel<RevocationDocument>(Builders<RevocationDocument>.IndexKeys.Ascending(t => t.ExpiresAt),
                 new CreateIndexOptions { Name = "expires_ttl", ExpireAfter = TimeSpan.Zero }), cancellationToken: cancellationToken);
     }
 }

@@ -13,7 +13,7 @@ public sealed class MongoIndexTests(WorkerFixture fixture) : IClassFixture<Worke
         var expected = new Dictionary<string, string[]>
         {
             ["api_keys"] = ["hash_unique", "user"],
-            ["revoked_tokens"] = ["expires_ttl"],
+            ["token_revocations"] = ["expires_ttl"],
             ["vocabularies"] = ["user_video_newest", "user_newest"],
         };
         foreach (var (collection, names) in expected)
@@ -25,7 +25,7 @@ public sealed class MongoIndexTests(WorkerFixture fixture) : IClassFixture<Worke
             });
             if (collection == "api_keys")
                 Assert.True(indexes.Single(i => i["name"] == "hash_unique")["unique"].ToBoolean());
-            if (collection == "revoked_tokens")
+            if (collection == "token_revocations")
                 Assert.Equal(0, indexes.Single(i => i["name"] == "expires_ttl")["expireAfterSeconds"].ToInt32());
         }
     }

@@ -52,9 +52,11 @@ public sealed class ApiKeyStore(VocabDatabase database)
     {
         if (lastUsed.Count == 0)
             return;
+        var filter = Builders<ApiKeyDocument>.Filter;
+        // "Set if newer" spelled as a filter rather than $max, which not every MongoDB-compatible server implements.
         var updates = lastUsed.Select(pair => new UpdateOneModel<ApiKeyDocument>(
-            Builders<ApiKeyDocument>.Filter.Eq(k => k.KeyId, pair.Key),
-            Builders<ApiKeyDocument>.Update.Max(k => k.LastUsedAt, pair.Value)));
+            filter.Eq(k => k.KeyId, pair.Key) & (filter.Eq(k => k.LastUsedAt, null) | filter.Lt(k => k.LastUsedAt, pair.Value)),
+            Builders<ApiKeyDocument>.Update.Set(k => k.LastUsedAt, pair.Value)));
         await _collection.BulkWriteAsync(updates, new BulkWriteOptions { IsOrdered = false }, cancellationToken);
     }
 }

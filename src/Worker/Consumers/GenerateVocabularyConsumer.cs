@@ -59,8 +59,8 @@ public sealed partial class GenerateVocabularyConsumer(
         }
 
         var result = stored.ToGenerated();
-        await context.Publish(result);
-        await RequesterReply.SendAsync(context.ReceiveContext, context, result);
+        // Both wait for the broker's confirmation; waiting for them together keeps one confirm off the requester's latency.
+        await Task.WhenAll(context.Publish(result), RequesterReply.SendAsync(context.ReceiveContext, context, result));
     }
 
     private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, GeneratedVocabulary generated) => new()

@@ -72,6 +72,8 @@ public class WorkerFixture : IAsyncLifetime
             ["Llm:RetryMinInterval"] = "00:00:00.100",
             ["Llm:RetryMaxInterval"] = "00:00:00.200",
             ["Authentication:CacheDuration"] = "00:00:01",
+            // Tests flush last-use times explicitly.
+            ["Authentication:LastUsedFlushInterval"] = "01:00:00",
             ["Serilog:MinimumLevel:Default"] = "Information",
         };
         foreach (var (key, value) in Tokens.Configuration())
