@@ -41,14 +41,9 @@ public sealed class AuthenticationHost : IAsyncDisposable
         var host = builder.Build();
         await host.Services.GetRequiredService<Vocab.Storage.MongoIndexInitializer>().CreateAllAsync(CancellationToken.None);
 
-        var (keyId, key) = ApiKeyFormat.Generate();
-        if (createKey)
-        {
-            await host.Services.GetRequiredService<ApiKeyStore>().InsertAsync(new ApiKeyDocument
-            {
-                KeyId = keyId, Hash = ApiKeyFormat.Hash(key), UserId = "bench-user", Role = Roles.User, Active = true, CreatedAt = DateTime.UtcNow,
-            }, CancellationToken.None);
-        }
+        var key = createKey
+            ? (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync("bench-user", Roles.User, DateTime.UtcNow)).Key
+            : ApiKeyFormat.Generate().Key;
         return new AuthenticationHost(host, databaseName, key, ApiKeyFormat.Hash(key));
     }
 

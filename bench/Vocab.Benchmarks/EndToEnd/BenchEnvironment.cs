@@ -83,12 +83,7 @@ public sealed class BenchEnvironment : IAsyncDisposable
 
     public async Task<string> CreateApiKeyAsync(IServiceProvider services, string userId)
     {
-        var (keyId, key) = ApiKeyFormat.Generate();
-        await services.GetRequiredService<ApiKeyStore>().InsertAsync(new ApiKeyDocument
-        {
-            KeyId = keyId, Hash = ApiKeyFormat.Hash(key), UserId = userId, Role = Roles.User, Active = true, CreatedAt = DateTime.UtcNow,
-        }, CancellationToken.None);
-        return key;
+        return (await services.GetRequiredService<ApiKeyStore>().CreateAsync(userId, Roles.User, DateTime.UtcNow)).Key;
     }
 
     public async Task<IBusControl> StartPublisherAsync(Action<IRabbitMqBusFactoryConfigurator>? configure = null)

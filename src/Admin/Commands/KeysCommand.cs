@@ -32,16 +32,11 @@ public static class KeysCommand
             await AdminHost.EnsureIndexesAsync(services, ct);
             var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
             var expiresAt = parse.GetValue(expires) is { } e ? Durations.ParseExpiry(e, "--expires", now) : (DateTime?)null;
-            var (keyId, key) = ApiKeyFormat.Generate();
-            var document = new ApiKeyDocument
-            {
-                KeyId = keyId, Hash = ApiKeyFormat.Hash(key), UserId = parse.GetValue(user)!, Role = parse.GetValue(role)!,
-                Name = parse.GetValue(name), Active = true, CreatedAt = now, ExpiresAt = expiresAt,
-            };
-            await services.GetRequiredService<ApiKeyStore>().InsertAsync(document, ct);
+            var (key, document) = await services.GetRequiredService<ApiKeyStore>().CreateAsync(
+                parse.GetValue(user)!, parse.GetValue(role)!, now, expiresAt, parse.GetValue(name), cancellationToken: ct);
             context.OutputFor(parse).Object(
-                new { keyId, key, userId = document.UserId, role = document.Role, expiresAt },
-                [("key", key), ("keyId", keyId), ("userId", document.UserId), ("role", document.Role), ("expiresAt", CommandOutput.Time(expiresAt)),
+                new { keyId = document.KeyId, key, userId = document.UserId, role = document.Role, expiresAt },
+                [("key", key), ("keyId", document.KeyId), ("userId", document.UserId), ("role", document.Role), ("expiresAt", CommandOutput.Time(expiresAt)),
                  ("", "Store the key now: it is not shown again.")]);
             return 0;
         }));
@@ -99,12 +94,8 @@ public static class KeysCommand
                 throw new InvalidOperationException($"API key '{oldId}' is revoked; create a new key instead");
             var now = DateTime.UtcNow;
             var graceEnds = now + Durations.ParseDuration(parse.GetValue(grace)!, "--grace");
-            var (newId, key) = ApiKeyFormat.Generate();
-            await store.InsertAsync(new ApiKeyDocument
-            {
-                KeyId = newId, Hash = ApiKeyFormat.Hash(key), UserId = old.UserId, Role = old.Role, Name = old.Name,
-                Active = true, CreatedAt = now, ExpiresAt = old.ExpiresAt, RotatedFrom = oldId,
-            }, ct);
+            var (key, created) = await store.CreateAsync(old.UserId, old.Role, now, old.ExpiresAt, old.Name, oldId, ct);
+            var newId = created.KeyId;
             var oldExpiry = old.ExpiresAt is { } e && e < graceEnds ? e : graceEnds;
             await store.ExpireAtAsync(oldId, oldExpiry, ct);
             context.OutputFor(parse).Object(

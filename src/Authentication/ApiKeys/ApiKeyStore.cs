@@ -23,6 +23,20 @@ public sealed class ApiKeyStore(VocabDatabase database)
     public Task InsertAsync(ApiKeyDocument key, CancellationToken cancellationToken) =>
         _collection.InsertOneAsync(key, cancellationToken: cancellationToken);
 
+    /// <summary>Generates a key for the user and stores only its hash; the key is returned once.</summary>
+    public async Task<IssuedApiKey> CreateAsync(string userId, string role, DateTime now, DateTime? expiresAt = null,
+        string? name = null, string? rotatedFrom = null, CancellationToken cancellationToken = default)
+    {
+        var (keyId, key) = ApiKeyFormat.Generate();
+        var stored = new ApiKeyDocument
+        {
+            KeyId = keyId, Hash = ApiKeyFormat.Hash(key), UserId = userId, Role = role, Name = name,
+            Active = true, CreatedAt = now, ExpiresAt = expiresAt, RotatedFrom = rotatedFrom,
+        };
+        await InsertAsync(stored, cancellationToken);
+        return new IssuedApiKey(key, stored);
+    }
+
     /// <summary>All keys, or one user's, newest first.</summary>
     public async Task<IReadOnlyList<ApiKeyDocument>> ListAsync(string? userId, CancellationToken cancellationToken)
     {

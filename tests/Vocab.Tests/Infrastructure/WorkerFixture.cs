@@ -97,13 +97,11 @@ public class WorkerFixture : IAsyncLifetime
     /// <summary>Creates an API key the way vocabctl does, straight into the store.</summary>
     public async Task<(string KeyId, string Key)> CreateApiKeyAsync(string userId, bool active = true, DateTime? expiresAt = null, string role = Roles.User)
     {
-        var (keyId, key) = ApiKeyFormat.Generate();
-        await Services.GetRequiredService<ApiKeyStore>().InsertAsync(new ApiKeyDocument
-        {
-            KeyId = keyId, Hash = ApiKeyFormat.Hash(key), UserId = userId, Role = role, Active = active,
-            CreatedAt = DateTime.UtcNow, ExpiresAt = expiresAt,
-        }, CancellationToken.None);
-        return (keyId, key);
+        var store = Services.GetRequiredService<ApiKeyStore>();
+        var (key, stored) = await store.CreateAsync(userId, role, DateTime.UtcNow, expiresAt);
+        if (!active)
+            await store.RevokeAsync(stored.KeyId, DateTime.UtcNow, CancellationToken.None);
+        return (stored.KeyId, key);
     }
 
     public static GenerateVocabulary NewRequest(int maxItems = 5) => new()
