@@ -10,7 +10,7 @@ using Vocab.TestSupport;
 
 // bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge (default: all).
 var settings = BenchSettings.FromArgs(args);
-var outIndex = Array.IndexOf(args, "--out");
+var outIndex = Array.LastIndexOf(args, "--out");
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : "docs/benchmarks.md";
 var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge").ToHashSet();
 bool Runs(string part) => parts.Count == 0 || parts.Contains(part);

@@ -26,7 +26,7 @@ public static partial class VocabularyEndpoints
     }
 
     private static async Task<Results<Ok<VocabularyGenerated>, ValidationProblem, ProblemHttpResult>> GenerateAsync(
-        string videoId, GenerateVocabularyBody body, HttpContext http, IRequestClient<GenerateVocabulary> client,
+        string videoId, GenerateVocabularyBody body, HttpContext http, VocabularyRequester requester,
         IOptions<BridgeOptions> options, ILoggerFactory loggers)
     {
         var request = body.ToRequest(videoId);
@@ -34,18 +34,11 @@ public static partial class VocabularyEndpoints
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "Invalid request");
 
-        // The worker checks the credential again: forward exactly what the caller presented.
         var credential = PresentedCredential.FromHeaders(http.Request.Headers[VocabHeaders.ApiKey], http.Request.Headers.Authorization);
         var logger = loggers.CreateLogger(typeof(VocabularyEndpoints));
         try
         {
-            var response = await client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(context =>
-            {
-                if (credential.Kind == CredentialKind.ApiKey)
-                    context.UseApiKey(credential.Secret);
-                else if (credential.Kind == CredentialKind.Bearer)
-                    context.UseBearerToken(credential.Secret);
-            }), http.RequestAborted, RequestTimeout.After(ms: (int)options.Value.RequestTimeout.TotalMilliseconds));
+            var response = await requester.RequestAsync(request, credential, http.RequestAborted);
 
             if (response.Is(out Response<VocabularyGenerated>? generated))
                 return TypedResults.Ok(generated.Message);

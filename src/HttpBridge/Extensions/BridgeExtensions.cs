@@ -37,6 +37,7 @@ public static class BridgeExtensions
             context.ProblemDetails.Extensions.TryAdd("traceId", System.Diagnostics.Activity.Current?.Id ?? context.HttpContext.TraceIdentifier));
         services.AddExceptionHandler<DependencyFailureHandler>();
         services.AddOpenApi();
+        services.AddSingleton<VocabularyRequester>();
         services.AddHealthChecks().AddCheck<MongoHealthCheck>("mongodb", tags: [HealthEndpoints.ReadyTag]);
 
         var queueName = builder.Configuration["Bridge:QueueName"] ?? "generate-vocabulary";

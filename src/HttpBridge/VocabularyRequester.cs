@@ -1,0 +1,25 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Vocab.Authentication;
+using Vocab.Contracts;
+
+namespace Vocab.HttpBridge;
+
+/// <summary>Sends <see cref="GenerateVocabulary"/> to the worker as a MassTransit request, forwarding the caller's credential.</summary>
+public sealed class VocabularyRequester(IRequestClient<GenerateVocabulary> client, IOptions<BridgeOptions> options)
+{
+    /// <summary>The worker's answer; throws <see cref="RequestTimeoutException"/> after <see cref="BridgeOptions.RequestTimeout"/>.</summary>
+    public Task<Response<VocabularyGenerated, GenerateVocabularyRejected>> RequestAsync(
+        GenerateVocabulary request, PresentedCredential credential, CancellationToken cancellationToken) =>
+        client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(context =>
+        {
+            // A synchronous request need not survive a broker restart (its caller gets a 504 and asks again), so the
+            // broker can skip the disk write that a persistent message costs on every request.
+            context.Durable = false;
+            // The worker checks the credential again: forward exactly what the caller presented.
+            if (credential.Kind == CredentialKind.ApiKey)
+                context.UseApiKey(credential.Secret);
+            else if (credential.Kind == CredentialKind.Bearer)
+                context.UseBearerToken(credential.Secret);
+        }), cancellationToken, RequestTimeout.After(ms: (int)options.Value.RequestTimeout.TotalMilliseconds));
+}
