@@ -11,7 +11,8 @@ public sealed class LlmFailureTests(LlmFailureTests.ShortTimeoutWorker fixture) 
     {
         protected override IDictionary<string, string?> ExtraConfiguration => new Dictionary<string, string?>
         {
-            ["Llm:Timeout"] = "00:00:00.500",
+            // Long enough that a loaded CI machine still delivers every attempt to the endpoint; "slow" answers later still.
+            ["Llm:Timeout"] = "00:00:02",
             ["Llm:RetryLimit"] = "2",
         };
     }
@@ -25,7 +26,7 @@ public sealed class LlmFailureTests(LlmFailureTests.ShortTimeoutWorker fixture) 
     {
         fixture.Llm.Behaviour = failure switch
         {
-            "slow" => _ => FakeLlmAnswer.Slow(TimeSpan.FromSeconds(3)),
+            "slow" => _ => FakeLlmAnswer.Slow(TimeSpan.FromSeconds(6)),
             "server-error" => _ => FakeLlmAnswer.ServerError,
             "garbage" => _ => FakeLlmAnswer.Garbage,
             _ => _ => FakeLlmAnswer.Items(50),
