@@ -34,18 +34,19 @@ public sealed partial class GenerateVocabularyConsumer(
 
     private async Task ProduceAsync(ConsumeContext<GenerateVocabulary> context)
     {
-        // Fail closed: without the filter's payload there is no proven caller, whatever the body says.
+        // Fail closed: without the filter's payload there is no proven caller, whatever the body says. (The dead-letter
+        // pipe reads the same caller from the receive context for its headers.)
         if (!context.TryGetPayload(out AuthenticatedCaller? caller))
             throw new InvalidOperationException("No authenticated caller on the consume context: the authentication filter did not run.");
 
         var request = context.Message;
         var errors = GenerateVocabularyRules.Validate(request);
         if (errors.Count > 0)
-            throw new InvalidRequestException($"Invalid request: {string.Join(" ", errors.Values)}") { UserId = caller.UserId, KeyId = caller.KeyId, TokenId = caller.TokenId };
+            throw new InvalidRequestException($"Invalid request: {string.Join(" ", errors.Values)}");
 
         var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
         if (stored is not null && stored.UserId != caller.UserId)
-            throw new InvalidRequestException("requestId is already used by another caller's request.") { UserId = caller.UserId, KeyId = caller.KeyId, TokenId = caller.TokenId };
+            throw new InvalidRequestException("requestId is already used by another caller's request.");
 
         if (stored is null)
         {

@@ -33,7 +33,9 @@ public sealed partial class DeadLetterReasonFilter(ILogger<DeadLetterReasonFilte
 
         context.TryGetPayload(out ConsumeContext? consumeContext);
         var request = TryGetRequest(consumeContext);
-        LogDeadLettered(logger, context.GetMessageId(), reason, userId, keyId, tokenId, context.Exception.Message);
+        // The caller's mistakes are warnings; the service's own failures are errors.
+        var level = RejectionReasons.CredentialReasons.Contains(reason) || reason == RejectionReasons.InvalidRequest ? LogLevel.Warning : LogLevel.Error;
+        LogDeadLettered(logger, level, context.GetMessageId(), reason, userId, keyId, tokenId, context.Exception.Message);
         try
         {
             await RejectionReply.SendAsync(context, consumeContext, request, reason);
@@ -84,9 +86,8 @@ public sealed partial class DeadLetterReasonFilter(ILogger<DeadLetterReasonFilte
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error,
-        Message = "Dead-lettering message {MessageId}: {Reason}; user {UserId}, key {KeyId}, jti {TokenId}: {Cause}")]
-    private static partial void LogDeadLettered(ILogger logger, Guid? messageId, string reason, string? userId, string? keyId, string? tokenId, string cause);
+    [LoggerMessage(Message = "Dead-lettering message {MessageId}: {Reason}; user {UserId}, key {KeyId}, jti {TokenId}: {Cause}")]
+    private static partial void LogDeadLettered(ILogger logger, LogLevel level, Guid? messageId, string reason, string? userId, string? keyId, string? tokenId, string cause);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the requester of message {MessageId} that it was rejected")]
     private static partial void LogReplyFailed(ILogger logger, Exception exception, Guid? messageId);
