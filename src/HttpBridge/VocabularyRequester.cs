@@ -6,8 +6,11 @@ using Vocab.Contracts;
 namespace Vocab.HttpBridge;
 
 /// <summary>Sends <see cref="GenerateVocabulary"/> to the worker as a MassTransit request, forwarding the caller's credential.</summary>
-public sealed class VocabularyRequester(IRequestClient<GenerateVocabulary> client, IOptions<BridgeOptions> options)
+public sealed class VocabularyRequester(IRequestClient<GenerateVocabulary> client, IBusControl bus, IOptions<BridgeOptions> options)
 {
+    /// <summary>False while the bus cannot reach the broker: a request then fails fast (503) instead of waiting out its timeout.</summary>
+    public bool IsAvailable => bus.CheckHealth().Status != BusHealthStatus.Unhealthy;
+
     /// <summary>The worker's answer; throws <see cref="RequestTimeoutException"/> after <see cref="BridgeOptions.RequestTimeout"/>.</summary>
     public Task<Response<VocabularyGenerated, GenerateVocabularyRejected>> RequestAsync(
         GenerateVocabulary request, PresentedCredential credential, CancellationToken cancellationToken) =>

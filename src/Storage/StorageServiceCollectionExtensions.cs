@@ -34,6 +34,11 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<VocabularyStore>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMongoIndexSetup, VocabularyIndexes>());
+        if (!services.Any(d => d.ServiceType == typeof(MongoHealthCheck)))
+        {
+            services.AddSingleton<MongoHealthCheck>();
+            services.AddHealthChecks().AddCheck<MongoHealthCheck>("mongodb", tags: [MongoHealthCheck.ReadyTag]);
+        }
         if (!services.Any(d => d.ServiceType == typeof(MongoIndexInitializer)))
         {
             services.AddSingleton<MongoIndexInitializer>();

@@ -228,6 +228,23 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
     }
 
     [Fact]
+    public async Task BrokerDown_Returns503AndNotReady()
+    {
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
+        }));
+        var (_, key) = await fixture.CreateApiKeyAsync("http-broker-down");
+        var watch = Stopwatch.StartNew();
+
+        var response = await bridge.Client.SendAsync(Post("v", ValidBody, apiKey: key));
+
+        await AssertProblem(response, HttpStatusCode.ServiceUnavailable, "rabbit", "127.0.0.1", "amqp");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await bridge.Client.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Fact]
     public async Task Health_AndOpenApi_Answer()
     {
         Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/health/live")).StatusCode);

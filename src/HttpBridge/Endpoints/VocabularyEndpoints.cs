@@ -36,6 +36,12 @@ public static partial class VocabularyEndpoints
 
         var credential = PresentedCredential.FromHeaders(http.Request.Headers[VocabHeaders.ApiKey], http.Request.Headers.Authorization);
         var logger = loggers.CreateLogger(typeof(VocabularyEndpoints));
+        if (!requester.IsAvailable)
+        {
+            LogBusUnavailable(logger, null, request.RequestId);
+            return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
+        }
+
         try
         {
             var response = await requester.RequestAsync(request, credential, http.RequestAborted);
@@ -103,5 +109,5 @@ public static partial class VocabularyEndpoints
     private static partial void LogWorkerFault(ILogger logger, Exception exception, Guid requestId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not send request {RequestId} over the bus")]
-    private static partial void LogBusUnavailable(ILogger logger, Exception exception, Guid requestId);
+    private static partial void LogBusUnavailable(ILogger logger, Exception? exception, Guid requestId);
 }

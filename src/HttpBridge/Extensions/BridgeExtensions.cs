@@ -9,7 +9,6 @@ using Vocab.Contracts;
 using Vocab.HttpBridge.Authentication;
 using Vocab.HttpBridge.Endpoints;
 using Vocab.HttpBridge.Errors;
-using Vocab.HttpBridge.Health;
 using Vocab.ServiceDefaults;
 
 namespace Vocab.HttpBridge.Extensions;
@@ -38,7 +37,6 @@ public static class BridgeExtensions
         services.AddExceptionHandler<DependencyFailureHandler>();
         services.AddOpenApi();
         services.AddSingleton<VocabularyRequester>();
-        services.AddHealthChecks().AddCheck<MongoHealthCheck>("mongodb", tags: [HealthEndpoints.ReadyTag]);
 
         var queueName = builder.Configuration["Bridge:QueueName"] ?? "generate-vocabulary";
         services.AddMassTransit(bus =>

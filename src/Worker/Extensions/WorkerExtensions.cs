@@ -18,5 +18,13 @@ public static class WorkerExtensions
             .AddVocabTelemetry()
             .AddVocabAuthentication()
             .AddVocabularyGeneration()
-            .AddVocabMessaging(callerFilter);
+            .AddVocabMessaging(callerFilter)
+            .AddHealthFile();
+
+    private static IHostApplicationBuilder AddHealthFile(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<HealthFileOptions>().BindConfiguration(HealthFileOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<HealthFileReporter>();
+        return builder;
+    }
 }

@@ -34,6 +34,8 @@ public class WorkerFixture : IAsyncLifetime
 
     public string DatabaseName { get; } = $"vocab_test_{Guid.NewGuid():N}";
 
+    public string HealthFilePath { get; } = Path.Combine(Path.GetTempPath(), $"vocab-worker-healthy-{Guid.NewGuid():N}");
+
     public IHost Worker { get; private set; } = null!;
 
     public IBusControl Publisher { get; private set; } = null!;
@@ -75,6 +77,8 @@ public class WorkerFixture : IAsyncLifetime
             // Tests flush last-use times explicitly.
             ["Authentication:LastUsedFlushInterval"] = "01:00:00",
             ["Serilog:MinimumLevel:Default"] = "Information",
+            ["Health:FilePath"] = HealthFilePath,
+            ["Health:Interval"] = "00:00:01",
         };
         foreach (var (key, value) in Tokens.Configuration())
             configuration[key] = value;

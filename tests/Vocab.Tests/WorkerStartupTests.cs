@@ -4,8 +4,8 @@ using Vocab.Tests.Infrastructure;
 
 namespace Vocab.Tests;
 
-/// <summary>The apps create their indexes themselves on an empty database.</summary>
-public sealed class MongoIndexTests(WorkerFixture fixture) : IClassFixture<WorkerFixture>
+/// <summary>What a started worker sets up by itself: its indexes on an empty database, and its readiness file.</summary>
+public sealed class WorkerStartupTests(WorkerFixture fixture) : IClassFixture<WorkerFixture>
 {
     [Fact]
     public async Task Worker_OnEmptyDatabase_CreatesItsIndexes()
@@ -28,6 +28,13 @@ public sealed class MongoIndexTests(WorkerFixture fixture) : IClassFixture<Worke
             if (collection == "token_revocations")
                 Assert.Equal(0, indexes.Single(i => i["name"] == "expires_ttl")["expireAfterSeconds"].ToInt32());
         }
+    }
+
+    [Fact]
+    public async Task Worker_WhenReady_TouchesItsHealthFile()
+    {
+        var touched = await Eventually(() => Task.FromResult(File.Exists(fixture.HealthFilePath) ? File.ReadAllText(fixture.HealthFilePath) : null));
+        Assert.True(DateTimeOffset.UtcNow - DateTimeOffset.Parse(touched, System.Globalization.CultureInfo.InvariantCulture) < TimeSpan.FromSeconds(30));
     }
 
     private static async Task<T> Eventually<T>(Func<Task<T?>> probe) where T : class

@@ -1,12 +1,14 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MongoDB.Bson;
-using Vocab.Storage;
 
-namespace Vocab.HttpBridge.Health;
+namespace Vocab.Storage;
 
-/// <summary>Ready only when MongoDB answers a ping.</summary>
+/// <summary>Ready only when MongoDB answers a ping (tag <see cref="ReadyTag"/>).</summary>
 public sealed class MongoHealthCheck(VocabDatabase database) : IHealthCheck
 {
+    /// <summary>The tag of checks that say whether the process can serve (MassTransit tags its bus check the same).</summary>
+    public const string ReadyTag = "ready";
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
