@@ -142,7 +142,7 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
     [InlineData("""{"transcript": """)]
     public async Task Post_WithInvalidBody_Returns400(string body)
     {
-        var (_, key) = await fixture.CreateApiKeyAsync("http-invalid");
+        var (_, key) = await fixture.CreateApiKeyAsync($"http-invalid-{Guid.NewGuid():N}");
         var request = new HttpRequestMessage(HttpMethod.Post, "/videos/v/vocabulary") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Add(VocabHeaders.ApiKey, key);
         var callsBefore = fixture.Llm.CallCount;
