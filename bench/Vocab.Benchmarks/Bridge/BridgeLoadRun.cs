@@ -58,11 +58,13 @@ public static class BridgeLoadRun
                     $"{settings.HttpConcurrency} at a time over loopback, through the bus to the worker and back.");
 
         var (direct, bus) = await RoundTripAsync(environment, settings);
+        var bare = await BareRoundTrip.MeasureAsync(environment.VirtualHost.AmqpUri, settings.RoundTrips);
         report.Section("Bus round trip versus calling the consumer's logic directly",
             $"| path | p50 ms | p95 ms |\n| --- | --- | --- |\n" +
+            $"| baseline: bare MassTransit request/response, a consumer that answers at once | {Distribution.Percentile(bare, 50):0.00} | {Distribution.Percentile(bare, 95):0.00} |\n" +
             $"| consumer logic called directly (stored-result lookup, LLM call, store) | {direct.P50:0.00} | {direct.P95:0.00} |\n" +
             $"| the bridge's MassTransit request through RabbitMQ to the worker (authenticated) and back | {bus.P50:0.00} | {bus.P95:0.00} |\n" +
-            $"\n{settings.RoundTrips} sequential calls each. The bus path adds two broker hops (request and reply, each through " +
+            $"\n{settings.RoundTrips} sequential calls each, direct and bus alternating call by call. The bus path adds two broker hops (request and reply, each through " +
             "MassTransit's send and receive pipelines), the worker's consume pipeline (retry, authentication on a warm cache, scope) " +
             "and the publisher confirmations of the reply and the `VocabularyGenerated` event, awaited together.");
         report.Target("Bus round trip added to the bridge, p50", bus.P50 - direct.P50, 2, higherIsBetter: false, " ms");
@@ -122,6 +124,17 @@ public static class BridgeLoadRun
         return new LoadResult(requests / elapsed, Distribution.Percentile(samples, 50), Distribution.Percentile(samples, 95), Distribution.Percentile(samples, 99));
     }
 
+    private static async Task<double> TimeAsync(Func<GenerateVocabulary, Task> call)
+    {
+        var request = new GenerateVocabulary
+        {
+            RequestId = Guid.NewGuid(), VideoId = "bench-rt", Transcript = "A short transcript.", SourceLanguage = "en", TargetLanguage = "ko", MaxItems = 5,
+        };
+        var start = Stopwatch.GetTimestamp();
+        await call(request);
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
     private static async Task<((double P50, double P95) Direct, (double P50, double P95) Bus)> RoundTripAsync(BenchEnvironment environment, BenchSettings settings)
     {
         environment.UseFreshDatabase();
@@ -133,24 +146,7 @@ public static class BridgeLoadRun
         var requester = bridge.Services.GetRequiredService<VocabularyRequester>();
         var credential = Vocab.Authentication.PresentedCredential.FromHeaders(apiKey, null);
 
-        async Task<double[]> MeasureAsync(Func<GenerateVocabulary, Task> call)
-        {
-            var samples = new double[settings.RoundTrips];
-            for (var i = -20; i < settings.RoundTrips; i++)
-            {
-                var request = new GenerateVocabulary
-                {
-                    RequestId = Guid.NewGuid(), VideoId = "bench-rt", Transcript = "A short transcript.", SourceLanguage = "en", TargetLanguage = "ko", MaxItems = 5,
-                };
-                var start = Stopwatch.GetTimestamp();
-                await call(request);
-                if (i >= 0)
-                    samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            }
-            return samples;
-        }
-
-        var direct = await MeasureAsync(async request =>
+        async Task Direct(GenerateVocabulary request)
         {
             await store.FindByRequestIdAsync(request.RequestId, CancellationToken.None);
             var generated = await generator.GenerateAsync(request, CancellationToken.None);
@@ -159,8 +155,22 @@ public static class BridgeLoadRun
                 RequestId = request.RequestId.ToString("D"), UserId = "bench-user", VideoId = request.VideoId,
                 Items = generated.Items.Select(VocabularyItemDocument.From).ToList(), Model = generated.Model, CreatedAt = DateTime.UtcNow,
             }, CancellationToken.None);
-        });
-        var bus = await MeasureAsync(request => requester.RequestAsync(request, credential, CancellationToken.None));
+        }
+
+        Task Bus(GenerateVocabulary request) => requester.RequestAsync(request, credential, CancellationToken.None);
+
+        // Alternating call by call, so both paths meet the same database (whose stand-in slows as it fills) and machine.
+        var direct = new double[settings.RoundTrips];
+        var bus = new double[settings.RoundTrips];
+        for (var i = -20; i < settings.RoundTrips; i++)
+        {
+            var directTime = await TimeAsync(Direct);
+            var busTime = await TimeAsync(Bus);
+            if (i < 0)
+                continue;
+            direct[i] = directTime;
+            bus[i] = busTime;
+        }
         await bridge.StopAsync();
         await worker.StopAsync();
         return ((Distribution.Percentile(direct, 50), Distribution.Percentile(direct, 95)), (Distribution.Percentile(bus, 50), Distribution.Percentile(bus, 95)));
