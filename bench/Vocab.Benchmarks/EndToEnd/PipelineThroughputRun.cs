@@ -58,6 +58,12 @@ public static class PipelineThroughputRun
                     "reaching a consumer of the benchmark. Every accepted message is looked up and stored in MongoDB and answered by the local LLM endpoint. " +
                     "Each run starts on an empty database: the jongodb stand-in's lookups slow down as a collection grows, which would otherwise favour whichever variant ran first.");
 
+        var baselineRuns = Distribution.OfRuns(results[Variant.NoAuthentication].Select(r => r.MessagesPerSecond));
+        report.Section("End to end: run-to-run spread",
+            $"The no-authentication runs alone ranged from {baselineRuns.Min:0} to {baselineRuns.Max:0} msg/s, " +
+            $"{(baselineRuns.Max - baselineRuns.Min) / baselineRuns.Median:P0} of their median: a ratio within that band of 1.00 is not a " +
+            "measurable difference on this machine, whichever side of a target it falls.");
+
         var apiKeyRatio = Distribution.OfRuns(results[Variant.ApiKey].Select(r => r.MessagesPerSecond)).Median / baseline;
         var jwtRatio = Distribution.OfRuns(results[Variant.Hs256Jwt].Select(r => r.MessagesPerSecond)).Median / baseline;
         report.Target("Throughput with API key (warm cache) ÷ without authentication", apiKeyRatio, 0.95, higherIsBetter: true, "×");
