@@ -10,6 +10,8 @@ using Vocab.Authentication.Jwt;
 using Vocab.Contracts;
 using Vocab.Tests.Infrastructure;
 
+using Vocab.TestSupport;
+
 namespace Vocab.Tests;
 
 /// <summary>The HTTP bridge in front of the real worker, broker and MongoDB.</summary>

@@ -4,16 +4,13 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Vocab.Benchmarks.EndToEnd;
 using Vocab.Benchmarks.Reporting;
 using Vocab.Contracts;
 using Vocab.HttpBridge;
-using Vocab.HttpBridge.Extensions;
 using Vocab.Storage;
+using Vocab.TestSupport;
 using Vocab.Worker.Llm;
 
 namespace Vocab.Benchmarks.Bridge;
@@ -70,26 +67,14 @@ public static class BridgeLoadRun
         report.Target("Bus round trip added to the bridge, p50", bus.P50 - direct.P50, 2, higherIsBetter: false, " ms");
     }
 
-    private static async Task<WebApplication> StartBridgeAsync(BenchEnvironment environment, bool authenticate)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark", ContentRootPath = Path.GetTempPath() });
-        builder.Configuration.AddInMemoryCollection(environment.Configuration());
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddVocabBridge();
-        if (!authenticate)
-        {
+    private static Task<BridgeHost> StartBridgeAsync(BenchEnvironment environment, bool authenticate) =>
+        BridgeHost.StartAsync(environment.Configuration(), authenticate ? null : builder =>
             builder.Services.AddAuthentication(options =>
             {
                 options.DefaultScheme = FixedCallerHandler.SchemeName;
                 options.DefaultAuthenticateScheme = FixedCallerHandler.SchemeName;
                 options.DefaultChallengeScheme = FixedCallerHandler.SchemeName;
-            }).AddScheme<AuthenticationSchemeOptions, FixedCallerHandler>(FixedCallerHandler.SchemeName, null);
-        }
-        var app = builder.Build();
-        app.UseVocabBridge();
-        await app.StartAsync();
-        return app;
-    }
+            }).AddScheme<AuthenticationSchemeOptions, FixedCallerHandler>(FixedCallerHandler.SchemeName, null));
 
     private static async Task<LoadResult> LoadOnceAsync(BenchEnvironment environment, BenchSettings settings, bool authenticate, int requests)
     {
@@ -97,7 +82,7 @@ public static class BridgeLoadRun
         using var worker = await environment.StartWorkerAsync(authenticate);
         await using var bridge = await StartBridgeAsync(environment, authenticate);
         var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");
-        using var client = new HttpClient { BaseAddress = new Uri(bridge.Urls.First()) };
+        var client = bridge.Client;
         if (authenticate)
             client.DefaultRequestHeaders.Add(VocabHeaders.ApiKey, apiKey);
 
@@ -118,7 +103,6 @@ public static class BridgeLoadRun
         });
         await Task.WhenAll(loops);
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        await bridge.StopAsync();
         await worker.StopAsync();
         var samples = latencies.ToArray();
         return new LoadResult(requests / elapsed, Distribution.Percentile(samples, 50), Distribution.Percentile(samples, 95), Distribution.Percentile(samples, 99));
@@ -143,7 +127,7 @@ public static class BridgeLoadRun
         var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");
         var generator = worker.Services.GetRequiredService<VocabularyGenerator>();
         var store = worker.Services.GetRequiredService<VocabularyStore>();
-        var requester = bridge.Services.GetRequiredService<VocabularyRequester>();
+        var requester = bridge.App.Services.GetRequiredService<VocabularyRequester>();
         var credential = Vocab.Authentication.PresentedCredential.FromHeaders(apiKey, null);
 
         async Task Direct(GenerateVocabulary request)
@@ -171,7 +155,6 @@ public static class BridgeLoadRun
             direct[i] = directTime;
             bus[i] = busTime;
         }
-        await bridge.StopAsync();
         await worker.StopAsync();
         return ((Distribution.Percentile(direct, 50), Distribution.Percentile(direct, 95)), (Distribution.Percentile(bus, 50), Distribution.Percentile(bus, 95)));
     }

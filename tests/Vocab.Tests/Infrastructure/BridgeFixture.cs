@@ -1,3 +1,4 @@
+using Vocab.TestSupport;
 
 namespace Vocab.Tests.Infrastructure;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
 
-namespace Vocab.Tests.Infrastructure;
+namespace Vocab.TestSupport;
 
 /// <summary>Every log line a host wrote, rendered with its exception, so tests can assert what is (not) in the logs.</summary>
 public sealed class CapturedLogs : ILoggerProvider

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Vocab.HttpBridge.Extensions;
 
 
-namespace Vocab.Tests.Infrastructure;
+namespace Vocab.TestSupport;
 
 /// <summary>The real HTTP bridge (the production composition) on a loopback port, with a client for it.</summary>
 public sealed class BridgeHost : IAsyncDisposable
@@ -23,7 +23,8 @@ public sealed class BridgeHost : IAsyncDisposable
 
     public CapturedLogs Logs { get; }
 
-    public static async Task<BridgeHost> StartAsync(IDictionary<string, string?> configuration)
+    /// <summary>Starts the bridge; <paramref name="configure"/> runs after the production registrations (the benchmark swaps authentication there).</summary>
+    public static async Task<BridgeHost> StartAsync(IDictionary<string, string?> configuration, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = Path.GetTempPath() });
         builder.Configuration.AddInMemoryCollection(configuration);
@@ -31,6 +32,7 @@ public sealed class BridgeHost : IAsyncDisposable
         var logs = new CapturedLogs();
         builder.AddVocabBridge();
         builder.Logging.AddProvider(logs);
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.UseVocabBridge();
         await app.StartAsync();
