@@ -29,7 +29,7 @@ public sealed class AuthenticationHost : IAsyncDisposable
     public CredentialValidator Validator => Host.Services.GetRequiredService<CredentialValidator>();
 
     /// <summary>Starts the services; <paramref name="cacheDuration"/> zero means every decision goes to MongoDB.</summary>
-    public static async Task<AuthenticationHost> StartAsync(TestTokens tokens, TimeSpan cacheDuration, string databaseName, bool createKey)
+    public static async Task<AuthenticationHost> StartAsync(TestTokens tokens, TimeSpan cacheDuration, string databaseName)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var configuration = tokens.Configuration();
@@ -41,9 +41,7 @@ public sealed class AuthenticationHost : IAsyncDisposable
         var host = builder.Build();
         await host.Services.GetRequiredService<Vocab.Storage.MongoIndexInitializer>().CreateAllAsync(CancellationToken.None);
 
-        var key = createKey
-            ? (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync("bench-user", Roles.User, DateTime.UtcNow)).Key
-            : ApiKeyFormat.Generate().Key;
+        var key = (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync("bench-user", Roles.User, DateTime.UtcNow)).Key;
         return new AuthenticationHost(host, databaseName, key, ApiKeyFormat.Hash(key));
     }
 

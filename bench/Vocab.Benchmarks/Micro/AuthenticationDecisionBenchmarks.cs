@@ -35,8 +35,8 @@ public class AuthenticationDecisionBenchmarks
     public async Task SetupAsync()
     {
         var database = $"vocab_bench_{Guid.NewGuid():N}";
-        _warm = await AuthenticationHost.StartAsync(_tokens, TimeSpan.FromSeconds(1), database, createKey: true);
-        _cold = await AuthenticationHost.StartAsync(_tokens, TimeSpan.Zero, database, createKey: true);
+        _warm = await AuthenticationHost.StartAsync(_tokens, TimeSpan.FromSeconds(1), database);
+        _cold = await AuthenticationHost.StartAsync(_tokens, TimeSpan.Zero, database);
         _apiKey = PresentedCredential.FromHeaders(_warm.ApiKey, null);
         _coldApiKey = PresentedCredential.FromHeaders(_cold.ApiKey, null);
         _hs256Token = _tokens.Hs256("bench-user", expires: DateTime.UtcNow.AddHours(2));

@@ -18,7 +18,7 @@ public static class CacheHitLatency
     public static async Task RunAsync(BenchmarkReport report)
     {
         var tokens = new TestTokens();
-        await using var host = await AuthenticationHost.StartAsync(tokens, TimeSpan.FromSeconds(1), $"vocab_bench_{Guid.NewGuid():N}", createKey: true);
+        await using var host = await AuthenticationHost.StartAsync(tokens, TimeSpan.FromSeconds(1), $"vocab_bench_{Guid.NewGuid():N}");
         var cases = new (string Name, PresentedCredential Credential)[]
         {
             ("API key", PresentedCredential.FromHeaders(host.ApiKey, null)),

@@ -30,10 +30,19 @@ public static class ApiKeyFormat
     /// <summary>The key id inside a well-formed key; null for anything else.</summary>
     public static string? TryGetKeyId(string key)
     {
-        var parts = key.Split('_', 3);
-        return parts.Length == 3 && parts[0] == Prefix && parts[1].Length == KeyIdBytes * 2 && parts[2].Length > 0 &&
-               parts[1].All(char.IsAsciiHexDigitLower)
-            ? parts[1]
-            : null;
+        // Runs on every message: read the id in place rather than splitting the key.
+        const string prefix = Prefix + "_";
+        if (!key.StartsWith(prefix, StringComparison.Ordinal))
+            return null;
+        var idEnd = key.IndexOf('_', prefix.Length);
+        if (idEnd - prefix.Length != KeyIdBytes * 2 || idEnd == key.Length - 1)
+            return null;
+        var id = key.AsSpan(prefix.Length, KeyIdBytes * 2);
+        foreach (var c in id)
+        {
+            if (!char.IsAsciiHexDigitLower(c))
+                return null;
+        }
+        return id.ToString();
     }
 }

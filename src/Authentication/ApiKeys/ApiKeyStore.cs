@@ -19,10 +19,6 @@ public sealed class ApiKeyStore(VocabDatabase database)
     public async Task<ApiKeyDocument?> FindByIdAsync(string keyId, CancellationToken cancellationToken) =>
         await _collection.Find(k => k.KeyId == keyId).FirstOrDefaultAsync(cancellationToken);
 
-    /// <summary>Stores a new key.</summary>
-    public Task InsertAsync(ApiKeyDocument key, CancellationToken cancellationToken) =>
-        _collection.InsertOneAsync(key, cancellationToken: cancellationToken);
-
     /// <summary>Generates a key for the user and stores only its hash; the key is returned once.</summary>
     public async Task<IssuedApiKey> CreateAsync(string userId, string role, DateTime now, DateTime? expiresAt = null,
         string? name = null, string? rotatedFrom = null, CancellationToken cancellationToken = default)
@@ -33,7 +29,7 @@ public sealed class ApiKeyStore(VocabDatabase database)
             KeyId = keyId, Hash = ApiKeyFormat.Hash(key), UserId = userId, Role = role, Name = name,
             Active = true, CreatedAt = now, ExpiresAt = expiresAt, RotatedFrom = rotatedFrom,
         };
-        await InsertAsync(stored, cancellationToken);
+        await _collection.InsertOneAsync(stored, cancellationToken: cancellationToken);
         return new IssuedApiKey(key, stored);
     }
 
