@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vocab.Admin.DeadLetters;
+using Vocab.Admin.Tokens;
 using Vocab.Authentication;
 using Vocab.Storage;
 
@@ -23,6 +24,7 @@ public static class AdminHost
             builder.Configuration.AddInMemoryCollection(overrides);
         builder.Logging.ClearProviders();
         builder.AddVocabAuthentication();
+        builder.Services.AddSingleton<JwtTokenIssuer>();
         builder.Services.AddSingleton<DeadLetterReplayer>();
         builder.Services.AddSingleton(sp =>
         {

@@ -36,7 +36,6 @@ public static class AuthenticationServiceCollectionExtensions
         services.TryAddSingleton<JwtSigningKeys>();
         services.TryAddSingleton<TokenBlacklist>();
         services.TryAddSingleton<JwtValidator>();
-        services.TryAddSingleton<JwtTokenIssuer>();
         services.TryAddSingleton<CredentialValidator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMongoIndexSetup, AuthenticationIndexes>());
         return builder;

@@ -36,6 +36,24 @@ public static class RejectionReasons
     /// <summary>Anything else; the worker's log has the cause.</summary>
     public const string InternalError = "internal_error";
 
+    /// <summary>Dead-letter only: an envelope whose message type no consumer handles (filed on <c>_skipped</c>).</summary>
+    public const string UnhandledMessageType = "unhandled_message_type";
+
+    /// <summary>Dead-letter only: the broker dropped the message because its time-to-live ran out while it waited in the queue.</summary>
+    public const string ExpiredInQueue = "expired_in_queue";
+
+    /// <summary>Dead-letter only: the broker dead-lettered the message because a client rejected it without requeueing.</summary>
+    public const string RejectedByBroker = "rejected_by_broker";
+
+    /// <summary>Dead-letter only: the queue was over its length limit.</summary>
+    public const string QueueOverflow = "queue_overflow";
+
+    /// <summary>Dead-letter only: the message was redelivered more often than the queue's delivery limit.</summary>
+    public const string DeliveryLimitExceeded = "delivery_limit_exceeded";
+
+    /// <summary>Dead-letter only: the broker dead-lettered the message for a reason it did not name.</summary>
+    public const string DeadLetteredByBroker = "dead_lettered_by_broker";
+
     /// <summary>Reasons that come from the credential; such messages cannot be replayed, as the credential was stripped.</summary>
     public static readonly IReadOnlySet<string> CredentialReasons = new HashSet<string>(StringComparer.Ordinal)
     {

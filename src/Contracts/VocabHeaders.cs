@@ -3,6 +3,9 @@ namespace Vocab.Contracts;
 /// <summary>Header names used on Vocab messages, in one place for publishers, the worker and ops tools.</summary>
 public static class VocabHeaders
 {
+    /// <summary>The prefix of every header the worker writes for ops; a publisher's own headers of that name are dropped.</summary>
+    public const string Prefix = "Vocab-";
+
     /// <summary>Carries an API key.</summary>
     public const string ApiKey = "X-API-Key";
 
@@ -29,6 +32,12 @@ public static class VocabHeaders
 
     /// <summary>Set on dead-lettered messages when a JWT was presented and carried one: its <c>jti</c>.</summary>
     public const string TokenId = "Vocab-Token-Id";
+
+    /// <summary>Set on messages the broker dead-lettered itself: the queue it took them from.</summary>
+    public const string DeadLetteredFrom = "Vocab-Dead-Lettered-From";
+
+    /// <summary>Set on a dead-lettered copy whose body was dropped because it could not be cleaned of credentials with certainty.</summary>
+    public const string BodyRemoved = "Vocab-Body-Removed";
 
     /// <summary>The headers that carry secrets; they are removed from everything the worker sends or dead-letters.</summary>
     public static readonly IReadOnlyList<string> CredentialHeaders = [ApiKey, Authorization];

@@ -17,9 +17,12 @@ public sealed class BrokerDefinitionsTests
         Assert.True(queue.RootElement.GetProperty("durable").GetBoolean());
         using var policy = JsonDocument.Parse(await vhost.Management.GetStringAsync($"api/policies/{vhost.Name}/vocab-dead-letter"));
         Assert.Equal("^generate-vocabulary$", policy.RootElement.GetProperty("pattern").GetString());
-        Assert.Equal("generate-vocabulary_error",
+        // The broker cannot scrub credentials, so it dead-letters into a quarantine only the worker reads.
+        Assert.Equal("generate-vocabulary_quarantine",
             policy.RootElement.GetProperty("definition").GetProperty("dead-letter-exchange").GetString());
         using var errorQueue = JsonDocument.Parse(await vhost.Management.GetStringAsync($"api/queues/{vhost.Name}/generate-vocabulary_error"));
         Assert.True(errorQueue.RootElement.GetProperty("durable").GetBoolean());
+        using var quarantine = JsonDocument.Parse(await vhost.Management.GetStringAsync($"api/queues/{vhost.Name}/generate-vocabulary_quarantine"));
+        Assert.True(quarantine.RootElement.GetProperty("durable").GetBoolean());
     }
 }

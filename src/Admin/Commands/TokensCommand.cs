@@ -1,3 +1,4 @@
+using Vocab.Admin.Tokens;
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Vocab.Admin.Output;

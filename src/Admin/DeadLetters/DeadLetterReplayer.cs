@@ -1,6 +1,7 @@
 using RabbitMQ.Client;
 using Vocab.Authentication.ApiKeys;
 using Vocab.Authentication.Jwt;
+using Vocab.Admin.Tokens;
 using Vocab.Contracts;
 
 namespace Vocab.Admin.DeadLetters;
@@ -19,8 +20,10 @@ public sealed class DeadLetterReplayer(ApiKeyStore keys, TokenBlacklist blacklis
     {
         if (RejectionReasons.CredentialReasons.Contains(message.Reason))
             return $"{message.Reason}: the credential was stripped and was refused anyway; the publisher must send it again";
-        if (message.UserId is null)
-            return "the caller is unknown (no Vocab-User-Id), so it cannot be replayed on anyone's behalf";
+        if (message.UserId is null || !message.Headers.ContainsKey(VocabHeaders.Role))
+            return "no caller was proven for it (no Vocab-User-Id and Vocab-Role from the worker), so it is replayed on nobody's behalf";
+        if (message.Headers.TryGetValue(VocabHeaders.BodyRemoved, out var removed))
+            return $"its body was removed ({removed}) because it could not be cleaned of credentials; the publisher must send it again";
         if (!issuer.CanIssue)
             return "no HS256 key is configured (Jwt:Keys:N:Secret) to sign the replay's credential";
         var now = time.GetUtcNow().UtcDateTime;

@@ -20,9 +20,6 @@ public sealed class JwtSigningKeys
     public IEnumerable<SecurityKey> Resolve(string? keyId, string algorithm) =>
         _keys.Where(k => k.Algorithm == algorithm && (string.IsNullOrEmpty(keyId) || k.Key.KeyId == keyId)).Select(k => k.Key);
 
-    /// <summary>The first HS256 key, for issuing development tokens; null when none is configured.</summary>
-    public SymmetricSecurityKey? FirstSymmetricKey => _keys.Select(k => k.Key).OfType<SymmetricSecurityKey>().FirstOrDefault();
-
     private static SecurityKey CreateKey(JwtKeyOptions key)
     {
         if (key.Algorithm == JwtAlgorithms.HS256)

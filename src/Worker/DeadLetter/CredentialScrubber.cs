@@ -1,53 +1,78 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Vocab.Contracts;
+using System.Collections;
+using System.Text;
+using RabbitMQ.Client;
 
 namespace Vocab.Worker.DeadLetter;
 
-/// <summary>Removes credential headers from AMQP header tables and from the <c>headers</c> object of a MassTransit envelope.</summary>
+/// <summary>
+/// Makes the copy of a message that the worker keeps on a dead-letter queue. It fails closed: credential and trusted
+/// headers are dropped by name; then any header, property or body that still holds a credential (a presented value or
+/// anything shaped like one) is dropped too, the body included, while the rest of the metadata stays for ops.
+/// </summary>
 public static class CredentialScrubber
 {
-    /// <summary>A copy of the headers without the credential ones.</summary>
-    public static Dictionary<string, object?> WithoutCredentials(IDictionary<string, object?>? headers)
+    /// <summary>Why a body was dropped, as written in <c>Vocab-Body-Removed</c>.</summary>
+    public static class BodyRemoval
     {
-        var copy = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
-        if (headers is null)
-            return copy;
-        foreach (var (name, value) in headers)
-        {
-            if (!IsCredentialHeader(name))
-                copy[name] = value;
-        }
-        return copy;
+        public const string NotJson = "not_json";
+        public const string CredentialInBody = "credential_in_body";
     }
 
-    /// <summary>The body with the envelope's credential headers removed; the same bytes when there were none.</summary>
-    public static byte[] WithoutCredentials(byte[] body)
+    /// <summary>A clean copy of the message.</summary>
+    public static ScrubbedMessage Scrub(IReadOnlyBasicProperties? original, ReadOnlySpan<byte> body)
     {
-        JsonNode? root;
-        try
+        var detector = new CredentialDetector();
+        var inbound = original?.Headers ?? new Dictionary<string, object?>();
+        foreach (var (name, value) in inbound)
         {
-            root = JsonNode.Parse(body);
-        }
-        catch (JsonException)
-        {
-            return body;
+            if (TrustedHeaders.IsCredential(name))
+                detector.Add(Text(value));
         }
 
-        if (root is not JsonObject envelope)
-            return body;
-        var headersProperty = envelope.FirstOrDefault(p => string.Equals(p.Key, "headers", StringComparison.OrdinalIgnoreCase));
-        if (headersProperty.Value is not JsonObject headers)
-            return body;
+        var cleanBody = EnvelopeBodyScrubber.Scrub(body, detector);
+        string? removedBecause = null;
+        if (cleanBody is null)
+            removedBecause = BodyRemoval.NotJson;
+        else if (detector.Appears(cleanBody))
+            removedBecause = BodyRemoval.CredentialInBody;
 
-        var credentialNames = headers.Select(h => h.Key).Where(IsCredentialHeader).ToList();
-        if (credentialNames.Count == 0)
-            return body;
-        foreach (var name in credentialNames)
-            headers.Remove(name);
-        return JsonSerializer.SerializeToUtf8Bytes(envelope);
+        var headers = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in inbound)
+        {
+            if (!TrustedHeaders.IsCredential(name) && !TrustedHeaders.IsTrusted(name) && !detector.Appears(name + "=" + Text(value)))
+                headers[name] = value;
+        }
+
+        var properties = original is null ? new BasicProperties() : new BasicProperties(original);
+        properties.Headers = headers;
+        ClearPropertiesHolding(properties, detector);
+        return new ScrubbedMessage(properties, removedBecause is null ? cleanBody! : [], removedBecause);
     }
 
-    private static bool IsCredentialHeader(string name) =>
-        VocabHeaders.CredentialHeaders.Contains(name, StringComparer.OrdinalIgnoreCase);
+    /// <summary>A header value as text, nested tables and lists included, for the credential check.</summary>
+    public static string Text(object? value) => value switch
+    {
+        null => "",
+        string s => s,
+        byte[] bytes => Encoding.UTF8.GetString(bytes),
+        ReadOnlyMemory<byte> memory => Encoding.UTF8.GetString(memory.Span),
+        IDictionary dictionary => string.Join("\n", dictionary.Keys.Cast<object?>().Select(k => Text(k) + "=" + Text(dictionary[k!]))),
+        IEnumerable list => string.Join("\n", list.Cast<object?>().Select(Text)),
+        _ => value.ToString() ?? "",
+    };
+
+    private static void ClearPropertiesHolding(BasicProperties properties, CredentialDetector detector)
+    {
+        bool Holds(string? value) => value is not null && detector.Appears(value);
+        if (Holds(properties.CorrelationId)) properties.CorrelationId = null;
+        if (Holds(properties.MessageId)) properties.MessageId = null;
+        if (Holds(properties.ReplyTo)) properties.ReplyTo = null;
+        if (Holds(properties.Type)) properties.Type = null;
+        if (Holds(properties.AppId)) properties.AppId = null;
+        if (Holds(properties.UserId)) properties.UserId = null;
+        if (Holds(properties.ClusterId)) properties.ClusterId = null;
+        if (Holds(properties.ContentType)) properties.ContentType = null;
+        if (Holds(properties.ContentEncoding)) properties.ContentEncoding = null;
+        if (Holds(properties.Expiration)) properties.Expiration = null;
+    }
 }

@@ -55,13 +55,14 @@ public static class MessagingExtensions
                     // Plain JSON from non-.NET publishers (and messages with no content type) next to MassTransit envelopes.
                     endpoint.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
 
+                    // Both dead-letter paths write a scrubbed copy of their own instead of MassTransit's verbatim move.
                     endpoint.ConfigureError(error =>
                     {
                         error.UseFilter(new DeadLetterReasonFilter(context.GetRequiredService<ILogger<DeadLetterReasonFilter>>()));
-                        error.UseFilter(new CredentialScrubbingFilter());
                         error.UseFilter(new GenerateFaultFilter());
-                        error.UseFilter(new ErrorTransportFilter());
+                        error.UseFilter(new ScrubbedErrorTransportFilter(options.ErrorQueueName));
                     });
+                    endpoint.ConfigureDeadLetter(skipped => skipped.UseFilter(new ScrubbedSkippedTransportFilter(options.SkippedQueueName)));
 
                     if (llm.RetryLimit > 0)
                     {
@@ -77,6 +78,16 @@ public static class MessagingExtensions
 
                     endpoint.UseConsumeFilter(callerFilter, context);
                     endpoint.ConfigureConsumer<GenerateVocabularyConsumer>(context);
+                });
+
+                rabbit.ReceiveEndpoint(options.QuarantineQueueName, quarantine =>
+                {
+                    // No consumer: every message here ends in one of the two pipes below, which file it scrubbed.
+                    quarantine.ConfigureConsumeTopology = false;
+                    quarantine.PrefetchCount = 16;
+                    var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BrokerDeadLetterFilingFilter<>).FullName!);
+                    quarantine.ConfigureDeadLetter(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ReceiveContext>(options.ErrorQueueName, logger)));
+                    quarantine.ConfigureError(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ExceptionReceiveContext>(options.ErrorQueueName, logger)));
                 });
             });
         });

@@ -1,11 +1,12 @@
 using MassTransit;
 using Vocab.Contracts;
+using Vocab.Worker.DeadLetter;
 
 namespace Vocab.Worker.Messaging;
 
 /// <summary>
 /// MassTransit copies a consumed message's headers onto everything sent or published while consuming it (responses,
-/// events, faults). This observer removes the credential headers from all of them just before they leave.
+/// events, faults). This observer removes the credential headers, and any inbound <c>Vocab-*</c> header, from all of them just before they leave.
 /// </summary>
 public sealed class CredentialHeaderRemovalObserver : ISendObserver, IPublishObserver
 {
@@ -31,6 +32,10 @@ public sealed class CredentialHeaderRemovalObserver : ISendObserver, IPublishObs
     {
         foreach (var header in VocabHeaders.CredentialHeaders)
             context.Headers.Set(header, null);
+        // Inbound Vocab-* headers are the publisher's word, not the worker's: they must not travel on as if proven.
+        foreach (var name in context.Headers.GetAll().Select(h => h.Key)
+                     .Where(n => TrustedHeaders.IsCredential(n) || n.StartsWith(VocabHeaders.Prefix, StringComparison.OrdinalIgnoreCase)).ToList())
+            context.Headers.Set(name, null);
         return Task.CompletedTask;
     }
 }

@@ -16,6 +16,15 @@ public sealed class MessagingOptions
     [Required(ErrorMessage = "Worker:QueueName is required.")]
     public string QueueName { get; set; } = "generate-vocabulary";
 
+    /// <summary>Failed messages, scrubbed, with a reason.</summary>
+    public string ErrorQueueName => QueueName + "_error";
+
+    /// <summary>Messages of a type no consumer handles, scrubbed.</summary>
+    public string SkippedQueueName => QueueName + "_skipped";
+
+    /// <summary>Where the broker dead-letters the input queue's expired and rejected messages; only the worker reads it.</summary>
+    public string QuarantineQueueName => QueueName + "_quarantine";
+
     [Range(1, 10_000, ErrorMessage = "Worker:PrefetchCount must be between 1 and 10000.")]
     public int PrefetchCount { get; set; } = 32;
 

@@ -1,21 +1,27 @@
 using System.Security.Claims;
+using System.Text;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Vocab.Authentication.Jwt;
 
-namespace Vocab.Authentication.Jwt;
+namespace Vocab.Admin.Tokens;
 
-/// <summary>Issues HS256 tokens with the first configured HS256 key: for development and tests, never a production identity provider.</summary>
-public sealed class JwtTokenIssuer(IOptions<JwtOptions> options, JwtSigningKeys keys, TimeProvider time)
+/// <summary>
+/// Mints HS256 tokens with the first configured HS256 key, for development and for dead-letter replays. It lives in
+/// vocabctl because the worker and the bridge only ever verify tokens.
+/// </summary>
+public sealed class JwtTokenIssuer(IOptions<JwtOptions> options, TimeProvider time)
 {
+    private readonly JwtKeyOptions? _key = options.Value.Keys.FirstOrDefault(k => k.Algorithm == JwtAlgorithms.HS256 && !string.IsNullOrEmpty(k.Secret));
+
     /// <summary>True when an HS256 key is configured to sign with.</summary>
-    public bool CanIssue => keys.FirstSymmetricKey is not null;
+    public bool CanIssue => _key is not null;
 
     /// <summary>A signed token for the user; its jti is returned too so it can be revoked.</summary>
     public (string Token, string TokenId, DateTime ExpiresAt) Issue(string userId, string role, TimeSpan lifetime)
     {
-        var key = keys.FirstSymmetricKey
-                  ?? throw new InvalidOperationException("No HS256 key is configured (Jwt:Keys:N:Secret); cannot sign a development token.");
+        var key = _key ?? throw new InvalidOperationException("No HS256 key is configured (Jwt:Keys:N:Secret); cannot sign a token.");
         var now = time.GetUtcNow().UtcDateTime;
         var tokenId = Guid.NewGuid().ToString("N");
         var expiresAt = now.Add(lifetime);
@@ -27,7 +33,8 @@ public sealed class JwtTokenIssuer(IOptions<JwtOptions> options, JwtSigningKeys 
             NotBefore = now,
             Expires = expiresAt,
             Subject = new ClaimsIdentity([new Claim("sub", userId), new Claim("role", role), new Claim("jti", tokenId)]),
-            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
+            SigningCredentials = new SigningCredentials(
+                new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key.Secret!)) { KeyId = key.Id }, SecurityAlgorithms.HmacSha256),
         });
         return (token, tokenId, expiresAt);
     }

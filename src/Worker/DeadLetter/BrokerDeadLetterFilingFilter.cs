@@ -1,0 +1,48 @@
+using MassTransit;
+using Vocab.Contracts;
+
+namespace Vocab.Worker.DeadLetter;
+
+/// <summary>
+/// Files what the broker dead-lettered itself (expired in the queue, rejected, over a limit) into <c>&lt;queue&gt;_error</c>
+/// as a scrubbed copy with a reason ops can read. The broker routes such messages to a quarantine queue that only this
+/// worker reads, because the broker cannot remove credentials; no caller was proven, so the copy names none.
+/// </summary>
+public sealed partial class BrokerDeadLetterFilingFilter<TContext>(string errorQueue, ILogger logger) : IFilter<TContext>
+    where TContext : class, ReceiveContext
+{
+    /// <inheritdoc />
+    public async Task Send(TContext context, IPipe<TContext> next)
+    {
+        var (brokerReason, fromQueue) = ReadDeath(context.TransportHeaders);
+        var reason = brokerReason switch
+        {
+            "expired" => RejectionReasons.ExpiredInQueue,
+            "rejected" => RejectionReasons.RejectedByBroker,
+            "maxlen" => RejectionReasons.QueueOverflow,
+            "delivery_limit" => RejectionReasons.DeliveryLimitExceeded,
+            _ => RejectionReasons.DeadLetteredByBroker,
+        };
+        LogFiled(logger, context.GetMessageId(), reason, fromQueue);
+        await ScrubbedCopyWriter.WriteAsync(context, errorQueue,
+        [
+            new(VocabHeaders.Reason, reason),
+            new(VocabHeaders.DeadLetteredFrom, fromQueue),
+            new(MessageHeaders.Reason, "broker-dead-letter"),
+        ]);
+        await next.Send(context);
+    }
+
+    /// <inheritdoc />
+    public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-broker-dead-letter-filing");
+
+    private static (string? Reason, string? Queue) ReadDeath(Headers headers)
+    {
+        // RabbitMQ sets x-first-death-* on the first dead-lettering; x-death lists every one, newest first.
+        string? Text(string name) => headers.TryGetHeader(name, out var value) ? CredentialScrubber.Text(value) : null;
+        return (Text("x-first-death-reason"), Text("x-first-death-queue"));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker dead-lettered message {MessageId} ({Reason}) from queue {Queue}; filed on the error queue")]
+    private static partial void LogFiled(ILogger logger, Guid? messageId, string reason, string? queue);
+}
