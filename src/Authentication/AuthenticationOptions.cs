@@ -18,7 +18,17 @@ public sealed class AuthenticationOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Authentication:LastUsedFlushInterval must be between 1 second and 1 hour.")]
     public TimeSpan LastUsedFlushInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The roles that may request vocabulary; any other role is refused as forbidden.</summary>
-    [MinLength(1, ErrorMessage = "Authentication:AllowedRoles needs at least one role.")]
-    public string[] AllowedRoles { get; set; } = [Roles.User, Roles.Premium, Roles.Admin];
+    /// <summary>The most lookups held in memory at once; beyond it a result is used but not kept.</summary>
+    [Range(100, 10_000_000, ErrorMessage = "Authentication:CacheEntryLimit must be between 100 and 10000000.")]
+    public int CacheEntryLimit { get; set; } = 20_000;
+
+    /// <summary>
+    /// The roles that may request vocabulary, as configured; any other role is refused as forbidden. Empty here on
+    /// purpose: the configuration binder appends to a non-empty default instead of replacing it, so the default lives
+    /// in <see cref="EffectiveAllowedRoles"/>.
+    /// </summary>
+    public string[] AllowedRoles { get; set; } = [];
+
+    /// <summary>The configured roles, or every role when none is configured.</summary>
+    public IReadOnlyList<string> EffectiveAllowedRoles => AllowedRoles.Length > 0 ? AllowedRoles : Roles.All;
 }

@@ -25,7 +25,6 @@ public static class AuthenticationServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JwtOptions>, JwtOptionsValidator>());
 
-        services.AddMemoryCache();
         services.AddMetrics();
         services.TryAddSingleton<LookupCache>();
         services.TryAddSingleton<AuthenticationMetrics>();

@@ -9,7 +9,7 @@ namespace Vocab.Authentication;
 public sealed class CredentialValidator(
     ApiKeyValidator apiKeys, JwtValidator jwts, IOptions<AuthenticationOptions> options, AuthenticationMetrics metrics)
 {
-    private readonly HashSet<string> _allowedRoles = new(options.Value.AllowedRoles, StringComparer.Ordinal);
+    private readonly HashSet<string> _allowedRoles = new(options.Value.EffectiveAllowedRoles, StringComparer.Ordinal);
 
     /// <summary>Checks the credential and that the caller's role may request vocabulary.</summary>
     public async ValueTask<AuthenticationResult> ValidateAsync(PresentedCredential credential, CancellationToken cancellationToken)

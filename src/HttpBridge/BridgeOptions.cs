@@ -21,4 +21,8 @@ public sealed class BridgeOptions
     /// <summary>Requests per user per minute before a 429.</summary>
     [Range(1, 100_000, ErrorMessage = "Bridge:PermitsPerMinute must be between 1 and 100000.")]
     public int PermitsPerMinute { get; set; } = 60;
+
+    /// <summary>Failed authentications per client address per minute before a 429 that comes before any lookup.</summary>
+    [Range(1, 100_000, ErrorMessage = "Bridge:FailedAuthenticationsPerMinute must be between 1 and 100000.")]
+    public int FailedAuthenticationsPerMinute { get; set; } = 30;
 }

@@ -35,6 +35,10 @@ public static class TokensCommand
             await AdminHost.EnsureIndexesAsync(services, ct);
             var now = DateTime.UtcNow;
             var until = parse.GetValue(expires) is { } e ? Durations.ParseExpiry(e, "--expires", now) : now + DefaultBlacklistLifetime;
+            // No accepted token outlives Jwt:MaxLifetime (plus skew) from now, so the entry never lapses before the token.
+            var jwt = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<JwtOptions>>().Value;
+            if (until < now + jwt.MaxLifetime + jwt.ClockSkew)
+                until = now + jwt.MaxLifetime + jwt.ClockSkew;
             var id = parse.GetValue(jti)!;
             await services.GetRequiredService<TokenBlacklist>().RevokeAsync(id, until, now, ct);
             context.OutputFor(parse).Done(new { jti = id, revokedUntil = until }, $"revoked token {id} until {CommandOutput.Time(until)}");

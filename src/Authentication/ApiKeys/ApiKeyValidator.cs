@@ -17,7 +17,7 @@ public sealed class ApiKeyValidator(
             return AuthenticationResult.Failure(RejectionReasons.InvalidCredentials, "API key is not in the vocab_<id>_<secret> form", method);
 
         var hash = ApiKeyFormat.Hash(key);
-        var stored = await cache.GetOrLoadAsync((nameof(ApiKeyValidator), hash), ct => store.FindByHashAsync(hash, ct), cancellationToken);
+        var stored = await cache.GetOrLoadAsync(nameof(ApiKeyValidator), hash, ct => store.FindByHashAsync(hash, ct), cancellationToken);
         // The lookup was by hash; compare again in constant time so a lenient store or collation can never match a near miss.
         if (stored is null || stored.KeyId != keyId ||
             !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(stored.Hash), Encoding.ASCII.GetBytes(hash)))

@@ -15,6 +15,9 @@ public sealed class JwtOptions
     /// <summary>Tolerance on <c>exp</c> and <c>nbf</c>.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The longest lifetime (<c>exp − iat</c>) a token may claim; longer-lived tokens are refused.</summary>
+    public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>The signing keys.</summary>
     public List<JwtKeyOptions> Keys { get; set; } = [];
 }

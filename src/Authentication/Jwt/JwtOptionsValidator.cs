@@ -19,6 +19,8 @@ public sealed class JwtOptionsValidator : IValidateOptions<JwtOptions>
             failures.Add("Jwt:Audience is required.");
         if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(5))
             failures.Add("Jwt:ClockSkew must be between 0 and 5 minutes.");
+        if (options.MaxLifetime < TimeSpan.FromMinutes(1) || options.MaxLifetime > TimeSpan.FromDays(30))
+            failures.Add("Jwt:MaxLifetime must be between 1 minute and 30 days.");
         if (options.Keys.Count == 0)
             failures.Add("Jwt:Keys needs at least one key (Jwt:Keys:0:Id, Jwt:Keys:0:Algorithm, Jwt:Keys:0:Secret or Jwt:Keys:0:PublicKeyPem).");
 

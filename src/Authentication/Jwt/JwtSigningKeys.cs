@@ -16,9 +16,16 @@ public sealed class JwtSigningKeys
         _keys = options.Value.Keys.Select(k => (k.Algorithm, CreateKey(k))).ToList();
     }
 
-    /// <summary>The keys a token with this <c>kid</c> and <c>alg</c> may be verified with.</summary>
-    public IEnumerable<SecurityKey> Resolve(string? keyId, string algorithm) =>
-        _keys.Where(k => k.Algorithm == algorithm && (string.IsNullOrEmpty(keyId) || k.Key.KeyId == keyId)).Select(k => k.Key);
+    /// <summary>
+    /// The keys a token with this <c>kid</c> and <c>alg</c> may be verified with. With several keys configured a token
+    /// must name its key: trying each in turn would let a token choose the weakest.
+    /// </summary>
+    public IEnumerable<SecurityKey> Resolve(string? keyId, string algorithm)
+    {
+        if (string.IsNullOrEmpty(keyId) && _keys.Count > 1)
+            return [];
+        return _keys.Where(k => k.Algorithm == algorithm && (string.IsNullOrEmpty(keyId) || k.Key.KeyId == keyId)).Select(k => k.Key);
+    }
 
     private static SecurityKey CreateKey(JwtKeyOptions key)
     {

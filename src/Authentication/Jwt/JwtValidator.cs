@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -6,27 +7,35 @@ using Vocab.Contracts;
 namespace Vocab.Authentication.Jwt;
 
 /// <summary>
-/// Checks a JWT: signature by a configured key chosen by <c>kid</c> and bound to its algorithm, issuer, audience,
-/// <c>exp</c>/<c>nbf</c> with clock skew; requires <c>exp</c>, <c>jti</c> and a user id; then the blacklist.
+/// Checks a JWT, closed by default: signature by a configured key chosen by <c>kid</c> (required when several are
+/// configured) and bound to its algorithm; issuer, audience, <c>exp</c>/<c>nbf</c> with clock skew; a lifetime within
+/// <see cref="JwtOptions.MaxLifetime"/>; a <c>typ</c>, when present, of <c>JWT</c> or <c>at+jwt</c>; <c>jti</c>, a user
+/// id and exactly one string <c>role</c> naming a known role; then the blacklist. Anything it cannot read is refused.
 /// </summary>
 public sealed class JwtValidator
 {
     private const string Method = AuthenticationMethods.Jwt;
+    private static readonly string[] AcceptedTypes = ["JWT", "at+jwt", "application/at+jwt"];
     private readonly JsonWebTokenHandler _handler = new();
     private readonly TokenValidationParameters _parameters;
     private readonly TokenBlacklist _blacklist;
     private readonly LookupCache _cache;
     private readonly TimeProvider _time;
     private readonly TimeSpan _clockSkew;
+    private readonly TimeSpan _maxLifetime;
+    private readonly HashSet<string> _knownRoles;
 
     /// <summary>Builds the validation parameters once from configuration.</summary>
-    public JwtValidator(IOptions<JwtOptions> options, JwtSigningKeys keys, TokenBlacklist blacklist, LookupCache cache, TimeProvider time)
+    public JwtValidator(IOptions<JwtOptions> options, IOptions<AuthenticationOptions> authentication, JwtSigningKeys keys,
+        TokenBlacklist blacklist, LookupCache cache, TimeProvider time)
     {
         _blacklist = blacklist;
         _cache = cache;
         _time = time;
         var jwt = options.Value;
         _clockSkew = jwt.ClockSkew;
+        _maxLifetime = jwt.MaxLifetime;
+        _knownRoles = new HashSet<string>(Roles.All.Concat(authentication.Value.EffectiveAllowedRoles), StringComparer.Ordinal);
         _parameters = new TokenValidationParameters
         {
             ValidIssuer = jwt.Issuer,
@@ -50,7 +59,7 @@ public sealed class JwtValidator
     {
         // The signature and claim checks depend only on the token and the configured keys, so their outcome is cached
         // for the lookup bound; expiry is re-checked on every use and revocation is looked up every time.
-        var checkedToken = await _cache.GetOrLoadAsync((nameof(JwtValidator), token), _ => CheckAsync(token), cancellationToken);
+        var checkedToken = await _cache.GetOrLoadAsync(nameof(JwtValidator), token, _ => CheckAsync(token), cancellationToken);
         if (checkedToken.Failure is { } failure)
             return failure;
         var caller = checkedToken.Caller!;
@@ -63,6 +72,19 @@ public sealed class JwtValidator
 
     private async Task<CheckedToken> CheckAsync(string token)
     {
+        try
+        {
+            return await CheckClaimsAsync(token);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or OverflowException or SecurityTokenException)
+        {
+            // A token the library cannot read to the end is a bad credential, not a failure of the service.
+            return Failed(RejectionReasons.InvalidCredentials, $"JWT unreadable: {e.GetType().Name}");
+        }
+    }
+
+    private async Task<CheckedToken> CheckClaimsAsync(string token)
+    {
         var result = await _handler.ValidateTokenAsync(token, _parameters);
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
         {
@@ -70,31 +92,47 @@ public sealed class JwtValidator
                 ? RejectionReasons.ExpiredCredentials
                 : RejectionReasons.InvalidCredentials;
             // The exception's type says why without echoing the token (its messages may quote token parts).
-            return CheckedToken.Failed(AuthenticationResult.Failure(reason, $"JWT rejected: {result.Exception?.GetType().Name ?? "unreadable"}", Method));
+            return Failed(reason, $"JWT rejected: {result.Exception?.GetType().Name ?? "unreadable"}");
         }
 
-        var tokenId = jwt.Id;
-        var userId = ReadUserId(jwt);
+        if (!string.IsNullOrEmpty(jwt.Typ) && !AcceptedTypes.Contains(jwt.Typ, StringComparer.OrdinalIgnoreCase))
+            return Failed(RejectionReasons.InvalidCredentials, "JWT typ is neither JWT nor at+jwt");
+        var tokenId = SingleString(jwt, JwtRegisteredClaimNames.Jti);
+        var userId = SingleString(jwt, JwtRegisteredClaimNames.Sub) ?? SingleString(jwt, "user_id");
         if (string.IsNullOrEmpty(tokenId))
-            return CheckedToken.Failed(AuthenticationResult.Failure(RejectionReasons.InvalidCredentials, "JWT has no jti", Method, userId));
+            return Failed(RejectionReasons.InvalidCredentials, "JWT has no jti (or not one string)", userId);
         if (string.IsNullOrEmpty(userId))
-            return CheckedToken.Failed(AuthenticationResult.Failure(RejectionReasons.InvalidCredentials, "JWT has no sub or user_id", Method, tokenId: tokenId));
+            return Failed(RejectionReasons.InvalidCredentials, "JWT has no sub or user_id (or not one string)", tokenId: tokenId);
+        if (SingleString(jwt, "role") is not { } role || !_knownRoles.Contains(role))
+            return Failed(RejectionReasons.InvalidCredentials, "JWT role is missing, not one string, or not a known role", userId, tokenId);
 
-        var role = jwt.TryGetPayloadValue<string>("role", out var r) && !string.IsNullOrWhiteSpace(r) ? r : Roles.User;
         DateTime? issuedAt = jwt.IssuedAt == DateTime.MinValue ? null : jwt.IssuedAt;
+        // Without iat the lifetime left is all that can be judged.
+        var lifetimeStart = issuedAt ?? _time.GetUtcNow().UtcDateTime;
+        if (jwt.ValidTo - lifetimeStart > _maxLifetime)
+            return Failed(RejectionReasons.InvalidCredentials, "JWT lifetime exceeds Jwt:MaxLifetime", userId, tokenId);
         return new CheckedToken(new AuthenticatedCaller(userId, role, Method, null, tokenId), issuedAt, jwt.ValidTo, null);
     }
 
-    private static string? ReadUserId(JsonWebToken jwt)
+    // Exactly one claim of that name holding a JSON string: an array, number or object is refused rather than coerced.
+    private static string? SingleString(JsonWebToken jwt, string name)
     {
-        if (!string.IsNullOrEmpty(jwt.Subject))
-            return jwt.Subject;
-        return jwt.TryGetPayloadValue<string>("user_id", out var userId) ? userId : null;
+        string? value = null;
+        foreach (var claim in jwt.Claims)
+        {
+            if (claim.Type != name)
+                continue;
+            // IdentityModel types a JSON string that parses as a date as DateTime; it is still a string.
+            if (value is not null || claim.ValueType is not (ClaimValueTypes.String or ClaimValueTypes.DateTime))
+                return null;
+            value = claim.Value;
+        }
+        return value;
     }
 
+    private static CheckedToken Failed(string reason, string detail, string? userId = null, string? tokenId = null) =>
+        new(null, null, DateTime.MinValue, AuthenticationResult.Failure(reason, detail, Method, userId, tokenId: tokenId));
+
     /// <summary>The cacheable outcome of the signature and claim checks.</summary>
-    private sealed record CheckedToken(AuthenticatedCaller? Caller, DateTime? IssuedAt, DateTime ValidTo, AuthenticationResult? Failure)
-    {
-        public static CheckedToken Failed(AuthenticationResult failure) => new(null, null, DateTime.MinValue, failure);
-    }
+    private sealed record CheckedToken(AuthenticatedCaller? Caller, DateTime? IssuedAt, DateTime ValidTo, AuthenticationResult? Failure);
 }

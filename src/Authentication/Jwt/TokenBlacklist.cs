@@ -19,7 +19,7 @@ public sealed class TokenBlacklist(VocabDatabase database, LookupCache cache)
     {
         var tokenKey = RevocationDocument.TokenKey(tokenId);
         var userKey = RevocationDocument.UserKey(userId);
-        var entries = await cache.GetOrLoadAsync((nameof(TokenBlacklist), tokenKey, userKey), async ct =>
+        var entries = await cache.GetOrLoadAsync(nameof(TokenBlacklist), tokenKey + "\n" + userKey, async ct =>
             await _revocations.Find(Builders<RevocationDocument>.Filter.In(r => r.Id, [tokenKey, userKey])).ToListAsync(ct), cancellationToken);
 
         if (entries.Any(e => e.Id == tokenKey))

@@ -12,4 +12,7 @@ public static class VocabAuthenticationDefaults
 
     /// <summary>HttpContext.Items key of the failure reason, for the challenge.</summary>
     public const string FailureReasonItem = "Vocab.FailureReason";
+
+    /// <summary>HttpContext.Items key of the seconds a throttled address must wait, for the challenge's Retry-After.</summary>
+    public const string RetryAfterItem = "Vocab.RetryAfter";
 }

@@ -13,7 +13,8 @@ namespace Vocab.HttpBridge.Authentication;
 /// <c>NoResult</c>, a bad one is <c>Fail</c>; challenges and forbids answer with generic problem bodies.
 /// </summary>
 public sealed partial class VocabAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, CredentialValidator validator)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, CredentialValidator validator,
+    FailedAuthenticationThrottle throttle)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     /// <inheritdoc />
@@ -23,9 +24,19 @@ public sealed partial class VocabAuthenticationHandler(
         if (credential.Kind == CredentialKind.None)
             return AuthenticateResult.NoResult();
 
+        var address = Context.Connection.RemoteIpAddress;
+        if (!throttle.MayTry(address, out var retryAfter))
+        {
+            Context.Items[VocabAuthenticationDefaults.FailureReasonItem] = RejectionReasons.RateLimited;
+            Context.Items[VocabAuthenticationDefaults.RetryAfterItem] = retryAfter;
+            LogThrottled(Logger, address?.ToString());
+            return AuthenticateResult.Fail(RejectionReasons.RateLimited);
+        }
+
         var result = await validator.ValidateAsync(credential, Context.RequestAborted);
         if (result.Caller is not { } caller)
         {
+            throttle.RecordFailure(address);
             Context.Items[VocabAuthenticationDefaults.FailureReasonItem] = result.FailureReason;
             LogRejected(Logger, result.FailureReason!, result.FailureDetail!, result.Method, result.UserId, result.KeyId, result.TokenId);
             return AuthenticateResult.Fail(result.FailureReason!);
@@ -49,12 +60,17 @@ public sealed partial class VocabAuthenticationHandler(
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var reason = Context.Items[VocabAuthenticationDefaults.FailureReasonItem] as string ?? RejectionReasons.MissingCredentials;
+        if (Context.Items[VocabAuthenticationDefaults.RetryAfterItem] is TimeSpan retryAfter)
+            Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return ProblemResponses.WriteRejectionAsync(Context, reason);
     }
 
     /// <inheritdoc />
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         ProblemResponses.WriteRejectionAsync(Context, RejectionReasons.Forbidden);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "HTTP caller throttled before authentication: too many failures from {Address}")]
+    private static partial void LogThrottled(ILogger logger, string? address);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "HTTP caller rejected: {Reason} ({Detail}); method {Method}, user {UserId}, key {KeyId}, jti {TokenId}")]
     private static partial void LogRejected(ILogger logger, string reason, string detail, string method, string? userId, string? keyId, string? tokenId);

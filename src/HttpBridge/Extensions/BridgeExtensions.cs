@@ -37,6 +37,7 @@ public static class BridgeExtensions
         services.AddExceptionHandler<DependencyFailureHandler>();
         services.AddOpenApi();
         services.AddSingleton<VocabularyRequester>();
+        services.AddSingleton<FailedAuthenticationThrottle>();
 
         var queueName = builder.Configuration["Bridge:QueueName"] ?? "generate-vocabulary";
         services.AddMassTransit(bus =>

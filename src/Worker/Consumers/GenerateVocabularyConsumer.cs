@@ -52,6 +52,9 @@ public sealed partial class GenerateVocabularyConsumer(
         {
             var generated = await generator.GenerateAsync(request, context.CancellationToken);
             stored = await store.InsertOrGetAsync(ToDocument(request, caller, generated), context.CancellationToken);
+            // Another caller may have stored this requestId between our look-up and our insert: theirs stays theirs.
+            if (stored.UserId != caller.UserId)
+                throw new InvalidRequestException("requestId is already used by another caller's request.");
             LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, generated.Usage.TotalTokens);
         }
         else
