@@ -6,12 +6,12 @@ namespace Vocab.HttpBridge.Authentication;
 
 /// <summary>
 /// Limits failed authentications per client address, checked before any credential lookup, so a flood of junk
-/// credentials costs neither MongoDB queries nor memory. Addresses share a fixed number of token buckets (IPv6 by /64),
-/// which bounds the state whatever the number of addresses; a bucket is only drained by failures.
+/// credentials costs neither MongoDB queries nor memory. Addresses share a fixed number of sliding windows (IPv6 by /64),
+/// which bounds the state whatever the number of addresses; only failures count against a window.
 /// </summary>
 public sealed class FailedAuthenticationThrottle : IDisposable
 {
-    /// <summary>How many buckets addresses are spread over: the bound on the throttle's memory.</summary>
+    /// <summary>How many windows addresses are spread over: the bound on the throttle's memory.</summary>
     public const int BucketCount = 16_384;
 
     private readonly PartitionedRateLimiter<int> _limiter;
@@ -20,11 +20,11 @@ public sealed class FailedAuthenticationThrottle : IDisposable
     public FailedAuthenticationThrottle(IOptions<BridgeOptions> options)
     {
         var permits = options.Value.FailedAuthenticationsPerMinute;
-        _limiter = PartitionedRateLimiter.Create<int, int>(bucket => RateLimitPartition.GetTokenBucketLimiter(bucket, _ => new TokenBucketRateLimiterOptions
+        _limiter = PartitionedRateLimiter.Create<int, int>(bucket => RateLimitPartition.GetSlidingWindowLimiter(bucket, _ => new SlidingWindowRateLimiterOptions
         {
-            TokenLimit = permits,
-            TokensPerPeriod = Math.Max(1, permits / 6),
-            ReplenishmentPeriod = _window / 6,
+            PermitLimit = permits,
+            Window = _window,
+            SegmentsPerWindow = 6,
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
