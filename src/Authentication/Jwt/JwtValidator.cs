@@ -1,4 +1,4 @@
-using System.Security.Claims;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -76,7 +76,7 @@ public sealed class JwtValidator
         {
             return await CheckClaimsAsync(token);
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or OverflowException or SecurityTokenException)
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or OverflowException or SecurityTokenException or JsonException)
         {
             // A token the library cannot read to the end is a bad credential, not a failure of the service.
             return Failed(RejectionReasons.InvalidCredentials, $"JWT unreadable: {e.GetType().Name}");
@@ -97,13 +97,16 @@ public sealed class JwtValidator
 
         if (!string.IsNullOrEmpty(jwt.Typ) && !AcceptedTypes.Contains(jwt.Typ, StringComparer.OrdinalIgnoreCase))
             return Failed(RejectionReasons.InvalidCredentials, "JWT typ is neither JWT nor at+jwt");
-        var tokenId = SingleString(jwt, JwtRegisteredClaimNames.Jti);
-        var userId = SingleString(jwt, JwtRegisteredClaimNames.Sub) ?? SingleString(jwt, "user_id");
+        using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+        if (payload.RootElement.ValueKind != JsonValueKind.Object)
+            return Failed(RejectionReasons.InvalidCredentials, "JWT payload is not a JSON object");
+        var tokenId = SingleString(payload, JwtRegisteredClaimNames.Jti);
+        var userId = SingleString(payload, JwtRegisteredClaimNames.Sub) ?? SingleString(payload, "user_id");
         if (string.IsNullOrEmpty(tokenId))
             return Failed(RejectionReasons.InvalidCredentials, "JWT has no jti (or not one string)", userId);
         if (string.IsNullOrEmpty(userId))
             return Failed(RejectionReasons.InvalidCredentials, "JWT has no sub or user_id (or not one string)", tokenId: tokenId);
-        if (SingleString(jwt, "role") is not { } role || !_knownRoles.Contains(role))
+        if (SingleString(payload, "role") is not { } role || !_knownRoles.Contains(role))
             return Failed(RejectionReasons.InvalidCredentials, "JWT role is missing, not one string, or not a known role", userId, tokenId);
 
         DateTime? issuedAt = jwt.IssuedAt == DateTime.MinValue ? null : jwt.IssuedAt;
@@ -114,18 +117,18 @@ public sealed class JwtValidator
         return new CheckedToken(new AuthenticatedCaller(userId, role, Method, null, tokenId), issuedAt, jwt.ValidTo, null);
     }
 
-    // Exactly one claim of that name holding a JSON string: an array, number or object is refused rather than coerced.
-    private static string? SingleString(JsonWebToken jwt, string name)
+    // Read from the payload's JSON itself: the library's claim objects turn numbers and arrays into strings. Exactly one
+    // property of that name holding a JSON string; a duplicate, number, array or object is refused rather than coerced.
+    private static string? SingleString(JsonDocument payload, string name)
     {
         string? value = null;
-        foreach (var claim in jwt.Claims)
+        foreach (var property in payload.RootElement.EnumerateObject())
         {
-            if (claim.Type != name)
+            if (property.Name != name)
                 continue;
-            // IdentityModel types a JSON string that parses as a date as DateTime; it is still a string.
-            if (value is not null || claim.ValueType is not (ClaimValueTypes.String or ClaimValueTypes.DateTime))
+            if (value is not null || property.Value.ValueKind != JsonValueKind.String)
                 return null;
-            value = claim.Value;
+            value = property.Value.GetString();
         }
         return value;
     }
