@@ -152,6 +152,35 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task TwoCallers_RacingWithOneRequestId_NeverGetEachOthersList()
+    {
+        var (_, aliceKey) = await fixture.CreateApiKeyAsync("race-alice");
+        var (_, bobKey) = await fixture.CreateApiKeyAsync("race-bob");
+        var request = WorkerFixture.NewRequest();
+        // A slow LLM lets both pass the look-up before either stores its result.
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Slow(TimeSpan.FromMilliseconds(500));
+        try
+        {
+            var alice = fixture.RequestAsync(request, c => c.UseApiKey(aliceKey));
+            var bob = fixture.RequestAsync(request with { VideoId = request.VideoId + "-bob" }, c => c.UseApiKey(bobKey));
+            var responses = new[] { (User: "race-alice", Response: await alice), (User: "race-bob", Response: await bob) };
+
+            var winners = responses.Where(r => r.Response.Is(out Response<VocabularyGenerated>? _)).ToList();
+            var losers = responses.Where(r => r.Response.Is(out Response<GenerateVocabularyRejected>? _)).ToList();
+            Assert.Single(winners);
+            Assert.Single(losers);
+            Assert.True(winners[0].Response.Is(out Response<VocabularyGenerated>? generated));
+            Assert.Equal(winners[0].User, generated!.Message.UserId);
+            Assert.True(losers[0].Response.Is(out Response<GenerateVocabularyRejected>? rejected));
+            Assert.Equal(RejectionReasons.InvalidRequest, rejected!.Message.Reason);
+        }
+        finally
+        {
+            fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+        }
+    }
+
+    [Fact]
     public async Task Request_WithOtherUsersRequestId_IsRejectedAndDoesNotLeakTheirResult()
     {
         var (_, ownerKey) = await fixture.CreateApiKeyAsync("owner");
