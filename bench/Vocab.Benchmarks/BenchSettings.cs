@@ -1,7 +1,8 @@
 namespace Vocab.Benchmarks;
 
 /// <summary>The fixed parameters of a benchmark run, printed in the report.</summary>
-public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, int ConcurrentMessageLimit, int HttpRequests, int HttpConcurrency, int RoundTrips)
+public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, int ConcurrentMessageLimit, int HttpRequests, int HttpConcurrency, int RoundTrips,
+    int FloodCredentials, int FloodAddresses)
 {
     public static BenchSettings FromArgs(string[] args)
     {
@@ -10,6 +11,7 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
             var i = Array.IndexOf(args, name);
             return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var value) ? value : fallback;
         }
-        return new BenchSettings(Arg("--messages", 500), Arg("--rounds", 5), 32, 16, Arg("--http-requests", 400), 16, Arg("--round-trips", 300));
+        return new BenchSettings(Arg("--messages", 500), Arg("--rounds", 5), 32, 16, Arg("--http-requests", 400), 16, Arg("--round-trips", 300),
+            Arg("--flood", 100_000), Arg("--flood-addresses", 1_000));
     }
 }

@@ -8,6 +8,7 @@ using Vocab.Tests.Infrastructure;
 namespace Vocab.Tests;
 
 /// <summary>What authentication keeps in memory under a flood, and how often it asks MongoDB.</summary>
+[Collection(HeavyLoadCollection.Name)]
 public sealed class AuthenticationStateTests
 {
     [Fact]

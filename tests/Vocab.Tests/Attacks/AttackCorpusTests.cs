@@ -11,6 +11,7 @@ namespace Vocab.Tests.Attacks;
 /// The attack corpus against the real worker and bridge: every case is refused with the right reason or status, no LLM
 /// call is made, nothing crashes, and afterwards no queue of the run and no log line holds any credential used.
 /// </summary>
+[Collection(HeavyLoadCollection.Name)]
 public sealed class AttackCorpusTests(BridgeFixture fixture) : IClassFixture<BridgeFixture>
 {
     [Fact]
