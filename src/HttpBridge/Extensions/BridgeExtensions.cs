@@ -44,7 +44,12 @@ public static class BridgeExtensions
         {
             bus.AddRequestClient<GenerateVocabulary>(new Uri($"queue:{queueName}"));
             bus.UsingRabbitMq((context, rabbit) =>
-                rabbit.Host(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString)));
+            {
+                rabbit.Host(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString));
+                // Responses in order: the worker's rejection is sent and confirmed before the bare fault MassTransit
+                // sends after a failed consume, so reading them one at a time lets the reason win.
+                rabbit.ConcurrentMessageLimit = 1;
+            });
         });
         // The bridge starts (and answers /health and 503s) even while the broker is down.
         services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = false);

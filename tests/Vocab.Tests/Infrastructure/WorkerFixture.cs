@@ -54,7 +54,13 @@ public class WorkerFixture : IAsyncLifetime
         // The worker must run against the broker as deployed: its queues and dead-letter policy pre-declared.
         await VirtualHost.ImportDefinitionsAsync();
         Worker = await StartWorkerAsync();
-        Publisher = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(VirtualHost.AmqpUri));
+        Publisher = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+        {
+            rabbit.Host(VirtualHost.AmqpUri);
+            // As the README advises requesters: read responses in order, so the worker's rejection (sent and confirmed
+            // first) is read before the bare fault MassTransit sends after it.
+            rabbit.ConcurrentMessageLimit = 1;
+        });
         await Publisher.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
         Amqp = await new ConnectionFactory { Uri = VirtualHost.AmqpUri }.CreateConnectionAsync();
     }
