@@ -28,6 +28,36 @@ port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 rabbit_ping() { timeout 15 rabbitmq-diagnostics -q ping >/dev/null 2>&1; }
 management_ready() { curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1; }
 
+CERTS="$state/certs"
+TLS_DIR=/etc/rabbitmq/vocab-tls
+RABBIT_CONF=/etc/rabbitmq/rabbitmq.conf
+CONF_MARKER="# managed by Vocab's scripts/services.sh"
+
+# The AMQPS listener (5671) next to plain AMQP, with the local CA's broker certificate. Client certificates are
+# verified when presented (mutual TLS) but not required.
+rabbit_tls_config() {
+  command -v openssl >/dev/null || apt_install openssl
+  "$root/scripts/certs.sh" "$CERTS" >/dev/null
+  as_root install -d -m 755 "$TLS_DIR"
+  as_root install -m 644 "$CERTS/ca.pem" "$CERTS/broker.pem" "$TLS_DIR/"
+  as_root install -m 640 -o rabbitmq -g rabbitmq "$CERTS/broker.key" "$TLS_DIR/"
+  if [ -f "$RABBIT_CONF" ] && ! grep -qF "$CONF_MARKER" "$RABBIT_CONF"; then
+    log "$RABBIT_CONF exists and is not ours: leaving it; AMQPS may be off"; return
+  fi
+  as_root tee "$RABBIT_CONF" >/dev/null <<CONF
+$CONF_MARKER
+listeners.tcp.default = 5672
+listeners.ssl.default = 5671
+ssl_options.cacertfile = $TLS_DIR/ca.pem
+ssl_options.certfile = $TLS_DIR/broker.pem
+ssl_options.keyfile = $TLS_DIR/broker.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+management.tcp.port = 15672
+consumer_timeout = 1800000
+CONF
+}
+
 rabbit_up() {
   if [ -n "${VOCAB_RABBITMQ_URI:-}" ]; then log "RabbitMQ: using VOCAB_RABBITMQ_URI"; return; fi
   command -v curl >/dev/null || apt_install curl
@@ -35,7 +65,13 @@ rabbit_up() {
     log "installing rabbitmq-server (apt)"
     apt_install rabbitmq-server
   fi
-  if management_ready; then log "RabbitMQ already running"; return; fi
+  rabbit_tls_config
+  if management_ready && port_open 127.0.0.1 5671; then log "RabbitMQ already running (AMQP and AMQPS)"; return; fi
+  if management_ready; then
+    log "RabbitMQ runs without the AMQPS listener: restarting it with TLS"
+    as_root rabbitmqctl shutdown >/dev/null 2>&1 || true
+    for _ in $(seq 1 30); do port_open 127.0.0.1 5672 || break; sleep 1; done
+  fi
   as_root rabbitmq-plugins enable --offline rabbitmq_management >/dev/null
   if ! rabbit_ping; then
     log "starting RabbitMQ in the background"
@@ -45,7 +81,7 @@ rabbit_up() {
     echo "/var/lib/rabbitmq/vocab.pid" > "$RABBIT_PIDFILE"
   fi
   for _ in $(seq 1 120); do
-    if management_ready && port_open 127.0.0.1 5672; then log "RabbitMQ ready (AMQP and management API)"; return; fi
+    if management_ready && port_open 127.0.0.1 5672 && port_open 127.0.0.1 5671; then log "RabbitMQ ready (AMQP, AMQPS and management API)"; return; fi
     sleep 1
   done
   log "RabbitMQ did not become ready; last log lines:"; tail -n 30 "$state/rabbitmq.log" >&2 || true
@@ -84,12 +120,15 @@ write_env() {
   local rabbit="${VOCAB_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672/}"
   local mgmt="${VOCAB_RABBITMQ_MANAGEMENT_URI:-http://guest:guest@127.0.0.1:15672/}"
   local mongo="${VOCAB_MONGO_URI:-mongodb://127.0.0.1:$MONGO_PORT}"
+  local tls="${VOCAB_RABBITMQ_TLS_URI:-amqps://guest:guest@localhost:5671/}"
   cat > "$state/env" <<ENV
+export VOCAB_RABBITMQ_TLS_URI='$tls'
+export VOCAB_CERTS_DIR='${VOCAB_CERTS_DIR:-$CERTS}'
 export VOCAB_RABBITMQ_URI='$rabbit'
 export VOCAB_RABBITMQ_MANAGEMENT_URI='$mgmt'
 export VOCAB_MONGO_URI='$mongo'
 ENV
-  echo "RabbitMQ   $rabbit (management ${mgmt})"
+  echo "RabbitMQ   $rabbit (management ${mgmt}; TLS $tls, CA ${VOCAB_CERTS_DIR:-$CERTS}/ca.pem)"
   echo "MongoDB    $mongo"
 }
 

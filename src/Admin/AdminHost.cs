@@ -5,6 +5,9 @@ using Microsoft.Extensions.Logging;
 using Vocab.Admin.DeadLetters;
 using Vocab.Admin.Tokens;
 using Vocab.Authentication;
+using System.Security.Authentication;
+using Microsoft.Extensions.Options;
+using Vocab.Security;
 using Vocab.Storage;
 
 namespace Vocab.Admin;
@@ -24,6 +27,7 @@ public static class AdminHost
             builder.Configuration.AddInMemoryCollection(overrides);
         builder.Logging.ClearProviders();
         builder.AddVocabAuthentication();
+        builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo");
         builder.Services.AddSingleton<JwtTokenIssuer>();
         builder.Services.AddSingleton<DeadLetterReplayer>();
         builder.Services.AddSingleton(sp =>
@@ -31,9 +35,16 @@ public static class AdminHost
             var configuration = sp.GetRequiredService<IConfiguration>();
             var rabbitMq = configuration.GetConnectionString("RabbitMq")
                            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is required.");
-            return new DeadLetterQueue(new Uri(rabbitMq), configuration["Worker:QueueName"] ?? "generate-vocabulary");
+            var address = new Uri(rabbitMq);
+            var tls = sp.GetRequiredService<IOptions<RabbitMqTlsOptions>>().Value;
+            return new DeadLetterQueue(address, configuration["Worker:QueueName"] ?? "generate-vocabulary",
+                // Thrown from the handshake, this becomes vocabctl's one-line error, naming the setting to fix.
+                RabbitMqTls.SslOption(address, tls, why => throw new AuthenticationException($"RabbitMQ refused over TLS: {why}")));
         });
-        return builder.Build();
+        var host = builder.Build();
+        // vocabctl never starts its host, so the start-up checks run here: plaintext is refused before any connection.
+        _ = host.Services.GetRequiredService<IOptions<TransportSecurityOptions>>().Value;
+        return host;
     }
 
     /// <summary>Creates MongoDB indexes (idempotent) so vocabctl works on an empty database too.</summary>

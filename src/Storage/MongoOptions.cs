@@ -15,4 +15,7 @@ public sealed class MongoOptions
     /// <summary>The database name.</summary>
     [Required(ErrorMessage = "Mongo:Database is required.")]
     public string Database { get; set; } = "vocab";
+
+    /// <summary>A PEM CA certificate trusted alone for MongoDB's TLS certificate (with <c>tls=true</c>); unset: the system store.</summary>
+    public string? CaCertificatePath { get; set; }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using MongoDB.Driver;
+using Vocab.Security;
 
 namespace Vocab.Storage;
 
@@ -23,11 +24,15 @@ public static class StorageServiceCollectionExtensions
 
         services.TryAddSingleton<IMongoClient>(sp =>
         {
-            var connectionString = sp.GetRequiredService<IOptions<MongoOptions>>().Value.ConnectionString;
+            var mongo = sp.GetRequiredService<IOptions<MongoOptions>>().Value;
+            var connectionString = mongo.ConnectionString;
             var settings = MongoClientSettings.FromConnectionString(connectionString);
             // Fail a request within seconds rather than the driver's 30 s when MongoDB is down, unless the URI says otherwise.
             if (!connectionString.Contains("serverSelectionTimeoutMS", StringComparison.OrdinalIgnoreCase))
                 settings.ServerSelectionTimeout = TimeSpan.FromSeconds(10);
+            // tls=true in the address turns TLS on; a private CA is trusted alone, as for RabbitMQ.
+            if (!string.IsNullOrWhiteSpace(mongo.CaCertificatePath))
+                settings.SslSettings = new SslSettings { ServerCertificateValidationCallback = CertificateTrust.Validator(mongo.CaCertificatePath, "Mongo:CaCertificatePath") };
             return new MongoClient(settings);
         });
         services.TryAddSingleton<VocabDatabase>();

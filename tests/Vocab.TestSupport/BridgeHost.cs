@@ -24,11 +24,12 @@ public sealed class BridgeHost : IAsyncDisposable
     public CapturedLogs Logs { get; }
 
     /// <summary>Starts the bridge; <paramref name="configure"/> runs after the production registrations (the benchmark swaps authentication there).</summary>
-    public static async Task<BridgeHost> StartAsync(IDictionary<string, string?> configuration, Action<WebApplicationBuilder>? configure = null)
+    public static async Task<BridgeHost> StartAsync(IDictionary<string, string?> configuration, Action<WebApplicationBuilder>? configure = null,
+        string url = "http://127.0.0.1:0", HttpMessageHandler? clientHandler = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = Path.GetTempPath() });
         builder.Configuration.AddInMemoryCollection(configuration);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(url);
         var logs = new CapturedLogs();
         builder.AddVocabBridge();
         builder.Logging.AddProvider(logs);
@@ -36,7 +37,7 @@ public sealed class BridgeHost : IAsyncDisposable
         var app = builder.Build();
         app.UseVocabBridge();
         await app.StartAsync();
-        var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
+        var client = new HttpClient(clientHandler ?? new SocketsHttpHandler()) { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
         return new BridgeHost(app, client, logs);
     }
 

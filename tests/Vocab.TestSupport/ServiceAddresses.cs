@@ -12,6 +12,12 @@ public static class ServiceAddresses
 
     public static string Mongo => Required("VOCAB_MONGO_URI").ToString();
 
+    /// <summary>The broker's AMQPS listener, whose certificate the local CA issued for <c>localhost</c>.</summary>
+    public static Uri RabbitMqTls => Required("VOCAB_RABBITMQ_TLS_URI");
+
+    /// <summary>scripts/certs.sh's output: ca.pem, bridge.pem/.key, client.pem/.key.</summary>
+    public static string CertificatesDirectory => Required("VOCAB_CERTS_DIR").LocalPath;
+
     private static Uri Required(string name)
     {
         var value = Environment.GetEnvironmentVariable(name);

@@ -7,7 +7,7 @@ namespace Vocab.Admin.DeadLetters;
 /// Reads and acts on the worker's error queue. Messages are fetched unacknowledged and only acknowledged once their fate
 /// is done (replayed and confirmed, or purged); everything else goes back, and a crash leaves all of them on the queue.
 /// </summary>
-public sealed class DeadLetterQueue(Uri rabbitMq, string queueName) : IAsyncDisposable
+public sealed class DeadLetterQueue(Uri rabbitMq, string queueName, SslOption? ssl = null) : IAsyncDisposable
 {
     private const int NotFound = 404;
     private IConnection? _connection;
@@ -112,7 +112,7 @@ public sealed class DeadLetterQueue(Uri rabbitMq, string queueName) : IAsyncDisp
     }
 
     private async Task<IConnection> ConnectAsync(CancellationToken cancellationToken) =>
-        _connection ??= await new ConnectionFactory { Uri = rabbitMq, ClientProvidedName = "vocabctl" }.CreateConnectionAsync(cancellationToken);
+        _connection ??= await new ConnectionFactory { Uri = rabbitMq, ClientProvidedName = "vocabctl", Ssl = ssl ?? new SslOption() }.CreateConnectionAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

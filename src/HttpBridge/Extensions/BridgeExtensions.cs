@@ -9,6 +9,7 @@ using Vocab.Contracts;
 using Vocab.HttpBridge.Authentication;
 using Vocab.HttpBridge.Endpoints;
 using Vocab.HttpBridge.Errors;
+using Vocab.Security;
 using Vocab.ServiceDefaults;
 
 namespace Vocab.HttpBridge.Extensions;
@@ -21,6 +22,15 @@ public static class BridgeExtensions
         builder.AddVocabLogging();
         builder.AddVocabTelemetry(tracing => tracing.AddAspNetCoreInstrumentation(), metrics => metrics.AddAspNetCoreInstrumentation());
         builder.AddVocabAuthentication();
+        builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", PlaintextRefusal.ServerUrls);
+        builder.AddForwardedHeadersFromTrustedProxies();
+        builder.Services.AddHsts(options =>
+        {
+            options.MaxAge = TimeSpan.FromDays(365);
+            options.IncludeSubDomains = true;
+            // Every HTTPS answer carries it, loopback included: the header is harmless there and testable.
+            options.ExcludedHosts.Clear();
+        });
         var services = builder.Services;
         services.AddOptions<BridgeOptions>()
             .BindConfiguration(BridgeOptions.SectionName)
@@ -45,7 +55,9 @@ public static class BridgeExtensions
             bus.AddRequestClient<GenerateVocabulary>(new Uri($"queue:{queueName}"));
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                rabbit.Host(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString));
+                rabbit.VocabHost(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),
+                    context.GetRequiredService<IOptions<RabbitMqTlsOptions>>().Value,
+                    context.GetRequiredService<ILoggerFactory>().CreateLogger("Vocab.HttpBridge.RabbitMq"));
                 // Responses in order: the worker's rejection is sent and confirmed before the bare fault MassTransit
                 // sends after a failed consume, so reading them one at a time lets the reason win.
                 rabbit.ConcurrentMessageLimit = 1;
@@ -58,6 +70,8 @@ public static class BridgeExtensions
 
     public static WebApplication UseVocabBridge(this WebApplication app)
     {
+        app.UseForwardedHeaders();
+        app.UseHsts();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -1,6 +1,7 @@
 using MassTransit;
 using MassTransit.Middleware;
 using Microsoft.Extensions.Options;
+using Vocab.Security;
 using Vocab.Worker.Consumers;
 using Vocab.Worker.DeadLetter;
 using Vocab.Worker.Filters;
@@ -42,7 +43,8 @@ public static class MessagingExtensions
             {
                 var options = context.GetRequiredService<IOptions<MessagingOptions>>().Value;
                 var llm = context.GetRequiredService<IOptions<LlmOptions>>().Value;
-                rabbit.Host(new Uri(options.ConnectionString));
+                rabbit.VocabHost(new Uri(options.ConnectionString), context.GetRequiredService<IOptions<RabbitMqTlsOptions>>().Value,
+                    context.GetRequiredService<ILoggerFactory>().CreateLogger("Vocab.Worker.RabbitMq"));
 
                 var credentialRemoval = new CredentialHeaderRemovalObserver();
                 rabbit.ConnectSendObserver(credentialRemoval);

@@ -1,4 +1,5 @@
 using Vocab.Authentication;
+using Vocab.Security;
 using Vocab.Worker.Filters;
 using Vocab.ServiceDefaults;
 
@@ -16,6 +17,7 @@ public static class WorkerExtensions
         builder
             .AddVocabLogging()
             .AddVocabTelemetry()
+            .AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", "Llm:Endpoint")
             .AddVocabAuthentication()
             .AddVocabularyGeneration()
             .AddVocabMessaging(callerFilter)

@@ -25,4 +25,13 @@ public sealed class VocabCtlRunner(WorkerFixture fixture)
     }
 
     public Task<Result> RunAsync(params string[] args) => RunWithInputAsync("", args);
+
+    /// <summary>Runs with this configuration instead of the worker's.</summary>
+    public static async Task<Result> RunWithAsync(IDictionary<string, string?> configuration, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exitCode = await VocabCtl.RunAsync(args, output, error, new StringReader(""), configuration);
+        return new Result(exitCode, output.ToString(), error.ToString());
+    }
 }

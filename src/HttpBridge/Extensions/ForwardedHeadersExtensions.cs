@@ -1,0 +1,34 @@
+using System.Net;
+using Microsoft.AspNetCore.HttpOverrides;
+
+namespace Vocab.HttpBridge.Extensions;
+
+/// <summary>
+/// Behind a TLS-terminating proxy, the client address and scheme come from <c>X-Forwarded-For</c> / <c>-Proto</c>, but
+/// only from the proxies listed in <c>Bridge:TrustedProxies</c> (addresses or CIDR networks): anyone else could claim
+/// any address and slip past the per-address throttle.
+/// </summary>
+public static class ForwardedHeadersExtensions
+{
+    public static WebApplicationBuilder AddForwardedHeadersFromTrustedProxies(this WebApplicationBuilder builder)
+    {
+        var trusted = builder.Configuration.GetSection("Bridge:TrustedProxies").Get<string[]>() ?? [];
+        builder.Services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // The defaults trust loopback; only what is configured is trusted here.
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+            foreach (var entry in trusted)
+            {
+                if (System.Net.IPNetwork.TryParse(entry, out var network))
+                    options.KnownIPNetworks.Add(network);
+                else if (IPAddress.TryParse(entry, out var address))
+                    options.KnownProxies.Add(address);
+                else
+                    throw new InvalidOperationException($"Bridge:TrustedProxies has '{entry}', which is neither an IP address nor a CIDR network.");
+            }
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Vocab.Security;
+
+/// <summary>
+/// With <c>Security:RequireTls</c> on, fails start-up for every checked setting whose address would carry credentials
+/// in clear, naming the setting. Checked: RabbitMQ (<c>amqps</c>), MongoDB (<c>tls=true</c> or <c>mongodb+srv</c>),
+/// HTTP addresses (<c>https</c>), and the URLs the process itself serves on.
+/// </summary>
+public sealed class PlaintextRefusal(IConfiguration configuration, IReadOnlyList<string> checkedSettings) : IValidateOptions<TransportSecurityOptions>
+{
+    /// <summary>The setting whose value is the list of URLs a web host serves on.</summary>
+    public const string ServerUrls = "urls";
+
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, TransportSecurityOptions options)
+    {
+        if (!options.RequireTls)
+            return ValidateOptionsResult.Success;
+        var failures = new List<string>();
+        foreach (var setting in checkedSettings)
+        {
+            if (setting == ServerUrls)
+                failures.AddRange(ServedUrls().Where(u => !u.Url.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+                    .Select(u => $"{u.Setting} is '{u.Url}': Security:RequireTls needs https."));
+            else if (configuration[setting] is { Length: > 0 } value && Plaintext(value) is { } why)
+                failures.Add($"{setting} {why}: Security:RequireTls refuses plaintext where credentials travel.");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static string? Plaintext(string value)
+    {
+        if (value.StartsWith("amqp://", StringComparison.OrdinalIgnoreCase))
+            return "uses amqp:// (use amqps://)";
+        if (value.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            return "uses http:// (use https://)";
+        if (value.StartsWith("mongodb://", StringComparison.OrdinalIgnoreCase) &&
+            !value.Contains("tls=true", StringComparison.OrdinalIgnoreCase) && !value.Contains("ssl=true", StringComparison.OrdinalIgnoreCase))
+            return "is a MongoDB address without tls=true";
+        return null;
+    }
+
+    private IEnumerable<(string Setting, string Url)> ServedUrls()
+    {
+        foreach (var url in (configuration[ServerUrls] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            yield return (ServerUrls, url);
+        foreach (var endpoint in configuration.GetSection("Kestrel:Endpoints").GetChildren())
+        {
+            if (endpoint["Url"] is { Length: > 0 } url)
+                yield return ($"Kestrel:Endpoints:{endpoint.Key}:Url", url);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace Vocab.Security;
+
+/// <summary>Points a MassTransit RabbitMQ bus at its broker, over TLS when the address is <c>amqps://</c>.</summary>
+public static partial class RabbitMqBusTlsExtensions
+{
+    /// <summary>
+    /// Configures the host. Over TLS the broker's certificate must name the host and chain to
+    /// <c>RabbitMq:CaCertificatePath</c> (or the system store); a refusal is logged once per attempt, naming that setting.
+    /// </summary>
+    public static void VocabHost(this IRabbitMqBusFactoryConfigurator rabbit, Uri address, RabbitMqTlsOptions tls, ILogger logger)
+    {
+        rabbit.Host(address, host =>
+        {
+            if (!RabbitMqTls.IsTls(address))
+                return;
+            host.UseSsl(ssl =>
+            {
+                ssl.ServerName = address.Host;
+                ssl.CertificateValidationCallback = CertificateTrust.Validator(tls.CaCertificatePath, "RabbitMq:CaCertificatePath",
+                    why => LogRefused(logger, address.Host, address.Port, why));
+                if (CertificateTrust.LoadClientCertificate(tls.ClientCertificatePath, tls.ClientKeyPath, tls.ClientCertificatePassword) is { } client)
+                    ssl.Certificate = client;
+            });
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "RabbitMQ at {Host}:{Port} refused over TLS: {Why}")]
+    private static partial void LogRefused(ILogger logger, string host, int port, string why);
+}
