@@ -22,6 +22,9 @@ if [ -z "${Jwt__Keys__0__Secret:-}${Jwt__Keys__0__PublicKeyPem:-}" ]; then
   source .services/dev.env
 fi
 export Llm__ApiKey="${Llm__ApiKey:-ollama}"
+# The local development run is the one place plaintext is allowed: the MongoDB stand-in speaks no TLS and everything
+# stays on loopback. appsettings.Production.json (and docker-compose) turn Security:RequireTls on.
+export Security__RequireTls="${Security__RequireTls:-false}"
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://127.0.0.1:8080}"
 
 dotnet build Vocab.sln -c Release --nologo -v quiet

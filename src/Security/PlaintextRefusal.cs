@@ -42,14 +42,23 @@ public sealed class PlaintextRefusal(IConfiguration configuration, IReadOnlyList
         return null;
     }
 
+    // What Kestrel binds to, in its own order of precedence: Kestrel:Endpoints, else urls, else http_ports/https_ports,
+    // else its plaintext default.
     private IEnumerable<(string Setting, string Url)> ServedUrls()
     {
-        foreach (var url in (configuration[ServerUrls] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            yield return (ServerUrls, url);
-        foreach (var endpoint in configuration.GetSection("Kestrel:Endpoints").GetChildren())
-        {
-            if (endpoint["Url"] is { Length: > 0 } url)
-                yield return ($"Kestrel:Endpoints:{endpoint.Key}:Url", url);
-        }
+        var endpoints = configuration.GetSection("Kestrel:Endpoints").GetChildren()
+            .Where(e => e["Url"] is { Length: > 0 }).Select(e => ($"Kestrel:Endpoints:{e.Key}:Url", e["Url"]!)).ToList();
+        if (endpoints.Count > 0)
+            return endpoints;
+        var urls = Split(configuration[ServerUrls]);
+        if (urls.Count > 0)
+            return urls.Select(u => (ServerUrls, u));
+        var httpPorts = Split(configuration["http_ports"]);
+        if (httpPorts.Count > 0)
+            return httpPorts.Select(p => ("http_ports", $"http://*:{p}"));
+        return Split(configuration["https_ports"]).Count > 0 ? [] : [(ServerUrls, "http://localhost:5000 (Kestrel's default)")];
     }
+
+    private static List<string> Split(string? value) =>
+        (value ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 }

@@ -40,10 +40,36 @@ public sealed class FailedAuthenticationThrottleTests(BridgeFixture fixture) : I
         Assert.DoesNotContain(bridge.Logs.Lines, l => l.Contains(validKey, StringComparison.Ordinal));
     }
 
-    private static Task<HttpResponseMessage> GetAsync(HttpClient client, string key)
+    [Fact]
+    public async Task ForwardedFor_IsHonouredFromTrustedProxiesOnly()
+    {
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration(new Dictionary<string, string?>
+        {
+            ["Bridge:FailedAuthenticationsPerMinute"] = "2",
+            ["Bridge:TrustedProxies:0"] = "127.0.0.4",
+        }));
+        using var proxy = ClientFrom(bridge, "127.0.0.4");
+        using var untrusted = ClientFrom(bridge, "127.0.0.5");
+
+        // Behind the trusted proxy, each forwarded client has its own count.
+        var first = new[] { await GetAsync(proxy, Junk(), "192.0.2.7"), await GetAsync(proxy, Junk(), "192.0.2.7"), await GetAsync(proxy, Junk(), "192.0.2.7") };
+        var other = await GetAsync(proxy, Junk(), "192.0.2.8");
+        // Anyone else's X-Forwarded-For is ignored: rotating it does not escape the throttle.
+        var spoofed = new[] { await GetAsync(untrusted, Junk(), "192.0.2.20"), await GetAsync(untrusted, Junk(), "192.0.2.21"), await GetAsync(untrusted, Junk(), "192.0.2.22") };
+
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests], first.Select(r => r.StatusCode));
+        Assert.Equal(HttpStatusCode.Unauthorized, other.StatusCode);
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests], spoofed.Select(r => r.StatusCode));
+    }
+
+    private static string Junk() => ApiKeyFormat.Generate().Key;
+
+    private static Task<HttpResponseMessage> GetAsync(HttpClient client, string key, string? forwardedFor = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, "/vocabularies");
         request.Headers.Add(VocabHeaders.ApiKey, key);
+        if (forwardedFor is not null)
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
         return client.SendAsync(request);
     }
 

@@ -85,6 +85,8 @@ public class WorkerFixture : IAsyncLifetime
             ["Serilog:MinimumLevel:Default"] = "Information",
             ["Health:FilePath"] = HealthFilePath,
             ["Health:Interval"] = "00:00:01",
+            // The MongoDB stand-in speaks no TLS; TransportSecurityTests turn this on where they mean to.
+            ["Security:RequireTls"] = "false",
         };
         foreach (var (key, value) in Tokens.Configuration())
             configuration[key] = value;
