@@ -116,6 +116,19 @@ mongo_up() {
   log "jongodb did not start:"; cat "$state/jongodb.log" >&2; exit 1
 }
 
+# The Python (pika, from Debian) and Node (amqplib, from npm) clients the README's publisher recipes use; the tests run them.
+PUBLISHERS="$state/publishers"
+AMQPLIB_VERSION=2.3.1
+publishers_up() {
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import pika" 2>/dev/null || apt_install python3 python3-pika
+  if [ ! -f "$PUBLISHERS/node/node_modules/amqplib/package.json" ]; then
+    command -v npm >/dev/null || apt_install npm
+    mkdir -p "$PUBLISHERS/node"
+    log "installing amqplib $AMQPLIB_VERSION (npm)"
+    npm install --silent --no-audit --no-fund --prefix "$PUBLISHERS/node" "amqplib@$AMQPLIB_VERSION" >/dev/null
+  fi
+}
+
 write_env() {
   local rabbit="${VOCAB_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672/}"
   local mgmt="${VOCAB_RABBITMQ_MANAGEMENT_URI:-http://guest:guest@127.0.0.1:15672/}"
@@ -123,6 +136,7 @@ write_env() {
   local tls="${VOCAB_RABBITMQ_TLS_URI:-amqps://guest:guest@localhost:5671/}"
   cat > "$state/env" <<ENV
 export VOCAB_RABBITMQ_TLS_URI='$tls'
+export VOCAB_NODE_PATH='$PUBLISHERS/node/node_modules'
 export VOCAB_CERTS_DIR='${VOCAB_CERTS_DIR:-$CERTS}'
 export VOCAB_RABBITMQ_URI='$rabbit'
 export VOCAB_RABBITMQ_MANAGEMENT_URI='$mgmt'
@@ -149,7 +163,7 @@ status() {
 }
 
 case "${1:-up}" in
-  up) rabbit_up; mongo_up; write_env ;;
+  up) rabbit_up; mongo_up; publishers_up; write_env ;;
   down) down ;;
   status) status ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
