@@ -38,6 +38,8 @@ CONF_MARKER="# managed by Vocab's scripts/services.sh"
 rabbit_tls_config() {
   command -v openssl >/dev/null || apt_install openssl
   "$root/scripts/certs.sh" "$CERTS" >/dev/null
+  # Another checkout's certificates may be loaded: a running broker must then restart with these.
+  if ! cmp -s "$CERTS/broker.pem" "$TLS_DIR/broker.pem" 2>/dev/null; then tls_changed=1; fi
   as_root install -d -m 755 "$TLS_DIR"
   as_root install -m 644 "$CERTS/ca.pem" "$CERTS/broker.pem" "$TLS_DIR/"
   as_root install -m 640 -o rabbitmq -g rabbitmq "$CERTS/broker.key" "$TLS_DIR/"
@@ -65,10 +67,11 @@ rabbit_up() {
     log "installing rabbitmq-server (apt)"
     apt_install rabbitmq-server
   fi
+  tls_changed=0
   rabbit_tls_config
-  if management_ready && port_open 127.0.0.1 5671; then log "RabbitMQ already running (AMQP and AMQPS)"; return; fi
+  if management_ready && port_open 127.0.0.1 5671 && [ "$tls_changed" = 0 ]; then log "RabbitMQ already running (AMQP and AMQPS)"; return; fi
   if management_ready; then
-    log "RabbitMQ runs without the AMQPS listener: restarting it with TLS"
+    log "RabbitMQ runs without this checkout's AMQPS listener or certificate: restarting it with TLS"
     as_root rabbitmqctl shutdown >/dev/null 2>&1 || true
     for _ in $(seq 1 30); do port_open 127.0.0.1 5672 || break; sleep 1; done
   fi
