@@ -5,15 +5,16 @@ using Vocab.Benchmarks;
 using Vocab.Benchmarks.Bridge;
 using Vocab.Benchmarks.EndToEnd;
 using Vocab.Benchmarks.Flood;
+using Vocab.Benchmarks.Transport;
 using Vocab.Benchmarks.Micro;
 using Vocab.Benchmarks.Reporting;
 using Vocab.TestSupport;
 
-// bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, flood (default: all).
+// bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, flood, tls (default: all).
 var settings = BenchSettings.FromArgs(args);
 var outIndex = Array.LastIndexOf(args, "--out");
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : "docs/benchmarks.md";
-var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood").ToHashSet();
+var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls").ToHashSet();
 bool Runs(string part) => parts.Count == 0 || parts.Contains(part);
 
 var report = new BenchmarkReport();
@@ -25,6 +26,8 @@ if (Runs("e2e"))
     await PipelineThroughputRun.RunAsync(settings, report);
 if (Runs("bridge"))
     await BridgeLoadRun.RunAsync(settings, report);
+if (Runs("tls"))
+    await TransportThroughputRun.RunAsync(settings, report);
 if (Runs("flood"))
     await JunkCredentialFloodRun.RunAsync(settings, report);
 

@@ -48,6 +48,9 @@ public sealed class BenchEnvironment : IAsyncDisposable
         return new BenchEnvironment(virtualHost, llm, settings);
     }
 
+    /// <summary>Settings laid over <see cref="Configuration"/> for the next hosts (e.g. the AMQPS address).</summary>
+    public Dictionary<string, string?> Overrides { get; } = [];
+
     public Dictionary<string, string?> Configuration()
     {
         var configuration = Tokens.Configuration();
@@ -67,6 +70,8 @@ public sealed class BenchEnvironment : IAsyncDisposable
         configuration["Serilog:MinimumLevel:Default"] = "Fatal";
         configuration["Serilog:MinimumLevel:Override:MassTransit"] = "Fatal";
         configuration["Serilog:MinimumLevel:Override:Microsoft"] = "Fatal";
+        foreach (var (key, value) in Overrides)
+            configuration[key] = value;
         return configuration;
     }
 
