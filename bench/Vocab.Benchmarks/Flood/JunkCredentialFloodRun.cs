@@ -34,8 +34,8 @@ public static class JunkCredentialFloodRun
             "\nHalf the credentials are well-formed unknown API keys (each a MongoDB lookup unless throttled), half JWTs of about " +
             "2 KB signed with unknown keys. Growth is measured in this one process around each phase, after a full GC; the " +
             "worker phase includes its own publisher. The bridge throttles failed authentication per address before any lookup.");
-        report.Target("worker growth under 100k-style junk flood", worker.WorkingSetMb, LimitMegabytes, higherIsBetter: false, " MB");
-        report.Target("bridge growth under junk flood from many addresses", bridge.WorkingSetMb, LimitMegabytes, higherIsBetter: false, " MB");
+        report.Target("Worker growth under the junk-credential flood", worker.WorkingSetMb, LimitMegabytes, higherIsBetter: false, " MB");
+        report.Target("Bridge growth under the junk-credential flood from many addresses", bridge.WorkingSetMb, LimitMegabytes, higherIsBetter: false, " MB");
     }
 
     private sealed record Growth(double WorkingSetMb, double ManagedMb, double PerSecond)
