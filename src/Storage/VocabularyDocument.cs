@@ -36,6 +36,19 @@ public sealed class VocabularyDocument
     [BsonElement("createdAt")]
     public DateTime CreatedAt { get; set; }
 
+    /// <summary>The question this list answers (transcript hash, languages, maxItems, model, prompt version), for reuse.</summary>
+    [BsonElement("reuseKey")]
+    [BsonIgnoreIfNull]
+    public string? ReuseKey { get; set; }
+
+    [BsonElement("promptVersion")]
+    [BsonIgnoreIfNull]
+    public string? PromptVersion { get; set; }
+
+    /// <summary>True when the list was copied from an earlier answer to the same question: no LLM call, 0 tokens.</summary>
+    [BsonElement("reused")]
+    public bool Reused { get; set; }
+
     /// <summary>The event and reply form of this document.</summary>
     public VocabularyGenerated ToGenerated() => new()
     {

@@ -15,6 +15,8 @@ public sealed class VocabularyIndexes : IMongoIndexSetup
                 new CreateIndexOptions { Name = "user_video_newest" }),
             new CreateIndexModel<VocabularyDocument>(keys.Ascending(d => d.UserId).Descending(d => d.CreatedAt),
                 new CreateIndexOptions { Name = "user_newest" }),
+            new CreateIndexModel<VocabularyDocument>(keys.Ascending(d => d.ReuseKey),
+                new CreateIndexOptions { Name = "reuse_key" }),
         ], cancellationToken);
     }
 }

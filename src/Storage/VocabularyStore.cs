@@ -14,6 +14,10 @@ public sealed class VocabularyStore(VocabDatabase database)
     public async Task<VocabularyDocument?> FindByRequestIdAsync(Guid requestId, CancellationToken cancellationToken) =>
         await _collection.Find(d => d.RequestId == requestId.ToString("D")).FirstOrDefaultAsync(cancellationToken);
 
+    /// <summary>Any stored list that answers this question (see <see cref="VocabularyDocument.ReuseKey"/>); null when none.</summary>
+    public async Task<VocabularyDocument?> FindByReuseKeyAsync(string reuseKey, CancellationToken cancellationToken) =>
+        await _collection.Find(d => d.ReuseKey == reuseKey).FirstOrDefaultAsync(cancellationToken);
+
     /// <summary>Stores a new list; returns the one already stored when a redelivery raced this insert.</summary>
     public async Task<VocabularyDocument> InsertOrGetAsync(VocabularyDocument document, CancellationToken cancellationToken)
     {

@@ -61,6 +61,9 @@ public sealed class BenchEnvironment : IAsyncDisposable
         configuration["Llm:Model"] = "bench";
         configuration["Llm:ApiKey"] = "bench";
         configuration["Llm:RetryLimit"] = "0";
+        // Every benchmark message carries the same transcript: with reuse on, all but the first would skip the LLM and
+        // measure something else than these benchmarks mean to.
+        configuration["Llm:ReuseResults"] = "false";
         configuration["Worker:PrefetchCount"] = Settings.PrefetchCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
         configuration["Worker:ConcurrentMessageLimit"] = Settings.ConcurrentMessageLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
         configuration["Bridge:PermitsPerMinute"] = "100000";

@@ -13,7 +13,7 @@ namespace Vocab.Worker.Consumers;
 /// <see cref="VocabularyGenerated"/> and answers the requester.
 /// </summary>
 public sealed partial class GenerateVocabularyConsumer(
-    VocabularyGenerator generator, VocabularyStore store, IOptions<LlmOptions> llmOptions, TimeProvider time,
+    VocabularySource source, VocabularyStore store, IOptions<LlmOptions> llmOptions, TimeProvider time,
     ILogger<GenerateVocabularyConsumer> logger)
     : IConsumer<GenerateVocabulary>
 {
@@ -24,7 +24,7 @@ public sealed partial class GenerateVocabularyConsumer(
         {
             await ProduceAsync(context);
         }
-        catch (VocabRequestException e) when (e is InvalidRequestException || context.GetRetryAttempt() >= llmOptions.Value.RetryLimit)
+        catch (VocabRequestException e) when (e is InvalidRequestException or LlmInvalidOutputException || context.GetRetryAttempt() >= llmOptions.Value.RetryLimit)
         {
             // Final: no retry is left, so the requester learns the reason now rather than from a bare fault.
             await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message, e.Reason);
@@ -50,12 +50,20 @@ public sealed partial class GenerateVocabularyConsumer(
 
         if (stored is null)
         {
-            var generated = await generator.GenerateAsync(request, context.CancellationToken);
-            stored = await store.InsertOrGetAsync(ToDocument(request, caller, generated), context.CancellationToken);
+            var produced = await source.GetAsync(request, context.GetRetryAttempt() + 1, context.CancellationToken);
+            try
+            {
+                stored = await store.InsertOrGetAsync(ToDocument(request, caller, produced), context.CancellationToken);
+            }
+            finally
+            {
+                if (!produced.Reused)
+                    source.Release(produced.ReuseKey);
+            }
             // Another caller may have stored this requestId between our look-up and our insert: theirs stays theirs.
             if (stored.UserId != caller.UserId)
                 throw new InvalidRequestException("requestId is already used by another caller's request.");
-            LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, generated.Usage.TotalTokens);
+            LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, produced.Vocabulary.Usage.TotalTokens, produced.Reused);
         }
         else
         {
@@ -67,23 +75,26 @@ public sealed partial class GenerateVocabularyConsumer(
         await Task.WhenAll(context.Publish(result), RequesterReply.SendAsync(context.ReceiveContext, context, result));
     }
 
-    private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, GeneratedVocabulary generated) => new()
+    private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, ProducedVocabulary produced) => new()
     {
         RequestId = request.RequestId.ToString("D"),
         UserId = caller.UserId,
         VideoId = request.VideoId,
         SourceLanguage = request.SourceLanguage,
         TargetLanguage = request.TargetLanguage,
-        Items = generated.Items.Select(VocabularyItemDocument.From).ToList(),
-        Model = generated.Model,
-        InputTokens = generated.Usage.InputTokens,
-        OutputTokens = generated.Usage.OutputTokens,
+        Items = produced.Vocabulary.Items.Select(VocabularyItemDocument.From).ToList(),
+        Model = produced.Vocabulary.Model,
+        InputTokens = produced.Vocabulary.Usage.InputTokens,
+        OutputTokens = produced.Vocabulary.Usage.OutputTokens,
+        ReuseKey = produced.ReuseKey,
+        PromptVersion = VocabularyPrompt.Version,
+        Reused = produced.Reused,
         // Millisecond precision: what MongoDB stores, so the event and a later read agree.
         CreatedAt = DateTime.UnixEpoch.AddMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds()),
     };
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Generated {ItemCount} items for request {RequestId} of user {UserId}, video {VideoId}, {TotalTokens} tokens")]
-    private static partial void LogGenerated(ILogger logger, Guid requestId, string userId, string videoId, int itemCount, long totalTokens);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Generated {ItemCount} items for request {RequestId} of user {UserId}, video {VideoId}, {TotalTokens} tokens (reused: {Reused})")]
+    private static partial void LogGenerated(ILogger logger, Guid requestId, string userId, string videoId, int itemCount, long totalTokens, bool reused);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} of user {UserId} was already processed; returning the stored result")]
     private static partial void LogAlreadyStored(ILogger logger, Guid requestId, string userId);

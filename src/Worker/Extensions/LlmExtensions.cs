@@ -29,7 +29,10 @@ public static class LlmExtensions
             };
             return new OpenAIClient(new ApiKeyCredential(options.ApiKey), clientOptions).GetChatClient(options.Model).AsIChatClient();
         });
+        builder.Services.AddSingleton<LlmCallGate>();
         builder.Services.AddSingleton<VocabularyGenerator>();
+        builder.Services.AddSingleton<VocabularySource>();
+        builder.Services.AddHostedService<LlmEndpointProbe>();
         return builder;
     }
 }

@@ -73,6 +73,8 @@ public static class MessagingExtensions
                             retry.Exponential(llm.RetryLimit, llm.RetryMinInterval, llm.RetryMaxInterval, llm.RetryMinInterval);
                             retry.Ignore<CredentialRejectedException>();
                             retry.Ignore<InvalidRequestException>();
+                            // Unusable answers have their own, smaller budget (Llm:InvalidOutputRetryLimit) in the generator.
+                            retry.Ignore<LlmInvalidOutputException>();
                             retry.Ignore<System.Runtime.Serialization.SerializationException>();
                             retry.Ignore<System.Text.Json.JsonException>();
                         });

@@ -32,4 +32,23 @@ public sealed class LlmOptions
 
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Llm:RetryMaxInterval must be between 0 and 10 minutes.")]
     public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Calls after the first for an answer with no usable item; separate from (and smaller than) transport retries.</summary>
+    [Range(0, 5, ErrorMessage = "Llm:InvalidOutputRetryLimit must be between 0 and 5.")]
+    public int InvalidOutputRetryLimit { get; set; } = 1;
+
+    /// <summary>How the answer's shape is asked for: <c>json_schema</c> (strict), <c>json_object</c> or <c>text</c>.</summary>
+    [RegularExpression("^(json_schema|json_object|text)$", ErrorMessage = "Llm:ResponseFormat must be json_schema, json_object or text.")]
+    public string ResponseFormat { get; set; } = "json_schema";
+
+    /// <summary>Answer a request from a stored result with the same transcript, languages, maxItems, model and prompt.</summary>
+    public bool ReuseResults { get; set; } = true;
+
+    /// <summary>LLM calls in flight at once in this worker, whatever Worker:ConcurrentMessageLimit is.</summary>
+    [Range(1, 1_000, ErrorMessage = "Llm:MaxConcurrentCalls must be between 1 and 1000.")]
+    public int MaxConcurrentCalls { get; set; } = 16;
+
+    /// <summary>The longest pause a provider's Retry-After may impose on the whole worker.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Llm:MaxProviderPause must be between 0 and 1 hour.")]
+    public TimeSpan MaxProviderPause { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -1,88 +1,162 @@
 using System.ClientModel;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Text.Json;
+using System.Net.Sockets;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Vocab.Contracts;
 
 namespace Vocab.Worker.Llm;
 
-/// <summary>Asks the chat model for a vocabulary list and turns transport failures into <see cref="LlmUnavailableException"/>.</summary>
-public sealed class VocabularyGenerator
+/// <summary>
+/// Asks the chat model for a vocabulary list. Transport failures become <see cref="LlmUnavailableException"/> (retried
+/// by the message retry policy); an answer with no usable item is asked again up to
+/// <see cref="LlmOptions.InvalidOutputRetryLimit"/> times here, then is <see cref="LlmInvalidOutputException"/>.
+/// Every call passes the <see cref="LlmCallGate"/>, and a provider's 429/503 with a wait pauses the whole worker.
+/// </summary>
+public sealed partial class VocabularyGenerator
 {
     /// <summary>The meter's name, for OpenTelemetry registration.</summary>
     public const string MeterName = "Vocab.Llm";
 
-    private const string SystemPrompt =
-        """
-        You build vocabulary lists for language learners from video transcripts.
-        Answer with JSON only, no prose and no Markdown, in exactly this shape:
-        {"items":[{"word":"...","meaning":"...","partOfSpeech":"...","example":"..."}]}
-        "word" is a useful word or phrase from the transcript in its language; "meaning" is its meaning in the target language;
-        "partOfSpeech" is e.g. noun, verb, adjective; "example" is a short sentence using the word. Every field is non-empty.
-        """;
-
     private readonly IChatClient _chat;
     private readonly LlmOptions _options;
+    private readonly LlmCallGate _gate;
+    private readonly TimeProvider _time;
+    private readonly ILogger<VocabularyGenerator> _logger;
     private readonly Histogram<double> _latency;
     private readonly Counter<long> _tokens;
+    private readonly Counter<long> _calls;
 
-    public VocabularyGenerator(IChatClient chat, IOptions<LlmOptions> options, IMeterFactory meters)
+    public VocabularyGenerator(IChatClient chat, IOptions<LlmOptions> options, LlmCallGate gate, TimeProvider time,
+        IMeterFactory meters, ILogger<VocabularyGenerator> logger)
     {
         _chat = chat;
         _options = options.Value;
+        _gate = gate;
+        _time = time;
+        _logger = logger;
         var meter = meters.Create(MeterName);
         _latency = meter.CreateHistogram<double>("vocab.llm.duration", "s", "LLM call latency");
         _tokens = meter.CreateCounter<long>("vocab.llm.tokens", description: "Tokens used by LLM calls");
+        _calls = meter.CreateCounter<long>("vocab.llm.calls", description: "LLM calls made (each one paid)");
     }
 
-    /// <summary>One LLM call; the caller's retry policy decides whether to try again.</summary>
-    public async Task<GeneratedVocabulary> GenerateAsync(GenerateVocabulary request, CancellationToken cancellationToken)
+    /// <summary>A usable list for the request; <paramref name="attempt"/> (from 1) is the message's delivery attempt, for the log.</summary>
+    public async Task<GeneratedVocabulary> GenerateAsync(GenerateVocabulary request, int attempt, CancellationToken cancellationToken)
     {
-        var prompt = JsonSerializer.Serialize(new
+        var spent = new TokenUsage();
+        for (var ask = 0; ; ask++)
         {
-            sourceLanguage = request.SourceLanguage,
-            targetLanguage = request.TargetLanguage,
-            maxItems = request.MaxItems,
-            transcript = request.Transcript,
-        });
-        var options = new ChatOptions { ModelId = _options.Model, Temperature = 0.2f, ResponseFormat = ChatResponseFormat.Json };
+            var (text, model, usage) = await CallAsync(request, attempt, cancellationToken);
+            spent = new TokenUsage
+            {
+                InputTokens = spent.InputTokens + usage.InputTokens, OutputTokens = spent.OutputTokens + usage.OutputTokens,
+                TotalTokens = spent.TotalTokens + usage.TotalTokens,
+            };
+            try
+            {
+                return new GeneratedVocabulary(VocabularyResponseParser.Parse(text, request.MaxItems), model, spent);
+            }
+            catch (LlmInvalidOutputException e) when (ask < _options.InvalidOutputRetryLimit)
+            {
+                LogUnusableAnswer(_logger, request.RequestId, ask + 1, e.Message);
+            }
+        }
+    }
 
+    private async Task<(string? Text, string Model, TokenUsage Usage)> CallAsync(GenerateVocabulary request, int attempt, CancellationToken cancellationToken)
+    {
+        using var slot = await _gate.EnterAsync(cancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.Timeout);
         var started = Stopwatch.GetTimestamp();
-        ChatResponse response;
+        _calls.Add(1);
         try
         {
-            response = await _chat.GetResponseAsync(
-                [new ChatMessage(ChatRole.System, SystemPrompt), new ChatMessage(ChatRole.User, prompt)], options, timeout.Token);
+            var response = await _chat.GetResponseAsync(
+                [new ChatMessage(ChatRole.System, VocabularyPrompt.System), new ChatMessage(ChatRole.User, VocabularyPrompt.User(request))],
+                ChatOptions(), timeout.Token);
+            var usage = new TokenUsage
+            {
+                InputTokens = response.Usage?.InputTokenCount ?? 0,
+                OutputTokens = response.Usage?.OutputTokenCount ?? 0,
+                TotalTokens = response.Usage?.TotalTokenCount ?? 0,
+            };
+            _tokens.Add(usage.TotalTokens);
+            return (response.Text, response.ModelId ?? _options.Model, usage);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new LlmUnavailableException($"The LLM did not answer within {_options.Timeout}.", e);
+            throw Failed(request, attempt, $"no answer within {_options.Timeout} (Llm:Timeout)", e);
+        }
+        catch (ClientResultException e) when (e.Status is 429 or 503)
+        {
+            var asked = ProviderRetryAfter.From(e.GetRawResponse(), _time.GetUtcNow());
+            var why = asked is { } wait
+                ? $"HTTP {e.Status}: the provider asked to wait; every call of this worker pauses for {_gate.Pause(wait).TotalSeconds:0.#} s"
+                : $"HTTP {e.Status}";
+            throw Failed(request, attempt, why, e);
         }
         catch (ClientResultException e)
         {
-            throw new LlmUnavailableException($"The LLM endpoint answered HTTP {e.Status}.", e);
+            throw Failed(request, attempt, e.Status == 0 ? Cause(e) : $"HTTP {e.Status}", e);
         }
         catch (HttpRequestException e)
         {
-            throw new LlmUnavailableException("The LLM endpoint could not be reached.", e);
+            throw Failed(request, attempt, Cause(e), e);
         }
         finally
         {
             _latency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
-
-        var usage = new TokenUsage
-        {
-            InputTokens = response.Usage?.InputTokenCount ?? 0,
-            OutputTokens = response.Usage?.OutputTokenCount ?? 0,
-            TotalTokens = response.Usage?.TotalTokenCount ?? 0,
-        };
-        _tokens.Add(usage.TotalTokens);
-        var items = VocabularyResponseParser.Parse(response.Text, request.MaxItems);
-        return new GeneratedVocabulary(items, response.ModelId ?? _options.Model, usage);
     }
+
+    private ChatOptions ChatOptions()
+    {
+        var options = new ChatOptions { ModelId = _options.Model, Temperature = 0.2f };
+        switch (_options.ResponseFormat)
+        {
+            case "json_schema":
+                options.ResponseFormat = ChatResponseFormat.ForJsonSchema(VocabularyPrompt.Schema, "vocabulary_list", "Vocabulary items from a transcript");
+                options.AdditionalProperties = new AdditionalPropertiesDictionary { ["strictJsonSchema"] = true };
+                break;
+            case "json_object":
+                options.ResponseFormat = ChatResponseFormat.Json;
+                break;
+            default:
+                options.ResponseFormat = ChatResponseFormat.Text;
+                break;
+        }
+        return options;
+    }
+
+    private LlmUnavailableException Failed(GenerateVocabulary request, int attempt, string cause, Exception e)
+    {
+        LogCallFailed(_logger, _options.Endpoint, cause, attempt, request.RequestId);
+        LogCallFailedDetail(_logger, e, request.RequestId);
+        return new LlmUnavailableException($"The LLM call failed: {cause}.", e);
+    }
+
+    // Status 0 means no HTTP answer at all: say what happened instead.
+    private static string Cause(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException socket)
+                return socket.SocketErrorCode == SocketError.ConnectionRefused ? "connection refused" : $"network error ({socket.SocketErrorCode})";
+            if (inner is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } http)
+                return $"request failed ({http.HttpRequestError})";
+        }
+        return "no HTTP answer";
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "LLM call to {Endpoint} failed: {Cause} (attempt {Attempt}, request {RequestId})")]
+    private static partial void LogCallFailed(ILogger logger, string endpoint, string cause, int attempt, Guid requestId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "LLM call failure detail for request {RequestId}")]
+    private static partial void LogCallFailedDetail(ILogger logger, Exception exception, Guid requestId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "LLM answer {Ask} for request {RequestId} had no usable item ({Why}); asking again")]
+    private static partial void LogUnusableAnswer(ILogger logger, Guid requestId, int ask, string why);
 }

@@ -116,11 +116,12 @@ public class WorkerFixture : IAsyncLifetime
         return (stored.KeyId, key);
     }
 
-    public static GenerateVocabulary NewRequest(int maxItems = 5) => new()
+    /// <summary>A request with a transcript of its own, so no stored result answers it (see LlmReuseTests for reuse).</summary>
+    public static GenerateVocabulary NewRequest(int maxItems = 5, string? transcript = null) => new()
     {
         RequestId = Guid.NewGuid(),
         VideoId = $"video-{Guid.NewGuid():N}",
-        Transcript = "The quick brown fox jumps over the lazy dog.",
+        Transcript = transcript ?? $"The quick brown fox jumps over the lazy dog. ({Guid.NewGuid():N})",
         SourceLanguage = "en",
         TargetLanguage = "ko",
         MaxItems = maxItems,

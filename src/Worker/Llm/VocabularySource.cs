@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Vocab.Contracts;
+using Vocab.Storage;
+
+namespace Vocab.Worker.Llm;
+
+/// <summary>
+/// Pays for an LLM call only when nothing known answers the request: a stored result for the same question
+/// (<see cref="ReuseKey"/>) is reused for any caller, and identical requests in flight at once share one call.
+/// </summary>
+public sealed class VocabularySource(VocabularyGenerator generator, VocabularyStore store, IOptions<LlmOptions> options)
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<GeneratedVocabulary>>> _inFlight = new(StringComparer.Ordinal);
+
+    /// <summary>The list for the request. The caller that got <c>Reused == false</c> must call <see cref="Release"/> once it has stored it.</summary>
+    public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, int attempt, CancellationToken cancellationToken)
+    {
+        var llm = options.Value;
+        var key = ReuseKey.For(request, llm.Model, VocabularyPrompt.Version);
+        if (!llm.ReuseResults)
+            return new ProducedVocabulary(await generator.GenerateAsync(request, attempt, cancellationToken), key, Reused: false);
+
+        if (await store.FindByReuseKeyAsync(key, cancellationToken) is { } stored)
+            return new ProducedVocabulary(new GeneratedVocabulary(stored.Items.Select(i => i.ToItem()).ToList(), stored.Model, new TokenUsage()), key, Reused: true);
+
+        var mine = new Lazy<Task<GeneratedVocabulary>>(() => GenerateSharedAsync(key, request, attempt));
+        var shared = _inFlight.GetOrAdd(key, mine);
+        GeneratedVocabulary generated;
+        try
+        {
+            // One waiter giving up must not cancel the call the others wait for.
+            generated = await shared.Value.WaitAsync(cancellationToken);
+        }
+        catch when (ReferenceEquals(shared, mine))
+        {
+            Release(key);
+            throw;
+        }
+        return ReferenceEquals(shared, mine)
+            ? new ProducedVocabulary(generated, key, Reused: false)
+            : new ProducedVocabulary(generated with { Usage = new TokenUsage() }, key, Reused: true);
+    }
+
+    /// <summary>
+    /// Ends the sharing of a call once its result is stored: later identical requests find it in the store. Until then
+    /// they join the call, so there is no moment when neither would answer them.
+    /// </summary>
+    public void Release(string key) => _inFlight.TryRemove(key, out _);
+
+    private Task<GeneratedVocabulary> GenerateSharedAsync(string key, GenerateVocabulary request, int attempt) =>
+        generator.GenerateAsync(request, attempt, CancellationToken.None);
+}
