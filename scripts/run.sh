@@ -6,6 +6,15 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+export Llm__ApiKey="${Llm__ApiKey:-ollama}"
+# Say first whether there is an LLM to talk to: without one every request ends as llm_unavailable.
+llm="${Llm__Endpoint:-http://127.0.0.1:11434/v1}"
+if command -v curl >/dev/null && curl -fsS -m 5 -H "Authorization: Bearer $Llm__ApiKey" "${llm%/}/models" >/dev/null 2>&1; then
+  echo "[run] LLM endpoint $llm (Llm:Endpoint) answered; model ${Llm__Model:-llama3.1} (Llm:Model)" >&2
+else
+  echo "[run] LLM endpoint $llm (Llm:Endpoint) did not answer: set Llm__Endpoint, Llm__Model and Llm__ApiKey" \
+    "(OpenAI https://api.openai.com/v1, Ollama http://127.0.0.1:11434/v1, vLLM http://host:8000/v1); starting anyway" >&2
+fi
 scripts/services.sh up
 # shellcheck disable=SC1091
 source .services/env
@@ -21,7 +30,6 @@ if [ -z "${Jwt__Keys__0__Secret:-}${Jwt__Keys__0__PublicKeyPem:-}" ]; then
   # shellcheck disable=SC1091
   source .services/dev.env
 fi
-export Llm__ApiKey="${Llm__ApiKey:-ollama}"
 # The local development run is the one place plaintext is allowed: the MongoDB stand-in speaks no TLS and everything
 # stays on loopback. appsettings.Production.json (and docker-compose) turn Security:RequireTls on.
 export Security__RequireTls="${Security__RequireTls:-false}"

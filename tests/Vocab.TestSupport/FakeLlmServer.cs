@@ -15,6 +15,9 @@ public sealed class FakeLlmServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<JsonDocument> _requests = new();
+    private readonly ConcurrentQueue<DateTime> _callTimes = new();
+    private int _inFlight;
+    private int _maxInFlight;
 
     private FakeLlmServer(WebApplication app)
     {
@@ -28,6 +31,15 @@ public sealed class FakeLlmServer : IAsyncDisposable
 
     public IReadOnlyList<JsonDocument> Requests => _requests.ToList();
 
+    /// <summary>When each chat call arrived (UTC), in order.</summary>
+    public IReadOnlyList<DateTime> CallTimes => _callTimes.ToList();
+
+    /// <summary>The most chat calls that were in flight at once.</summary>
+    public int MaxConcurrentCalls => Volatile.Read(ref _maxInFlight);
+
+    /// <summary>How many GET /models probes arrived.</summary>
+    public int ModelListings { get; private set; }
+
     public string Endpoint => _app.Urls.First() + "/v1";
 
     public static async Task<FakeLlmServer> StartAsync()
@@ -38,12 +50,35 @@ public sealed class FakeLlmServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakeLlmServer(app);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapGet("/v1/models", () =>
+        {
+            server.ModelListings++;
+            return Results.Json(new { @object = "list", data = new[] { new { id = "fake-model", @object = "model" } } });
+        });
         await app.StartAsync();
         return server;
     }
 
     private async Task HandleAsync(HttpContext http)
     {
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        try
+        {
+            int seen;
+            while (inFlight > (seen = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, inFlight, seen) != seen)
+            {
+            }
+            await AnswerAsync(http);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext http)
+    {
+        _callTimes.Enqueue(DateTime.UtcNow);
         var request = await JsonDocument.ParseAsync(http.Request.Body);
         _requests.Enqueue(request);
         var answer = Behaviour(_requests.Count);
@@ -60,6 +95,8 @@ public sealed class FakeLlmServer : IAsyncDisposable
         }
 
         http.Response.StatusCode = answer.Status;
+        foreach (var (name, value) in answer.Headers ?? new Dictionary<string, string>())
+            http.Response.Headers[name] = value;
         http.Response.ContentType = "application/json";
         if (answer.Status != 200)
         {

@@ -118,8 +118,12 @@ public sealed partial class VocabularyGenerator
         switch (_options.ResponseFormat)
         {
             case "json_schema":
-                options.ResponseFormat = ChatResponseFormat.ForJsonSchema(VocabularyPrompt.Schema, "vocabulary_list", "Vocabulary items from a transcript");
-                options.AdditionalProperties = new AdditionalPropertiesDictionary { ["strictJsonSchema"] = true };
+                // Built on the OpenAI SDK's own options: the abstraction has no portable switch for a strict schema.
+                options.RawRepresentationFactory = _ => new OpenAI.Chat.ChatCompletionOptions
+                {
+                    ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateJsonSchemaFormat("vocabulary_list",
+                        BinaryData.FromString(VocabularyPrompt.Schema.GetRawText()), "Vocabulary items from a transcript", jsonSchemaIsStrict: true),
+                };
                 break;
             case "json_object":
                 options.ResponseFormat = ChatResponseFormat.Json;
@@ -141,13 +145,13 @@ public sealed partial class VocabularyGenerator
     // Status 0 means no HTTP answer at all: say what happened instead.
     private static string Cause(Exception e)
     {
+        var chain = new List<Exception>();
         for (var inner = e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is SocketException socket)
-                return socket.SocketErrorCode == SocketError.ConnectionRefused ? "connection refused" : $"network error ({socket.SocketErrorCode})";
-            if (inner is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } http)
-                return $"request failed ({http.HttpRequestError})";
-        }
+            chain.Add(inner);
+        if (chain.OfType<SocketException>().FirstOrDefault() is { } socket)
+            return socket.SocketErrorCode == SocketError.ConnectionRefused ? "connection refused" : $"network error ({socket.SocketErrorCode})";
+        if (chain.OfType<HttpRequestException>().FirstOrDefault(h => h.HttpRequestError != HttpRequestError.Unknown) is { } http)
+            return $"request failed ({http.HttpRequestError})";
         return "no HTTP answer";
     }
 
