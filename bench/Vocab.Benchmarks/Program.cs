@@ -5,16 +5,17 @@ using Vocab.Benchmarks;
 using Vocab.Benchmarks.Bridge;
 using Vocab.Benchmarks.EndToEnd;
 using Vocab.Benchmarks.Flood;
+using Vocab.Benchmarks.Llm;
 using Vocab.Benchmarks.Transport;
 using Vocab.Benchmarks.Micro;
 using Vocab.Benchmarks.Reporting;
 using Vocab.TestSupport;
 
-// bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, flood, tls (default: all).
+// bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, tls, llm, flood (default: all).
 var settings = BenchSettings.FromArgs(args);
 var outIndex = Array.LastIndexOf(args, "--out");
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : "docs/benchmarks.md";
-var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls").ToHashSet();
+var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls" or "llm").ToHashSet();
 bool Runs(string part) => parts.Count == 0 || parts.Contains(part);
 
 var report = new BenchmarkReport();
@@ -28,6 +29,8 @@ if (Runs("bridge"))
     await BridgeLoadRun.RunAsync(settings, report);
 if (Runs("tls"))
     await TransportThroughputRun.RunAsync(settings, report);
+if (Runs("llm"))
+    await LlmCallsRun.RunAsync(settings, report);
 if (Runs("flood"))
     await JunkCredentialFloodRun.RunAsync(settings, report);
 
