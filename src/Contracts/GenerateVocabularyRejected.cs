@@ -11,4 +11,10 @@ public sealed record GenerateVocabularyRejected
 
     /// <summary>A reason code from <see cref="RejectionReasons"/>; never a secret.</summary>
     public string Reason { get; init; } = "";
+
+    /// <summary>For <c>rate_limited</c>: seconds until a new request would be admitted.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
+    /// <summary>For <c>quota_exceeded</c>: when the month's quota resets (00:00 UTC on the 1st).</summary>
+    public DateTimeOffset? QuotaResetsAt { get; init; }
 }

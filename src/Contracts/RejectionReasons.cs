@@ -27,11 +27,11 @@ public static class RejectionReasons
     /// <summary>The LLM answered, but not with a usable vocabulary list, after retries.</summary>
     public const string LlmInvalidOutput = "llm_invalid_output";
 
-    /// <summary>Too many requests in the caller's window (HTTP 429 with Retry-After).</summary>
+    /// <summary>Too many requests in the caller's window (HTTP 429 with Retry-After; on the bus, only after RateLimits:MaxDelay of waiting).</summary>
     public const string RateLimited = "rate_limited";
 
-    /// <summary>Reserved for plans: the caller's plan allows no more (HTTP 402).</summary>
-    public const string PlanLimitReached = "plan_limit_reached";
+    /// <summary>The caller's plan has no requests or tokens left this month (HTTP 402); never retried automatically.</summary>
+    public const string QuotaExceeded = "quota_exceeded";
 
     /// <summary>Anything else; the worker's log has the cause.</summary>
     public const string InternalError = "internal_error";

@@ -64,6 +64,8 @@ public sealed class BenchEnvironment : IAsyncDisposable
         // Every benchmark message carries the same transcript: with reuse on, all but the first would skip the LLM and
         // measure something else than these benchmarks mean to.
         configuration["Llm:ReuseResults"] = "false";
+        // One user sends everything here: no plan limit may shape what these benchmarks measure.
+        configuration["Plans:RoleMap:user"] = "unlimited";
         configuration["Worker:PrefetchCount"] = Settings.PrefetchCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
         configuration["Worker:ConcurrentMessageLimit"] = Settings.ConcurrentMessageLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
         configuration["Bridge:PermitsPerMinute"] = "100000";

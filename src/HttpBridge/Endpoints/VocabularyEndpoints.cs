@@ -6,6 +6,7 @@ using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.HttpBridge.Authentication;
 using Vocab.HttpBridge.Errors;
+using Vocab.Plans;
 using Vocab.Storage;
 
 namespace Vocab.HttpBridge.Endpoints;
@@ -26,7 +27,7 @@ public static partial class VocabularyEndpoints
     }
 
     private static async Task<Results<Ok<VocabularyGenerated>, ValidationProblem, ProblemHttpResult>> GenerateAsync(
-        string videoId, GenerateVocabularyBody body, HttpContext http, VocabularyRequester requester,
+        string videoId, GenerateVocabularyBody body, HttpContext http, VocabularyRequester requester, PlanAdmission plans,
         IOptions<BridgeOptions> options, ILoggerFactory loggers)
     {
         var request = body.ToRequest(videoId);
@@ -34,8 +35,18 @@ public static partial class VocabularyEndpoints
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "Invalid request");
 
-        var credential = PresentedCredential.FromHeaders(http.Request.Headers[VocabHeaders.ApiKey], http.Request.Headers.Authorization);
         var logger = loggers.CreateLogger(typeof(VocabularyEndpoints));
+        // The plan answers here, before the bus: the worker asks again, and every step counts a requestId once.
+        var decision = await plans.AdmitAsync(request, User(http), http.User.FindFirstValue(VocabAuthenticationDefaults.RoleClaim) ?? "", http.RequestAborted);
+        if (decision.Rate is { } rate)
+            PlanResponses.WriteRateHeaders(http.Response, rate);
+        if (!decision.Admitted)
+        {
+            LogPlanRefused(logger, request.RequestId, User(http), decision.RefusalReason!, decision.Detail!);
+            return PlanResponses.Refusal(http, decision);
+        }
+
+        var credential = PresentedCredential.FromHeaders(http.Request.Headers[VocabHeaders.ApiKey], http.Request.Headers.Authorization);
         if (!requester.IsAvailable)
         {
             LogBusUnavailable(logger, null, request.RequestId);
@@ -98,6 +109,9 @@ public static partial class VocabularyEndpoints
     // Always the authenticated caller: nothing in the request can name another user.
     private static string User(HttpContext http) =>
         http.User.FindFirstValue(VocabAuthenticationDefaults.UserIdClaim) ?? throw new InvalidOperationException("No authenticated user.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Plan refused request {RequestId} of user {UserId}: {Reason} ({Detail})")]
+    private static partial void LogPlanRefused(ILogger logger, Guid requestId, string userId, string reason, string detail);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker rejected request {RequestId} of user {UserId}: {Reason}")]
     private static partial void LogWorkerRejected(ILogger logger, Guid requestId, string reason, string userId);

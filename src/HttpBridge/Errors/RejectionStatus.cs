@@ -13,7 +13,7 @@ public static class RejectionStatus
         RejectionReasons.Forbidden => (StatusCodes.Status403Forbidden, "Forbidden"),
         RejectionReasons.InvalidRequest => (StatusCodes.Status400BadRequest, "Invalid request"),
         RejectionReasons.RateLimited => (StatusCodes.Status429TooManyRequests, "Too many requests"),
-        RejectionReasons.PlanLimitReached => (StatusCodes.Status402PaymentRequired, "Plan limit reached"),
+        RejectionReasons.QuotaExceeded => (StatusCodes.Status402PaymentRequired, "Quota exceeded"),
         RejectionReasons.LlmUnavailable => (StatusCodes.Status503ServiceUnavailable, "Service unavailable"),
         RejectionReasons.LlmInvalidOutput => (StatusCodes.Status502BadGateway, "Bad gateway"),
         _ => (StatusCodes.Status500InternalServerError, "Internal error"),

@@ -9,6 +9,7 @@ using Vocab.Contracts;
 using Vocab.HttpBridge.Authentication;
 using Vocab.HttpBridge.Endpoints;
 using Vocab.HttpBridge.Errors;
+using Vocab.Plans;
 using Vocab.Security;
 using Vocab.ServiceDefaults;
 
@@ -22,6 +23,7 @@ public static class BridgeExtensions
         builder.AddVocabLogging();
         builder.AddVocabTelemetry(tracing => tracing.AddAspNetCoreInstrumentation(), metrics => metrics.AddAspNetCoreInstrumentation());
         builder.AddVocabAuthentication();
+        builder.AddVocabPlans();
         builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", PlaintextRefusal.ServerUrls);
         builder.AddForwardedHeadersFromTrustedProxies();
         builder.Services.AddHsts(options =>
@@ -80,6 +82,7 @@ public static class BridgeExtensions
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapVocabularyEndpoints();
+        app.MapUsageEndpoints();
         return app;
     }
 

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Options;
 using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Storage;
+using Vocab.Plans;
+using Vocab.Worker.Filters;
 using Vocab.Worker.Llm;
 using Vocab.Worker.Messaging;
 
@@ -13,7 +15,7 @@ namespace Vocab.Worker.Consumers;
 /// <see cref="VocabularyGenerated"/> and answers the requester.
 /// </summary>
 public sealed partial class GenerateVocabularyConsumer(
-    VocabularySource source, VocabularyStore store, IOptions<LlmOptions> llmOptions, TimeProvider time,
+    VocabularySource source, VocabularyStore store, QuotaLedger quotas, IOptions<LlmOptions> llmOptions, TimeProvider time,
     ILogger<GenerateVocabularyConsumer> logger)
     : IConsumer<GenerateVocabulary>
 {
@@ -26,7 +28,10 @@ public sealed partial class GenerateVocabularyConsumer(
         }
         catch (VocabRequestException e) when (e is InvalidRequestException or LlmInvalidOutputException || context.GetRetryAttempt() >= llmOptions.Value.RetryLimit)
         {
-            // Final: no retry is left, so the requester learns the reason now rather than from a bare fault.
+            // Final: no retry is left, so the requester learns the reason now rather than from a bare fault, and the
+            // failed request gives back what its admission reserved.
+            if (context.TryGetPayload(out AuthenticatedCaller? caller) && context.TryGetPayload(out AdmittedRequest? _))
+                await quotas.ReleaseAsync(caller.UserId, context.Message.RequestId, CancellationToken.None);
             await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message, e.Reason);
             throw;
         }
@@ -50,7 +55,8 @@ public sealed partial class GenerateVocabularyConsumer(
 
         if (stored is null)
         {
-            var produced = await source.GetAsync(request, context.GetRetryAttempt() + 1, context.CancellationToken);
+            context.TryGetPayload(out AdmittedRequest? admitted);
+            var produced = await source.GetAsync(request, admitted?.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
             try
             {
                 stored = await store.InsertOrGetAsync(ToDocument(request, caller, produced), context.CancellationToken);
@@ -63,6 +69,8 @@ public sealed partial class GenerateVocabularyConsumer(
             // Another caller may have stored this requestId between our look-up and our insert: theirs stays theirs.
             if (stored.UserId != caller.UserId)
                 throw new InvalidRequestException("requestId is already used by another caller's request.");
+            if (admitted is not null)
+                await quotas.SettleAsync(caller.UserId, request.RequestId, produced.Vocabulary.Usage.TotalTokens, CancellationToken.None);
             LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, produced.Vocabulary.Usage.TotalTokens, produced.Reused);
         }
         else

@@ -73,6 +73,7 @@ public static class MessagingExtensions
                             retry.Exponential(llm.RetryLimit, llm.RetryMinInterval, llm.RetryMaxInterval, llm.RetryMinInterval);
                             retry.Ignore<CredentialRejectedException>();
                             retry.Ignore<InvalidRequestException>();
+                            retry.Ignore<PlanRefusedException>();
                             // Unusable answers have their own, smaller budget (Llm:InvalidOutputRetryLimit) in the generator.
                             retry.Ignore<LlmInvalidOutputException>();
                             retry.Ignore<System.Runtime.Serialization.SerializationException>();
@@ -81,6 +82,7 @@ public static class MessagingExtensions
                     }
 
                     endpoint.UseConsumeFilter(callerFilter, context);
+                    endpoint.UseConsumeFilter(typeof(PlanFilter<>), context);
                     endpoint.ConfigureConsumer<GenerateVocabularyConsumer>(context);
                 });
 

@@ -1,4 +1,5 @@
 using Vocab.Authentication;
+using Vocab.Plans;
 using Vocab.Security;
 using Vocab.Worker.Filters;
 using Vocab.ServiceDefaults;
@@ -19,6 +20,7 @@ public static class WorkerExtensions
             .AddVocabTelemetry()
             .AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", "Llm:Endpoint")
             .AddVocabAuthentication()
+            .AddVocabPlans()
             .AddVocabularyGeneration()
             .AddVocabMessaging(callerFilter)
             .AddHealthFile();

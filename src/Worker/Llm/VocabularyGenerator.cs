@@ -43,12 +43,12 @@ public sealed partial class VocabularyGenerator
     }
 
     /// <summary>A usable list for the request; <paramref name="attempt"/> (from 1) is the message's delivery attempt, for the log.</summary>
-    public async Task<GeneratedVocabulary> GenerateAsync(GenerateVocabulary request, int attempt, CancellationToken cancellationToken)
+    public async Task<GeneratedVocabulary> GenerateAsync(GenerateVocabulary request, string model, int attempt, CancellationToken cancellationToken)
     {
         var spent = new TokenUsage();
         for (var ask = 0; ; ask++)
         {
-            var (text, model, usage) = await CallAsync(request, attempt, cancellationToken);
+            var (text, answeredBy, usage) = await CallAsync(request, model, attempt, cancellationToken);
             spent = new TokenUsage
             {
                 InputTokens = spent.InputTokens + usage.InputTokens, OutputTokens = spent.OutputTokens + usage.OutputTokens,
@@ -56,7 +56,7 @@ public sealed partial class VocabularyGenerator
             };
             try
             {
-                return new GeneratedVocabulary(VocabularyResponseParser.Parse(text, request.MaxItems), model, spent);
+                return new GeneratedVocabulary(VocabularyResponseParser.Parse(text, request.MaxItems), answeredBy, spent);
             }
             catch (LlmInvalidOutputException e) when (ask < _options.InvalidOutputRetryLimit)
             {
@@ -65,7 +65,7 @@ public sealed partial class VocabularyGenerator
         }
     }
 
-    private async Task<(string? Text, string Model, TokenUsage Usage)> CallAsync(GenerateVocabulary request, int attempt, CancellationToken cancellationToken)
+    private async Task<(string? Text, string Model, TokenUsage Usage)> CallAsync(GenerateVocabulary request, string model, int attempt, CancellationToken cancellationToken)
     {
         using var slot = await _gate.EnterAsync(cancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -76,7 +76,7 @@ public sealed partial class VocabularyGenerator
         {
             var response = await _chat.GetResponseAsync(
                 [new ChatMessage(ChatRole.System, VocabularyPrompt.System), new ChatMessage(ChatRole.User, VocabularyPrompt.User(request))],
-                ChatOptions(), timeout.Token);
+                ChatOptions(model), timeout.Token);
             var usage = new TokenUsage
             {
                 InputTokens = response.Usage?.InputTokenCount ?? 0,
@@ -84,7 +84,7 @@ public sealed partial class VocabularyGenerator
                 TotalTokens = response.Usage?.TotalTokenCount ?? 0,
             };
             _tokens.Add(usage.TotalTokens);
-            return (response.Text, response.ModelId ?? _options.Model, usage);
+            return (response.Text, response.ModelId ?? model, usage);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -112,9 +112,9 @@ public sealed partial class VocabularyGenerator
         }
     }
 
-    private ChatOptions ChatOptions()
+    private ChatOptions ChatOptions(string model)
     {
-        var options = new ChatOptions { ModelId = _options.Model, Temperature = 0.2f };
+        var options = new ChatOptions { ModelId = model, Temperature = 0.2f };
         switch (_options.ResponseFormat)
         {
             case "json_schema":

@@ -14,17 +14,18 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
     private readonly ConcurrentDictionary<string, Lazy<Task<GeneratedVocabulary>>> _inFlight = new(StringComparer.Ordinal);
 
     /// <summary>The list for the request. The caller that got <c>Reused == false</c> must call <see cref="Release"/> once it has stored it.</summary>
-    public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, int attempt, CancellationToken cancellationToken)
+    public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, string? model, int attempt, CancellationToken cancellationToken)
     {
         var llm = options.Value;
-        var key = ReuseKey.For(request, llm.Model, VocabularyPrompt.Version);
+        model ??= llm.Model;
+        var key = ReuseKey.For(request, model, VocabularyPrompt.Version);
         if (!llm.ReuseResults)
-            return new ProducedVocabulary(await generator.GenerateAsync(request, attempt, cancellationToken), key, Reused: false);
+            return new ProducedVocabulary(await generator.GenerateAsync(request, model, attempt, cancellationToken), key, Reused: false);
 
         if (await store.FindByReuseKeyAsync(key, cancellationToken) is { } stored)
             return new ProducedVocabulary(new GeneratedVocabulary(stored.Items.Select(i => i.ToItem()).ToList(), stored.Model, new TokenUsage()), key, Reused: true);
 
-        var mine = new Lazy<Task<GeneratedVocabulary>>(() => GenerateSharedAsync(key, request, attempt));
+        var mine = new Lazy<Task<GeneratedVocabulary>>(() => GenerateSharedAsync(request, model, attempt));
         var shared = _inFlight.GetOrAdd(key, mine);
         GeneratedVocabulary generated;
         try
@@ -48,6 +49,6 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
     /// </summary>
     public void Release(string key) => _inFlight.TryRemove(key, out _);
 
-    private Task<GeneratedVocabulary> GenerateSharedAsync(string key, GenerateVocabulary request, int attempt) =>
-        generator.GenerateAsync(request, attempt, CancellationToken.None);
+    private Task<GeneratedVocabulary> GenerateSharedAsync(GenerateVocabulary request, string model, int attempt) =>
+        generator.GenerateAsync(request, model, attempt, CancellationToken.None);
 }

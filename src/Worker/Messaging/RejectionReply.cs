@@ -16,12 +16,17 @@ public static class RejectionReply
     public static bool WasSent(ReceiveContext context) => context.HasPayloadType(typeof(Sent));
 
     /// <summary>Sends <see cref="GenerateVocabularyRejected"/> to whoever asked, if anyone did and nobody answered yet.</summary>
-    public static async Task SendAsync(ReceiveContext receiveContext, ConsumeContext? consumeContext, GenerateVocabulary? request, string reason)
+    public static async Task SendAsync(ReceiveContext receiveContext, ConsumeContext? consumeContext, GenerateVocabulary? request, string reason,
+        int? retryAfterSeconds = null, DateTimeOffset? quotaResetsAt = null)
     {
         if (WasSent(receiveContext))
             return;
         receiveContext.GetOrAddPayload(() => new Sent());
         await RequesterReply.SendAsync(receiveContext, consumeContext,
-            new GenerateVocabularyRejected { RequestId = request?.RequestId ?? Guid.Empty, VideoId = request?.VideoId ?? "", Reason = reason });
+            new GenerateVocabularyRejected
+            {
+                RequestId = request?.RequestId ?? Guid.Empty, VideoId = request?.VideoId ?? "", Reason = reason,
+                RetryAfterSeconds = retryAfterSeconds, QuotaResetsAt = quotaResetsAt,
+            });
     }
 }

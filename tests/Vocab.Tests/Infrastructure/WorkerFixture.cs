@@ -87,6 +87,8 @@ public class WorkerFixture : IAsyncLifetime
             ["Health:Interval"] = "00:00:01",
             // The MongoDB stand-in speaks no TLS; TransportSecurityTests turn this on where they mean to.
             ["Security:RequireTls"] = "false",
+            // Most tests send many requests as one user: plans are tested where they mean to be (PlanTests).
+            ["Plans:RoleMap:user"] = "unlimited",
         };
         foreach (var (key, value) in Tokens.Configuration())
             configuration[key] = value;

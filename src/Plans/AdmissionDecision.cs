@@ -1,0 +1,15 @@
+using Vocab.Contracts;
+
+namespace Vocab.Plans;
+
+/// <summary>
+/// What the plan says of a request: admitted (with the plan and its rate), or refused with a reason from
+/// <see cref="RejectionReasons"/> (<c>forbidden</c>, <c>rate_limited</c>, <c>quota_exceeded</c>) and when to come back.
+/// </summary>
+public sealed record AdmissionDecision(Plan? Plan, string? RefusalReason, string? Detail, RateDecision? Rate, DateTimeOffset? QuotaResetsAt)
+{
+    public bool Admitted => RefusalReason is null;
+
+    public static AdmissionDecision Refused(string reason, string detail, Plan? plan = null, RateDecision? rate = null, DateTimeOffset? resetsAt = null) =>
+        new(plan, reason, detail, rate, resetsAt);
+}

@@ -1,0 +1,20 @@
+namespace Vocab.Plans;
+
+/// <summary>One plan, <c>Plans:&lt;name&gt;:*</c>. An unset limit means no limit.</summary>
+public sealed class PlanOptions
+{
+    /// <summary>Requests per user per rate window (<c>RateLimits:Window</c>, a minute by default).</summary>
+    public int? RequestsPerMinute { get; set; }
+
+    /// <summary>Requests per user per calendar month (UTC).</summary>
+    public long? MonthlyRequests { get; set; }
+
+    /// <summary>LLM tokens per user per calendar month (UTC).</summary>
+    public long? MonthlyTokens { get; set; }
+
+    /// <summary>The largest <c>maxItems</c> a request may ask for.</summary>
+    public int MaxItems { get; set; } = 100;
+
+    /// <summary>The model this plan's requests use; unset: <c>Llm:Model</c>.</summary>
+    public string? Model { get; set; }
+}

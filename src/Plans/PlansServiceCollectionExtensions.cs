@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Vocab.Storage;
+
+namespace Vocab.Plans;
+
+/// <summary>Registers plans, the shared rate limiter and the quota ledger.</summary>
+public static class PlansServiceCollectionExtensions
+{
+    public static IHostApplicationBuilder AddVocabPlans(this IHostApplicationBuilder builder)
+    {
+        builder.AddVocabStorage();
+        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton<PlanCatalog>();
+        builder.Services.TryAddSingleton<SharedRateLimiter>();
+        builder.Services.TryAddSingleton<QuotaLedger>();
+        builder.Services.TryAddSingleton<PlanAdmission>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMongoIndexSetup, PlansIndexes>());
+        return builder;
+    }
+}

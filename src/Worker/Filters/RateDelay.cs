@@ -1,0 +1,49 @@
+using MassTransit;
+using MassTransit.RabbitMqTransport;
+using RabbitMQ.Client;
+
+namespace Vocab.Worker.Filters;
+
+/// <summary>
+/// Sends a message over its caller's rate back to the input queue after a wait, through delay queues with a queue-level
+/// time-to-live that dead-letter into it. One queue per step, since RabbitMQ expires messages only at a queue's head:
+/// mixed waits in one queue would hold each other up. No broker plugin is needed.
+/// </summary>
+public static class RateDelay
+{
+    /// <summary>The accumulated wait of a message, so a message is refused once it has waited RateLimits:MaxDelay.</summary>
+    public const string DelayedHeader = "X-Vocab-Rate-Delayed-Ms";
+
+    private static readonly TimeSpan[] Steps = new[] { 1, 2, 5, 15, 30, 60, 300 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();
+
+    /// <summary>How long this message has already waited.</summary>
+    public static TimeSpan AlreadyDelayed(ReceiveContext context) =>
+        context.TransportHeaders.TryGetHeader(DelayedHeader, out var value) && long.TryParse(DeadLetter.CredentialScrubber.Text(value), out var ms) && ms > 0
+            ? TimeSpan.FromMilliseconds(ms)
+            : TimeSpan.Zero;
+
+    /// <summary>The step a wait of <paramref name="retryAfter"/> takes.</summary>
+    public static TimeSpan StepFor(TimeSpan retryAfter) => Steps.FirstOrDefault(s => s >= retryAfter, Steps[^1]);
+
+    /// <summary>Publishes the message, as received, to the delay queue of <paramref name="step"/> and waits for the broker's confirmation.</summary>
+    public static async Task SendAsync(ReceiveContext context, string inputQueue, TimeSpan step)
+    {
+        if (!context.TryGetPayload(out ChannelContext? channel) || !context.TryGetPayload(out RabbitMqBasicConsumeContext? delivery))
+            throw new InvalidOperationException("The received message has no RabbitMQ channel to delay it on.");
+        var queue = $"{inputQueue}_delay_{(int)step.TotalSeconds}s";
+        await channel.QueueDeclare(queue, true, false, false, new Dictionary<string, object>
+        {
+            ["x-message-ttl"] = (int)step.TotalMilliseconds,
+            ["x-dead-letter-exchange"] = "",
+            ["x-dead-letter-routing-key"] = inputQueue,
+        }, context.CancellationToken);
+
+        var properties = new BasicProperties(delivery.Properties)
+        {
+            Headers = new Dictionary<string, object?>(delivery.Properties.Headers ?? new Dictionary<string, object?>()),
+            Persistent = true,
+        };
+        properties.Headers[DelayedHeader] = (long)(AlreadyDelayed(context) + step).TotalMilliseconds;
+        await channel.BasicPublishAsync("", queue, true, properties, context.Body.GetBytes(), true, context.CancellationToken);
+    }
+}
