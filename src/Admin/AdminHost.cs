@@ -7,6 +7,7 @@ using Vocab.Admin.Tokens;
 using Vocab.Authentication;
 using System.Security.Authentication;
 using Microsoft.Extensions.Options;
+using Vocab.Plans;
 using Vocab.Security;
 using Vocab.Storage;
 
@@ -27,6 +28,7 @@ public static class AdminHost
             builder.Configuration.AddInMemoryCollection(overrides);
         builder.Logging.ClearProviders();
         builder.AddVocabAuthentication();
+        builder.AddVocabPlans();
         builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo");
         builder.Services.AddSingleton<JwtTokenIssuer>();
         builder.Services.AddSingleton<DeadLetterReplayer>();

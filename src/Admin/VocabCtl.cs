@@ -11,11 +11,13 @@ public static class VocabCtl
         IDictionary<string, string?>? configurationOverrides = null)
     {
         using var context = new CommandContext(() => AdminHost.Build(configurationOverrides), output, error, input);
-        var root = new RootCommand("vocabctl: manage Vocab's API keys, token revocations and dead-letter queue")
+        var root = new RootCommand("vocabctl: manage Vocab's API keys, token revocations, dead-letter queue, plans and usage")
         {
             KeysCommand.Create(context),
             TokensCommand.Create(context),
             DlqCommand.Create(context),
+            PlansCommand.Plans(context),
+            PlansCommand.Usage(context),
         };
         root.Options.Add(CommandContext.JsonOption);
         var parse = root.Parse(args);

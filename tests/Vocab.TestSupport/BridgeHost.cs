@@ -41,6 +41,21 @@ public sealed class BridgeHost : IAsyncDisposable
         return new BridgeHost(app, client, logs);
     }
 
+    /// <summary>
+    /// Waits until /health/ready answers 200: the bridge starts before its bus is connected and answers 503 meanwhile,
+    /// which on a loaded machine can last past a test's first request.
+    /// </summary>
+    public async Task WaitUntilReadyAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await Client.GetAsync("/health/ready")).StatusCode != System.Net.HttpStatusCode.OK)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("the bridge did not become ready in 60 s");
+            await Task.Delay(100);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

@@ -206,6 +206,7 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
             ["Bridge:QueueName"] = "nobody-consumes-this",
             ["Bridge:RequestTimeout"] = "00:00:01",
         }));
+        await bridge.WaitUntilReadyAsync();
         var (_, key) = await fixture.CreateApiKeyAsync("http-timeout");
         var watch = Stopwatch.StartNew();
 

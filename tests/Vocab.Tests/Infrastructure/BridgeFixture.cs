@@ -13,6 +13,7 @@ public sealed class BridgeFixture : WorkerFixture
     {
         await base.InitializeAsync();
         Bridge = await BridgeHost.StartAsync(BridgeConfiguration());
+        await Bridge.WaitUntilReadyAsync();
     }
 
     /// <summary>

@@ -29,14 +29,7 @@ public sealed class TlsFixture : WorkerFixture
         configuration["Kestrel:Certificates:Default:KeyPath"] = Path.Combine(ServiceAddresses.CertificatesDirectory, "bridge.key");
         configuration["Bridge:RequestTimeout"] = "00:00:20";
         Bridge = await BridgeHost.StartAsync(configuration, url: "https://127.0.0.1:0", clientHandler: TrustingTheLocalCa());
-        // The bridge starts before its bus is connected (it answers 503 meanwhile); tests begin once it is ready.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((await Bridge.Client.GetAsync("/health/ready")).StatusCode != System.Net.HttpStatusCode.OK)
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException("the HTTPS bridge did not become ready over AMQPS in 60 s");
-            await Task.Delay(200);
-        }
+        await Bridge.WaitUntilReadyAsync();
     }
 
     /// <summary>An HTTP handler that trusts the local CA alone, as a caller given ca.pem would.</summary>

@@ -97,12 +97,15 @@ public class WorkerFixture : IAsyncLifetime
         return configuration;
     }
 
-    private async Task<IHost> StartWorkerAsync()
+    private Task<IHost> StartWorkerAsync() => StartAnotherWorkerAsync();
+
+    /// <summary>Another worker process's host on the same broker and database (competing consumers).</summary>
+    public async Task<IHost> StartAnotherWorkerAsync(CapturedLogs? logs = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(WorkerConfiguration());
         builder.AddVocabWorker();
-        builder.Logging.AddProvider(Logs);
+        builder.Logging.AddProvider(logs ?? Logs);
         var host = builder.Build();
         await host.StartAsync();
         return host;

@@ -1,0 +1,217 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Vocab.Authentication;
+using Vocab.Contracts;
+using Vocab.Plans;
+using Vocab.Storage;
+using Vocab.Tests.Infrastructure;
+using Vocab.TestSupport;
+
+namespace Vocab.Tests;
+
+/// <summary>Plans, quotas and rate limits through real worker processes, the bridge, RabbitMQ and MongoDB.</summary>
+public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<PlanTests.PlanWorker>
+{
+    /// <summary>Three test plans, one per role: tiny (50 a month, maxItems 10), burst (30 per 2 s window), narrow (2 per window).</summary>
+    public sealed class PlanWorker : WorkerFixture
+    {
+        protected override IDictionary<string, string?> ExtraConfiguration => new Dictionary<string, string?>
+        {
+            ["Plans:tiny:MonthlyRequests"] = "50",
+            ["Plans:tiny:MaxItems"] = "10",
+            ["Plans:burst:RequestsPerMinute"] = "30",
+            ["Plans:narrow:RequestsPerMinute"] = "2",
+            ["Plans:RoleMap:user"] = "tiny",
+            ["Plans:RoleMap:premium"] = "burst",
+            ["Plans:RoleMap:admin"] = "narrow",
+            ["RateLimits:Window"] = "00:00:02",
+            ["RateLimits:MaxDelay"] = "00:01:00",
+        };
+    }
+
+    [Fact]
+    public async Task MonthlyQuota_AcrossThreeWorkersAndTheBridge_AdmitsExactlyTheLimit()
+    {
+        using var second = await fixture.StartAnotherWorkerAsync();
+        using var third = await fixture.StartAnotherWorkerAsync();
+        await using var bridge = await BridgeHost.StartAsync(WithFastBridge());
+        await bridge.WaitUntilReadyAsync();
+        var (_, key) = await fixture.CreateApiKeyAsync("quota-user", role: Roles.User);
+        var callsBefore = fixture.Llm.CallCount;
+
+        var overBus = Enumerable.Range(0, 100).Select(async _ =>
+        {
+            var response = await fixture.RequestAsync(WorkerFixture.NewRequest(maxItems: 5), c => c.UseApiKey(key), TimeSpan.FromSeconds(60));
+            return response.Is(out Response<VocabularyGenerated>? _) ? "ok"
+                : response.Is(out Response<GenerateVocabularyRejected>? r) ? r!.Message.Reason : "?";
+        });
+        var overHttp = Enumerable.Range(0, 100).Select(async i =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/videos/quota-{i}/vocabulary")
+            {
+                Content = JsonContent.Create(new { transcript = $"Quota transcript {Guid.NewGuid():N}", sourceLanguage = "en", targetLanguage = "ko", maxItems = 5 }),
+            };
+            request.Headers.Add(VocabHeaders.ApiKey, key);
+            using var response = await bridge.Client.SendAsync(request);
+            return response.StatusCode switch { HttpStatusCode.OK => "ok", HttpStatusCode.PaymentRequired => RejectionReasons.QuotaExceeded, var s => $"HTTP {(int)s}" };
+        });
+        var outcomes = await Task.WhenAll(overBus.Concat(overHttp));
+
+        Assert.Equal(50, outcomes.Count(o => o == "ok"));
+        Assert.Equal(150, outcomes.Count(o => o == RejectionReasons.QuotaExceeded));
+        Assert.Equal(50, fixture.Llm.CallCount - callsBefore);
+        var usage = await fixture.Services.GetRequiredService<QuotaLedger>().GetAsync("quota-user", UsageMonth.Of(DateTimeOffset.UtcNow), default);
+        Assert.Equal(50, usage.Requests);
+    }
+
+    [Fact]
+    public async Task Burst_OverTheRate_OnTheBus_IsDelayedNotDeadLettered()
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync("burst-user", role: Roles.Premium);
+        var callsBefore = fixture.Llm.CallCount;
+        var store = fixture.Services.GetRequiredService<VocabularyStore>();
+
+        for (var i = 0; i < 90; i++)
+            await fixture.SendAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key));
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while ((await store.ListForUserAsync("burst-user", 1, 100, default)).Count < 90 && DateTime.UtcNow < deadline)
+            await Task.Delay(250);
+
+        Assert.Equal(90, (await store.ListForUserAsync("burst-user", 1, 100, default)).Count);
+        Assert.Equal(90, fixture.Llm.CallCount - callsBefore);
+        Assert.Contains(fixture.Logs.Lines, l => l.Contains("burst-user", StringComparison.Ordinal) && l.Contains("back on the queue", StringComparison.Ordinal));
+        Assert.DoesNotContain(await ErrorQueueUsersAsync(), u => u == "burst-user");
+    }
+
+    [Fact]
+    public async Task Bridge_OverTheRate_Answers429WithRetryAfterAndRateLimitHeaders()
+    {
+        await using var bridge = await BridgeHost.StartAsync(WithFastBridge());
+        await bridge.WaitUntilReadyAsync();
+        var (_, key) = await fixture.CreateApiKeyAsync("narrow-user", role: Roles.Admin);
+
+        var responses = new List<HttpResponseMessage>();
+        for (var i = 0; i < 5; i++)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, $"/videos/narrow-{i}/vocabulary")
+            {
+                Content = JsonContent.Create(new { transcript = $"Narrow {Guid.NewGuid():N}", sourceLanguage = "en", targetLanguage = "ko", maxItems = 3 }),
+            };
+            request.Headers.Add(VocabHeaders.ApiKey, key);
+            responses.Add(await bridge.Client.SendAsync(request));
+        }
+
+        var limited = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.NotEmpty(limited);
+        Assert.All(limited, r =>
+        {
+            Assert.True(r.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+            Assert.Equal("\"plan\";q=2;w=2", r.Headers.GetValues("RateLimit-Policy").Single());
+            Assert.StartsWith("\"plan\";r=0;t=", r.Headers.GetValues("RateLimit").Single(), StringComparison.Ordinal);
+        });
+        Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK && r.Headers.Contains("RateLimit"));
+    }
+
+    [Fact]
+    public async Task Request_BeyondThePlan_IsForbiddenWithoutAnLlmCall()
+    {
+        await using var bridge = await BridgeHost.StartAsync(WithFastBridge());
+        await bridge.WaitUntilReadyAsync();
+        var (_, key) = await fixture.CreateApiKeyAsync("gated-user", role: Roles.User);
+        var callsBefore = fixture.Llm.CallCount;
+
+        var overBus = await fixture.RequestAsync(WorkerFixture.NewRequest(maxItems: 20), c => c.UseApiKey(key));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/videos/gated/vocabulary")
+        {
+            Content = JsonContent.Create(new { transcript = "Too many items for the plan.", sourceLanguage = "en", targetLanguage = "ko", maxItems = 20 }),
+        };
+        request.Headers.Add(VocabHeaders.ApiKey, key);
+        using var overHttp = await bridge.Client.SendAsync(request);
+
+        Assert.True(overBus.Is(out Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.Forbidden, rejected!.Message.Reason);
+        Assert.Equal(HttpStatusCode.Forbidden, overHttp.StatusCode);
+        var body = await overHttp.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("The plan does not allow this request.", body.GetProperty("detail").GetString());
+        Assert.Equal(callsBefore, fixture.Llm.CallCount);
+    }
+
+    [Fact]
+    public async Task Usage_IsSettledToTheActualTokens_AndShownByGetUsage()
+    {
+        await using var bridge = await BridgeHost.StartAsync(WithFastBridge());
+        await bridge.WaitUntilReadyAsync();
+        var (_, key) = await fixture.CreateApiKeyAsync("settle-user", role: Roles.User);
+
+        Assert.True((await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key))).Is(out Response<VocabularyGenerated>? _));
+        using var get = new HttpRequestMessage(HttpMethod.Get, "/usage");
+        get.Headers.Add(VocabHeaders.ApiKey, key);
+        var usage = await (await bridge.Client.SendAsync(get)).Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal("tiny", usage.GetProperty("plan").GetString());
+        Assert.Equal(1, usage.GetProperty("requests").GetInt64());
+        Assert.Equal(49, usage.GetProperty("remainingRequests").GetInt64());
+        Assert.Equal(33, usage.GetProperty("tokensUsed").GetInt64());
+        Assert.Equal(0, usage.GetProperty("tokensReserved").GetInt64());
+
+        var vocabctl = new VocabCtlRunner(fixture);
+        var shown = await vocabctl.RunAsync("usage", "show", "--user", "settle-user", "--json");
+        var plans = await vocabctl.RunAsync("plans");
+        Assert.Equal(1, shown.Json.GetProperty("requests").GetInt64());
+        Assert.Equal(49, shown.Json.GetProperty("remainingRequests").GetInt64());
+        Assert.Equal("tiny", shown.Json.GetProperty("plan").GetString());
+        Assert.Contains(plans.Output.Split('\n'), l => l.StartsWith("tiny", StringComparison.Ordinal) && l.Contains("user", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Quota_ResetsAtMidnightUtcOnTheFirst_AndCountsARequestOnce()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 23, 59, 59, TimeSpan.Zero));
+        var ledger = new QuotaLedger(fixture.Services.GetRequiredService<VocabDatabase>(), clock);
+        var plan = new Plan("one-a-month", new PlanOptions { MonthlyRequests = 1 });
+        var user = $"month-{Guid.NewGuid():N}";
+        var first = Guid.NewGuid();
+
+        var admitted = await ledger.AdmitAsync(first, user, plan, 100, default);
+        var again = await ledger.AdmitAsync(first, user, plan, 100, default);
+        var refused = await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 100, default);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var nextMonth = await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 100, default);
+
+        Assert.True(admitted.Admitted);
+        Assert.True(again.Admitted);
+        Assert.False(refused.Admitted);
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero), refused.ResetsAt);
+        Assert.True(nextMonth.Admitted);
+        Assert.Equal(1, (await ledger.GetAsync(user, "2026-11", default)).Requests);
+        Assert.Equal(1, (await ledger.GetAsync(user, "2026-12", default)).Requests);
+    }
+
+    private Dictionary<string, string?> WithFastBridge()
+    {
+        var configuration = fixture.WorkerConfiguration();
+        configuration["Bridge:RequestTimeout"] = "00:00:30";
+        configuration["Bridge:PermitsPerMinute"] = "10000";
+        return configuration;
+    }
+
+    private async Task<List<string>> ErrorQueueUsersAsync()
+    {
+        await using var channel = await fixture.Amqp.CreateChannelAsync();
+        var users = new List<string>();
+        try
+        {
+            while (await channel.BasicGetAsync(WorkerFixture.ErrorQueueName, autoAck: true) is { } message)
+                users.Add(DeadLetterReader.ToDeadLetter(message).Header(VocabHeaders.UserId) ?? "");
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            // No error queue yet: nothing was dead-lettered.
+        }
+        return users;
+    }
+}
