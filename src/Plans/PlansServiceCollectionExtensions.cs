@@ -16,6 +16,8 @@ public static class PlansServiceCollectionExtensions
         builder.Services.TryAddSingleton<SharedRateLimiter>();
         builder.Services.TryAddSingleton<QuotaLedger>();
         builder.Services.TryAddSingleton<PlanAdmission>();
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<UsageMetrics>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMongoIndexSetup, PlansIndexes>());
         return builder;
     }

@@ -15,7 +15,7 @@ namespace Vocab.Worker.Consumers;
 /// <see cref="VocabularyGenerated"/> and answers the requester.
 /// </summary>
 public sealed partial class GenerateVocabularyConsumer(
-    VocabularySource source, VocabularyStore store, QuotaLedger quotas, IOptions<LlmOptions> llmOptions, TimeProvider time,
+    VocabularySource source, VocabularyStore store, QuotaLedger quotas, UsageMetrics usage, IOptions<LlmOptions> llmOptions, TimeProvider time,
     ILogger<GenerateVocabularyConsumer> logger)
     : IConsumer<GenerateVocabulary>
 {
@@ -70,7 +70,10 @@ public sealed partial class GenerateVocabularyConsumer(
             if (stored.UserId != caller.UserId)
                 throw new InvalidRequestException("requestId is already used by another caller's request.");
             if (admitted is not null)
+            {
                 await quotas.SettleAsync(caller.UserId, request.RequestId, produced.Vocabulary.Usage.TotalTokens, CancellationToken.None);
+                usage.Served(admitted.Plan.Name, produced.Vocabulary.Usage.TotalTokens);
+            }
             LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, produced.Vocabulary.Usage.TotalTokens, produced.Reused);
         }
         else
