@@ -8,7 +8,7 @@ using Vocab.Security;
 
 namespace Vocab.Storage;
 
-/// <summary>Registers MongoDB: options validated at start, one client per process, the database, index set-up and the vocabulary store.</summary>
+/// <summary>Registers MongoDB plumbing: options validated at start, one client per process, the database, index set-up and the health check.</summary>
 public static class StorageServiceCollectionExtensions
 {
     /// <summary>Adds Vocab's MongoDB services.</summary>
@@ -37,8 +37,6 @@ public static class StorageServiceCollectionExtensions
         });
         services.TryAddSingleton<VocabDatabase>();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<VocabularyStore>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMongoIndexSetup, VocabularyIndexes>());
         if (!services.Any(d => d.ServiceType == typeof(MongoHealthCheck)))
         {
             services.AddSingleton<MongoHealthCheck>();

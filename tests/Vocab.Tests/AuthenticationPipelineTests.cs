@@ -6,7 +6,7 @@ using MongoDB.Driver;
 using RabbitMQ.Client;
 using Vocab.Authentication.Jwt;
 using Vocab.Contracts;
-using Vocab.Storage;
+using Vocab.Vocabularies;
 using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Vocab.Worker.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Vocab.Contracts;
-using Vocab.Storage;
+using Vocab.Vocabularies;
 using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
 

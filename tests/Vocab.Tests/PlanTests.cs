@@ -8,6 +8,7 @@ using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Plans;
 using Vocab.Storage;
+using Vocab.Vocabularies;
 using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
 

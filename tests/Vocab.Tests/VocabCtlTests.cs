@@ -1,7 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Vocab.Contracts;
-using Vocab.Storage;
+using Vocab.Vocabularies;
 using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
 

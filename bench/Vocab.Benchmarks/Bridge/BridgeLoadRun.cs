@@ -9,7 +9,7 @@ using Vocab.Benchmarks.EndToEnd;
 using Vocab.Benchmarks.Reporting;
 using Vocab.Contracts;
 using Vocab.HttpBridge;
-using Vocab.Storage;
+using Vocab.Vocabularies;
 using Vocab.TestSupport;
 using Vocab.Worker.Llm;
 

@@ -7,7 +7,7 @@ using Vocab.Contracts;
 using Vocab.HttpBridge.Authentication;
 using Vocab.HttpBridge.Errors;
 using Vocab.Plans;
-using Vocab.Storage;
+using Vocab.Vocabularies;
 
 namespace Vocab.HttpBridge.Endpoints;
 

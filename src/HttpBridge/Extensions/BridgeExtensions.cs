@@ -12,6 +12,7 @@ using Vocab.HttpBridge.Errors;
 using Vocab.Plans;
 using Vocab.Security;
 using Vocab.ServiceDefaults;
+using Vocab.Vocabularies;
 
 namespace Vocab.HttpBridge.Extensions;
 
@@ -24,6 +25,7 @@ public static class BridgeExtensions
         builder.AddVocabTelemetry(tracing => tracing.AddAspNetCoreInstrumentation(), metrics => metrics.AddAspNetCoreInstrumentation());
         builder.AddVocabAuthentication();
         builder.AddVocabPlans();
+        builder.AddVocabularies();
         builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", PlaintextRefusal.ServerUrls);
         builder.AddForwardedHeadersFromTrustedProxies();
         builder.Services.AddHsts(options =>

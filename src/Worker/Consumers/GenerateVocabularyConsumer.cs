@@ -2,7 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Vocab.Authentication;
 using Vocab.Contracts;
-using Vocab.Storage;
+using Vocab.Vocabularies;
 using Vocab.Plans;
 using Vocab.Worker.Filters;
 using Vocab.Worker.Llm;

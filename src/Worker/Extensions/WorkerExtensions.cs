@@ -1,6 +1,7 @@
 using Vocab.Authentication;
 using Vocab.Plans;
 using Vocab.Security;
+using Vocab.Vocabularies;
 using Vocab.Worker.Filters;
 using Vocab.ServiceDefaults;
 
@@ -21,6 +22,7 @@ public static class WorkerExtensions
             .AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", "Llm:Endpoint")
             .AddVocabAuthentication()
             .AddVocabPlans()
+            .AddVocabularies()
             .AddVocabularyGeneration()
             .AddVocabMessaging(callerFilter)
             .AddHealthFile();

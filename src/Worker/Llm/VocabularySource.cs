@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Vocab.Contracts;
-using Vocab.Storage;
+using Vocab.Vocabularies;
 
 namespace Vocab.Worker.Llm;
 

@@ -1,7 +1,7 @@
 using MongoDB.Bson.Serialization.Attributes;
 using Vocab.Contracts;
 
-namespace Vocab.Storage;
+namespace Vocab.Vocabularies;
 
 /// <summary>A stored vocabulary list; its id is the request id, so a redelivered request finds it.</summary>
 public sealed class VocabularyDocument

@@ -1,7 +1,7 @@
 using MongoDB.Bson.Serialization.Attributes;
 using Vocab.Contracts;
 
-namespace Vocab.Storage;
+namespace Vocab.Vocabularies;
 
 /// <summary>One stored vocabulary item.</summary>
 public sealed class VocabularyItemDocument

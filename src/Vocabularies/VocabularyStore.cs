@@ -1,6 +1,7 @@
 using MongoDB.Driver;
+using Vocab.Storage;
 
-namespace Vocab.Storage;
+namespace Vocab.Vocabularies;
 
 /// <summary>Stores and reads vocabulary lists; always scoped to one user when read on a caller's behalf.</summary>
 public sealed class VocabularyStore(VocabDatabase database)

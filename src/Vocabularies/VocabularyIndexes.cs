@@ -1,6 +1,7 @@
 using MongoDB.Driver;
+using Vocab.Storage;
 
-namespace Vocab.Storage;
+namespace Vocab.Vocabularies;
 
 /// <summary>Indexes of the vocabularies collection: a caller's lists by video and newest first.</summary>
 public sealed class VocabularyIndexes : IMongoIndexSetup
