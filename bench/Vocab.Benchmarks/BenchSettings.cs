@@ -2,7 +2,7 @@ namespace Vocab.Benchmarks;
 
 /// <summary>The fixed parameters of a benchmark run, printed in the report.</summary>
 public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, int ConcurrentMessageLimit, int HttpRequests, int HttpConcurrency, int RoundTrips,
-    int FloodCredentials, int FloodAddresses, int LlmMessages)
+    int FloodCredentials, int FloodAddresses, int LlmMessages, int DistinctCallers)
 {
     public static BenchSettings FromArgs(string[] args)
     {
@@ -11,7 +11,10 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
             var i = Array.IndexOf(args, name);
             return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var value) ? value : fallback;
         }
-        return new BenchSettings(Arg("--messages", 500), Arg("--rounds", 5), 32, 16, Arg("--http-requests", 400), 16, Arg("--round-trips", 300),
-            Arg("--flood", 100_000), Arg("--flood-addresses", 1_000), Arg("--llm-messages", 1_000));
+        // --quick: a developer's check in under two minutes; the full run is what docs/benchmarks.md reports.
+        var quick = args.Contains("--quick");
+        return new BenchSettings(Arg("--messages", quick ? 150 : 500), Arg("--rounds", quick ? 3 : 5), 32, 16, Arg("--http-requests", quick ? 100 : 400), 16,
+            Arg("--round-trips", quick ? 100 : 300), Arg("--flood", quick ? 4_000 : 100_000), Arg("--flood-addresses", quick ? 100 : 1_000),
+            Arg("--llm-messages", quick ? 150 : 1_000), Arg("--callers", quick ? 1_000 : 10_000));
     }
 }

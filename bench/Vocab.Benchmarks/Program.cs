@@ -14,8 +14,12 @@ using Vocab.TestSupport;
 // bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, tls, llm, flood (default: all).
 var settings = BenchSettings.FromArgs(args);
 var outIndex = Array.LastIndexOf(args, "--out");
-var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : "docs/benchmarks.md";
+var quick = args.Contains("--quick");
+// A quick run never overwrites the report: its figures are for a developer's eyes only.
+var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : quick ? ".services/benchmarks-quick.md" : "docs/benchmarks.md";
 var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls" or "llm").ToHashSet();
+if (quick && parts.Count == 0)
+    parts = ["e2e", "tls", "llm", "flood"];
 bool Runs(string part) => parts.Count == 0 || parts.Contains(part);
 
 var report = new BenchmarkReport();

@@ -24,8 +24,17 @@ public sealed class LookupCache : IDisposable
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.CacheEntryLimit, CompactionPercentage = 0.25 });
     }
 
+    private long _hits;
+    private long _loads;
+
     /// <summary>How many entries are held now.</summary>
     public int Count => _cache.Count;
+
+    /// <summary>Lookups answered from the cache since start.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>Lookups that went to the store (MongoDB or the signature check) since start, shared ones counted once.</summary>
+    public long Loads => Interlocked.Read(ref _loads);
 
     /// <summary>The cached value for (<paramref name="kind"/>, <paramref name="key"/>), loading it once when absent or stale.</summary>
     public async ValueTask<T> GetOrLoadAsync<T>(string kind, string key, Func<CancellationToken, Task<T>> load, CancellationToken cancellationToken)
@@ -34,7 +43,10 @@ public sealed class LookupCache : IDisposable
             return await load(cancellationToken);
         var digest = Digest(kind, key);
         if (_cache.TryGetValue(digest, out T? cached))
+        {
+            Interlocked.Increment(ref _hits);
             return cached!;
+        }
 
         var loading = new Lazy<Task<object?>>(() => LoadAndCacheAsync(digest, load));
         var shared = _loading.GetOrAdd(digest, loading);
@@ -47,6 +59,7 @@ public sealed class LookupCache : IDisposable
 
     private async Task<object?> LoadAndCacheAsync<T>(string digest, Func<CancellationToken, Task<T>> load)
     {
+        Interlocked.Increment(ref _loads);
         try
         {
             var value = await load(CancellationToken.None);

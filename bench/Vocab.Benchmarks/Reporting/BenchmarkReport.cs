@@ -25,6 +25,19 @@ public sealed class BenchmarkReport
                      $"{actual.ToString("0.###", CultureInfo.InvariantCulture)}{unit} | {verdict} |");
     }
 
+    /// <summary>
+    /// Records a target judged on per-round values (e.g. the ratio of two variants measured in the same round): "met"
+    /// when every round meets it, "missed" when none does, "inconclusive" when the rounds straddle the limit.
+    /// </summary>
+    public void TargetOfRounds(string name, IReadOnlyList<double> rounds, double limit, bool higherIsBetter, string unit)
+    {
+        var spread = Distribution.OfRuns(rounds);
+        bool Meets(double v) => higherIsBetter ? v >= limit : v <= limit;
+        var verdict = rounds.All(Meets) ? "met" : rounds.Any(Meets) ? "inconclusive (rounds straddle the limit)" : "**missed**";
+        _targets.Add($"| {name} | {(higherIsBetter ? "≥" : "≤")} {limit.ToString("0.###", CultureInfo.InvariantCulture)}{unit} | " +
+                     $"{Distribution.Format(spread, "0.###")}{unit} over {rounds.Count} rounds | {verdict} |");
+    }
+
     public void Write(string path, string header)
     {
         var text = new StringBuilder()
