@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up the services the apps and tests need: RabbitMQ (with the management API) and MongoDB.
-# Usage: scripts/services.sh up|down|status
+# Usage: scripts/services.sh up|down|status | cluster up|down
 # Honours VOCAB_RABBITMQ_URI / VOCAB_MONGO_URI when set (e.g. docker compose's real MongoDB);
 # otherwise installs Debian's rabbitmq-server and the jongodb MongoDB stand-in and starts them in the background.
 # Writes .services/env with the addresses; `source .services/env` to use them.
@@ -165,9 +165,65 @@ status() {
   else echo "MongoDB (jongodb): down"; fi
 }
 
+# A three-node RabbitMQ cluster on this host for the scale-out tests: the usual node (rabbit@host) plus vocab2 and vocab3,
+# each with its own ports, data and config, joined to the first. Writes .services/cluster.env.
+CLUSTER_NODES=(2 3)
+short_host() { hostname -s; }
+node_port() { echo $((5672 + 10 * ($1 - 1))); }
+
+cluster_up() {
+  rabbit_up
+  local host; host="$(short_host)"
+  for n in "${CLUSTER_NODES[@]}"; do
+    local name="vocab$n@$host" port; port="$(node_port "$n")"
+    local base="/var/lib/rabbitmq/vocab$n"
+    if ! timeout 15 rabbitmqctl -q -n "$name" status >/dev/null 2>&1; then
+      as_root install -d -o rabbitmq -g rabbitmq "$base" "$base/mnesia" "$base/log"
+      printf 'listeners.tcp.default = %s\nmanagement.tcp.port = %s\nconsumer_timeout = 1800000\n' "$port" "$((port + 10000))" \
+        | as_root tee "/etc/rabbitmq/vocab$n.conf" >/dev/null
+      log "starting RabbitMQ node $name on $port"
+      as_root env RABBITMQ_NODENAME="$name" RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="$((port + 20000))" \
+        RABBITMQ_CONFIG_FILE="/etc/rabbitmq/vocab$n" RABBITMQ_MNESIA_BASE="$base/mnesia" RABBITMQ_LOG_BASE="$base/log" \
+        RABBITMQ_PID_FILE="$base/pid" nohup rabbitmq-server >"$state/rabbitmq-vocab$n.log" 2>&1 &
+      timeout 120 rabbitmqctl -q -n "$name" await_startup >/dev/null
+    fi
+    if ! rabbitmqctl -q -n "rabbit@$host" cluster_status 2>/dev/null | grep -q "$name"; then
+      log "joining $name to rabbit@$host"
+      rabbitmqctl -q -n "$name" stop_app >/dev/null
+      rabbitmqctl -q -n "$name" reset >/dev/null
+      rabbitmqctl -q -n "$name" join_cluster "rabbit@$host" >/dev/null
+      rabbitmqctl -q -n "$name" start_app >/dev/null
+    fi
+  done
+  cat > "$state/cluster.env" <<ENV
+export VOCAB_RABBITMQ_CLUSTER_HOSTS='127.0.0.1:5672,127.0.0.1:$(node_port 2),127.0.0.1:$(node_port 3)'
+export VOCAB_RABBITMQ_CLUSTER_NODES='rabbit@$host,vocab2@$host,vocab3@$host'
+ENV
+  log "cluster ready: rabbit@$host, vocab2@$host, vocab3@$host"
+}
+
+cluster_down() {
+  local host; host="$(short_host)"
+  for n in "${CLUSTER_NODES[@]}"; do
+    local name="vocab$n@$host"
+    rabbitmqctl -q -n "$name" stop_app >/dev/null 2>&1 || true
+    rabbitmqctl -q -n "rabbit@$host" forget_cluster_node "$name" >/dev/null 2>&1 || true
+    rabbitmqctl -q -n "$name" shutdown >/dev/null 2>&1 || true
+    as_root rm -rf "/var/lib/rabbitmq/vocab$n"
+  done
+  rm -f "$state/cluster.env"
+  log "cluster nodes stopped"
+}
+
 case "${1:-up}" in
+  cluster)
+    case "${2:-up}" in
+      up) cluster_up; mongo_up; write_env ;;
+      down) cluster_down ;;
+      *) echo "usage: $0 cluster up|down" >&2; exit 2 ;;
+    esac ;;
   up) rabbit_up; mongo_up; publishers_up; write_env ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status | cluster up|down" >&2; exit 2 ;;
 esac

@@ -38,10 +38,10 @@ public static class AdminHost
             var rabbitMq = configuration.GetConnectionString("RabbitMq")
                            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is required.");
             var address = new Uri(rabbitMq);
-            var tls = sp.GetRequiredService<IOptions<RabbitMqTlsOptions>>().Value;
+            var tls = sp.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value;
             return new DeadLetterQueue(address, configuration["Worker:QueueName"] ?? "generate-vocabulary",
                 // Thrown from the handshake, this becomes vocabctl's one-line error, naming the setting to fix.
-                RabbitMqTls.SslOption(address, tls, why => throw new AuthenticationException($"RabbitMQ refused over TLS: {why}")));
+                RabbitMqTls.SslOption(address, tls, why => throw new AuthenticationException($"RabbitMQ refused over TLS: {why}")), tls.Hosts);
         });
         var host = builder.Build();
         // vocabctl never starts its host, so the start-up checks run here: plaintext is refused before any connection.

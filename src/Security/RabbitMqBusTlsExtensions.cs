@@ -3,17 +3,23 @@ using Microsoft.Extensions.Logging;
 
 namespace Vocab.Security;
 
-/// <summary>Points a MassTransit RabbitMQ bus at its broker, over TLS when the address is <c>amqps://</c>.</summary>
+/// <summary>Points a MassTransit RabbitMQ bus at its broker (or cluster), over TLS when the address is <c>amqps://</c>.</summary>
 public static partial class RabbitMqBusTlsExtensions
 {
     /// <summary>
     /// Configures the host. Over TLS the broker's certificate must name the host and chain to
     /// <c>RabbitMq:CaCertificatePath</c> (or the system store); a refusal is logged once per attempt, naming that setting.
     /// </summary>
-    public static void VocabHost(this IRabbitMqBusFactoryConfigurator rabbit, Uri address, RabbitMqTlsOptions tls, ILogger logger)
+    public static void VocabHost(this IRabbitMqBusFactoryConfigurator rabbit, Uri address, RabbitMqConnectionOptions tls, ILogger logger)
     {
         rabbit.Host(address, host =>
         {
+            if (tls.Hosts.Length > 0)
+                host.UseCluster(cluster =>
+                {
+                    foreach (var node in tls.Hosts)
+                        cluster.Node(node);
+                });
             if (!RabbitMqTls.IsTls(address))
                 return;
             host.UseSsl(ssl =>

@@ -9,7 +9,7 @@ public static class RabbitMqTls
     public static bool IsTls(Uri address) => string.Equals(address.Scheme, "amqps", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The <see cref="SslOption"/> for RabbitMQ.Client connections to <paramref name="address"/>.</summary>
-    public static SslOption SslOption(Uri address, RabbitMqTlsOptions options, Action<string>? onRejected = null)
+    public static SslOption SslOption(Uri address, RabbitMqConnectionOptions options, Action<string>? onRejected = null)
     {
         var ssl = new SslOption(address.Host, enabled: IsTls(address))
         {

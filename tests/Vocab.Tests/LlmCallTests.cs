@@ -1,8 +1,4 @@
 using MassTransit;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Vocab.Worker.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Vocab.Contracts;
 using Vocab.Vocabularies;
@@ -170,11 +166,7 @@ public sealed class LlmCallTests(LlmCallTests.CappedWorker fixture) : IClassFixt
         configuration["Llm:RetryLimit"] = "1";
         configuration["Worker:QueueName"] = "no-llm";
         var logs = new CapturedLogs();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(configuration);
-        builder.AddVocabWorker();
-        builder.Logging.AddProvider(logs);
-        using var host = builder.Build();
+        using var host = WorkerFixture.BuildWorker(configuration, logs);
         await host.StartAsync();
         try
         {

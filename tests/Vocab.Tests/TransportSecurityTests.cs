@@ -6,15 +6,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vocab.Contracts;
 using Vocab.HttpBridge.Extensions;
 using Vocab.Security;
 using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
-using Vocab.Worker.Extensions;
 
 namespace Vocab.Tests;
 
@@ -77,13 +74,9 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
     public async Task Worker_TrustingAnotherCa_LogsWhyTheBrokerWasRefused()
     {
         var logs = new CapturedLogs();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var configuration = fixture.WorkerConfiguration();
         configuration["RabbitMq:CaCertificatePath"] = AnotherCa();
-        builder.Configuration.AddInMemoryCollection(configuration);
-        builder.AddVocabWorker();
-        builder.Logging.AddProvider(logs);
-        using var host = builder.Build();
+        using var host = WorkerFixture.BuildWorker(configuration, logs);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 
         var starting = host.StartAsync(cancel.Token);
@@ -101,7 +94,7 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
         var configuration = fixture.WorkerConfiguration();
         configuration["ConnectionStrings:RabbitMq"] = fixture.VirtualHost.AmqpUri.ToString();
         configuration["Security:RequireTls"] = "true";
-        using var host = BuildWorker(configuration);
+        using var host = WorkerFixture.BuildWorker(configuration);
 
         var error = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<TransportSecurityOptions>>().Value);
 
@@ -117,7 +110,7 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
         configuration["Security:RequireTls"] = "true";
         configuration["ConnectionStrings:Mongo"] = "mongodb://db.example:27017/?tls=true";
         configuration["Llm:Endpoint"] = "https://llm.example/v1";
-        using var host = BuildWorker(configuration);
+        using var host = WorkerFixture.BuildWorker(configuration);
 
         Assert.True(host.Services.GetRequiredService<IOptions<TransportSecurityOptions>>().Value.RequireTls);
     }
@@ -158,14 +151,6 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
         foreach (var (key, value) in settings)
             configuration[key] = value;
         return configuration;
-    }
-
-    private static IHost BuildWorker(Dictionary<string, string?> configuration)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(configuration);
-        builder.AddVocabWorker();
-        return builder.Build();
     }
 
     private static string AnotherCa()

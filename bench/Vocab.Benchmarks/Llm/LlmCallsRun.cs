@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -78,20 +77,8 @@ public static class LlmCallsRun
         environment.Overrides["Llm:Timeout"] = "00:01:00";
         using var worker = await environment.StartWorkerAsync(authenticate: true);
         var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");
-        var remaining = transcripts.Count;
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var seen = new ConcurrentDictionary<Guid, bool>();
-        var publisher = await environment.StartPublisherAsync(rabbit => rabbit.ReceiveEndpoint($"bench-llm-{Guid.NewGuid():N}", e =>
-        {
-            e.AutoDelete = true;
-            e.Durable = false;
-            e.Handler<VocabularyGenerated>(context =>
-            {
-                if (seen.TryAdd(context.Message.RequestId, true) && Interlocked.Decrement(ref remaining) == 0)
-                    done.TrySetResult();
-                return Task.CompletedTask;
-            });
-        }));
+        var results = new ResultCounter(transcripts.Count);
+        var publisher = await environment.StartPublisherAsync(rabbit => results.Listen(rabbit, "bench-llm"));
         var endpoint = await publisher.GetSendEndpoint(new Uri("queue:generate-vocabulary"));
         var callsBefore = environment.Llm.CallCount;
         var started = Stopwatch.GetTimestamp();
@@ -99,7 +86,7 @@ public static class LlmCallsRun
         {
             RequestId = Guid.NewGuid(), VideoId = $"llm-{i}", Transcript = transcript, SourceLanguage = "en", TargetLanguage = "ko", MaxItems = 5,
         }, context => context.UseApiKey(apiKey))));
-        await done.Task.WaitAsync(TimeSpan.FromMinutes(10));
+        await results.Done.WaitAsync(TimeSpan.FromMinutes(10));
         var elapsed = Stopwatch.GetElapsedTime(started);
         var calls = environment.Llm.CallCount - callsBefore;
         await publisher.StopAsync();

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -67,23 +66,11 @@ public static class TransportThroughputRun
         using var worker = await environment.StartWorkerAsync(authenticate: true);
         var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");
 
-        var remaining = messages;
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var seen = new ConcurrentDictionary<Guid, bool>();
+        var results = new ResultCounter(messages);
         var publisher = Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
-            rabbit.VocabHost(address, new RabbitMqTlsOptions { CaCertificatePath = ca }, NullLogger.Instance);
-            rabbit.ReceiveEndpoint($"bench-tls-results-{Guid.NewGuid():N}", e =>
-            {
-                e.AutoDelete = true;
-                e.Durable = false;
-                e.Handler<VocabularyGenerated>(context =>
-                {
-                    if (seen.TryAdd(context.Message.RequestId, true) && Interlocked.Decrement(ref remaining) == 0)
-                        done.TrySetResult();
-                    return Task.CompletedTask;
-                });
-            });
+            rabbit.VocabHost(address, new RabbitMqConnectionOptions { CaCertificatePath = ca }, NullLogger.Instance);
+            results.Listen(rabbit, "bench-tls-results");
         });
         await publisher.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
         var endpoint = await publisher.GetSendEndpoint(new Uri("queue:generate-vocabulary"));
@@ -108,7 +95,7 @@ public static class TransportThroughputRun
                 inFlight.Release();
             }
         }));
-        await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+        await results.Done.WaitAsync(TimeSpan.FromMinutes(5));
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         process.Refresh();
         var cpu = process.TotalProcessorTime - cpuBefore;

@@ -7,7 +7,7 @@ namespace Vocab.Admin.DeadLetters;
 /// Reads and acts on the worker's error queue. Messages are fetched unacknowledged and only acknowledged once their fate
 /// is done (replayed and confirmed, or purged); everything else goes back, and a crash leaves all of them on the queue.
 /// </summary>
-public sealed class DeadLetterQueue(Uri rabbitMq, string queueName, SslOption? ssl = null) : IAsyncDisposable
+public sealed class DeadLetterQueue(Uri rabbitMq, string queueName, SslOption? ssl = null, IReadOnlyList<string>? clusterHosts = null) : IAsyncDisposable
 {
     private const int NotFound = 404;
     private IConnection? _connection;
@@ -111,8 +111,18 @@ public sealed class DeadLetterQueue(Uri rabbitMq, string queueName, SslOption? s
         return await channel.QueuePurgeAsync(ErrorQueueName, cancellationToken);
     }
 
-    private async Task<IConnection> ConnectAsync(CancellationToken cancellationToken) =>
-        _connection ??= await new ConnectionFactory { Uri = rabbitMq, ClientProvidedName = "vocabctl", Ssl = ssl ?? new SslOption() }.CreateConnectionAsync(cancellationToken);
+    private async Task<IConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (_connection is not null)
+            return _connection;
+        var factory = new ConnectionFactory { Uri = rabbitMq, ClientProvidedName = "vocabctl", Ssl = ssl ?? new SslOption() };
+        // With a cluster's nodes listed, any one that answers will do.
+        _connection = clusterHosts is { Count: > 0 }
+            ? await factory.CreateConnectionAsync(clusterHosts.Select(h => AmqpTcpEndpoint.Parse(h)).Select(e =>
+                new AmqpTcpEndpoint(e.HostName, e.Port > 0 ? e.Port : rabbitMq.Port, factory.Ssl)).ToList(), cancellationToken)
+            : await factory.CreateConnectionAsync(cancellationToken);
+        return _connection;
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -33,6 +33,21 @@ public sealed class ApiKeyStore(VocabDatabase database)
         return new IssuedApiKey(key, stored);
     }
 
+    /// <summary>Keys for many users in one write (load tests, imports); each key is returned once, only hashes are stored.</summary>
+    public async Task<IReadOnlyList<IssuedApiKey>> CreateManyAsync(IReadOnlyList<string> userIds, string role, DateTime now, CancellationToken cancellationToken = default)
+    {
+        var issued = userIds.Select(userId =>
+        {
+            var (keyId, key) = ApiKeyFormat.Generate();
+            return new IssuedApiKey(key, new ApiKeyDocument
+            {
+                KeyId = keyId, Hash = ApiKeyFormat.Hash(key), UserId = userId, Role = role, Active = true, CreatedAt = now,
+            });
+        }).ToList();
+        await _collection.InsertManyAsync(issued.Select(i => i.Stored), new InsertManyOptions { IsOrdered = false }, cancellationToken);
+        return issued;
+    }
+
     /// <summary>All keys, or one user's, newest first.</summary>
     public async Task<IReadOnlyList<ApiKeyDocument>> ListAsync(string? userId, CancellationToken cancellationToken)
     {

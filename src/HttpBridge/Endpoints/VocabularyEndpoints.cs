@@ -36,6 +36,13 @@ public static partial class VocabularyEndpoints
             return TypedResults.ValidationProblem(errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "Invalid request");
 
         var logger = loggers.CreateLogger(typeof(VocabularyEndpoints));
+        // Before the plan counts anything: a request that cannot reach the worker must not use up the caller's quota.
+        if (!requester.IsAvailable)
+        {
+            LogBusUnavailable(logger, null, request.RequestId);
+            return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
+        }
+
         // The plan answers here, before the bus: the worker asks again, and every step counts a requestId once.
         var decision = await plans.AdmitAsync(request, User(http), http.User.FindFirstValue(VocabAuthenticationDefaults.RoleClaim) ?? "", http.RequestAborted);
         if (decision.Rate is { } rate)
@@ -47,11 +54,6 @@ public static partial class VocabularyEndpoints
         }
 
         var credential = PresentedCredential.FromHeaders(http.Request.Headers[VocabHeaders.ApiKey], http.Request.Headers.Authorization);
-        if (!requester.IsAvailable)
-        {
-            LogBusUnavailable(logger, null, request.RequestId);
-            return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
-        }
 
         try
         {

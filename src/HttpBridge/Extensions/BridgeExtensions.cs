@@ -60,7 +60,7 @@ public static class BridgeExtensions
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.VocabHost(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),
-                    context.GetRequiredService<IOptions<RabbitMqTlsOptions>>().Value,
+                    context.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value,
                     context.GetRequiredService<ILoggerFactory>().CreateLogger("Vocab.HttpBridge.RabbitMq"));
                 // Responses in order: the worker's rejection is sent and confirmed before the bare fault MassTransit
                 // sends after a failed consume, so reading them one at a time lets the reason win.

@@ -8,7 +8,7 @@ namespace Vocab.Worker.DeadLetter;
 /// as a scrubbed copy with a reason ops can read. The broker routes such messages to a quarantine queue that only this
 /// worker reads, because the broker cannot remove credentials; no caller was proven, so the copy names none.
 /// </summary>
-public sealed partial class BrokerDeadLetterFilingFilter<TContext>(string errorQueue, ILogger logger) : IFilter<TContext>
+public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue errorQueue, ILogger logger) : IFilter<TContext>
     where TContext : class, ReceiveContext
 {
     /// <inheritdoc />

@@ -13,7 +13,7 @@ namespace Vocab.Worker.DeadLetter;
 public static class ScrubbedCopyWriter
 {
     /// <summary>Scrubs the message and writes it to <paramref name="queue"/> with the worker's own <paramref name="metadata"/>.</summary>
-    public static async Task WriteAsync(ReceiveContext context, string queue, IEnumerable<KeyValuePair<string, object?>> metadata)
+    public static async Task WriteAsync(ReceiveContext context, FilingQueue queue, IEnumerable<KeyValuePair<string, object?>> metadata)
     {
         if (!context.TryGetPayload(out ChannelContext? channel))
             throw new InvalidOperationException("The received message has no RabbitMQ channel to write its dead-letter copy on.");
@@ -34,7 +34,7 @@ public static class ScrubbedCopyWriter
             headers[VocabHeaders.BodyRemoved] = why;
 
         await DeclareOnceAsync(channel, queue, context.CancellationToken);
-        await channel.BasicPublishAsync(queue, "", true, properties, copy.Body, true, context.CancellationToken);
+        await channel.BasicPublishAsync(queue.Name, "", true, properties, copy.Body, true, context.CancellationToken);
     }
 
     // AMQP tables take strings, numbers and booleans; anything else is written as text.
@@ -48,16 +48,16 @@ public static class ScrubbedCopyWriter
     };
 
     // The same topology MassTransit gives its error and skipped queues: a fanout exchange bound to a durable queue of that name.
-    private static async Task DeclareOnceAsync(ChannelContext channel, string queue, CancellationToken cancellationToken)
+    private static async Task DeclareOnceAsync(ChannelContext channel, FilingQueue queue, CancellationToken cancellationToken)
     {
         var declared = channel.GetOrAddPayload(() => new DeclaredQueues());
-        if (declared.Names.ContainsKey(queue))
+        if (declared.Names.ContainsKey(queue.Name))
             return;
         var none = new Dictionary<string, object>();
-        await channel.ExchangeDeclare(queue, ExchangeType.Fanout, true, false, none, cancellationToken);
-        await channel.QueueDeclare(queue, true, false, false, none, cancellationToken);
-        await channel.QueueBind(queue, queue, "", none, cancellationToken);
-        declared.Names[queue] = true;
+        await channel.ExchangeDeclare(queue.Name, ExchangeType.Fanout, true, false, none, cancellationToken);
+        await channel.QueueDeclare(queue.Name, true, false, false, new Dictionary<string, object>(queue.Arguments), cancellationToken);
+        await channel.QueueBind(queue.Name, queue.Name, "", none, cancellationToken);
+        declared.Names[queue.Name] = true;
     }
 
     private sealed class DeclaredQueues

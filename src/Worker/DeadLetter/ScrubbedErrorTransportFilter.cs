@@ -6,7 +6,7 @@ namespace Vocab.Worker.DeadLetter;
 /// The error pipe's last step, in place of MassTransit's error transport: files a scrubbed copy of the failed message on
 /// <c>&lt;queue&gt;_error</c> with the fault headers and the reason the pipe set, and nothing a publisher could forge.
 /// </summary>
-public sealed class ScrubbedErrorTransportFilter(string errorQueue) : IFilter<ExceptionReceiveContext>
+public sealed class ScrubbedErrorTransportFilter(FilingQueue errorQueue) : IFilter<ExceptionReceiveContext>
 {
     /// <inheritdoc />
     public async Task Send(ExceptionReceiveContext context, IPipe<ExceptionReceiveContext> next)

@@ -7,7 +7,7 @@ namespace Vocab.Worker.DeadLetter;
 /// The dead-letter pipe, in place of MassTransit's: a message no consumer handles (an unknown message type) is filed
 /// on <c>&lt;queue&gt;_skipped</c> as a scrubbed copy, since it never met the authentication filter.
 /// </summary>
-public sealed class ScrubbedSkippedTransportFilter(string skippedQueue) : IFilter<ReceiveContext>
+public sealed class ScrubbedSkippedTransportFilter(FilingQueue skippedQueue) : IFilter<ReceiveContext>
 {
     /// <inheritdoc />
     public async Task Send(ReceiveContext context, IPipe<ReceiveContext> next)

@@ -43,9 +43,10 @@ public static class MessagingExtensions
             {
                 var options = context.GetRequiredService<IOptions<MessagingOptions>>().Value;
                 var llm = context.GetRequiredService<IOptions<LlmOptions>>().Value;
-                rabbit.VocabHost(new Uri(options.ConnectionString), context.GetRequiredService<IOptions<RabbitMqTlsOptions>>().Value,
+                rabbit.VocabHost(new Uri(options.ConnectionString), context.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value,
                     context.GetRequiredService<ILoggerFactory>().CreateLogger("Vocab.Worker.RabbitMq"));
 
+                var errorQueue = new FilingQueue(options.ErrorQueueName, options.DeclaredQueueArguments);
                 var credentialRemoval = new CredentialHeaderRemovalObserver();
                 rabbit.ConnectSendObserver(credentialRemoval);
                 rabbit.ConnectPublishObserver(credentialRemoval);
@@ -54,6 +55,17 @@ public static class MessagingExtensions
                 {
                     endpoint.PrefetchCount = options.PrefetchCount;
                     endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit;
+                    if (options.IsQuorum)
+                    {
+                        // Replicated across the cluster; a message delivered DeliveryLimit times goes to quarantine, and from
+                        // there to _error with delivery_limit_exceeded, instead of being redelivered for ever. At-least-once
+                        // dead-lettering keeps it safe while it moves.
+                        endpoint.SetQuorumQueue();
+                        endpoint.SetQueueArgument("x-delivery-limit", options.DeliveryLimit);
+                        endpoint.SetQueueArgument("x-dead-letter-exchange", options.QuarantineQueueName);
+                        endpoint.SetQueueArgument("x-dead-letter-strategy", "at-least-once");
+                        endpoint.SetQueueArgument("x-overflow", "reject-publish");
+                    }
                     // Plain JSON from non-.NET publishers (and messages with no content type) next to MassTransit envelopes.
                     endpoint.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
 
@@ -62,9 +74,10 @@ public static class MessagingExtensions
                     {
                         error.UseFilter(new DeadLetterReasonFilter(context.GetRequiredService<ILogger<DeadLetterReasonFilter>>()));
                         error.UseFilter(new GenerateFaultFilter());
-                        error.UseFilter(new ScrubbedErrorTransportFilter(options.ErrorQueueName));
+                        error.UseFilter(new ScrubbedErrorTransportFilter(errorQueue));
                     });
-                    endpoint.ConfigureDeadLetter(skipped => skipped.UseFilter(new ScrubbedSkippedTransportFilter(options.SkippedQueueName)));
+                    endpoint.ConfigureDeadLetter(skipped => skipped.UseFilter(
+                        new ScrubbedSkippedTransportFilter(new FilingQueue(options.SkippedQueueName, options.DeclaredQueueArguments))));
 
                     if (llm.RetryLimit > 0)
                     {
@@ -91,9 +104,11 @@ public static class MessagingExtensions
                     // No consumer: every message here ends in one of the two pipes below, which file it scrubbed.
                     quarantine.ConfigureConsumeTopology = false;
                     quarantine.PrefetchCount = 16;
+                    if (options.IsQuorum)
+                        quarantine.SetQuorumQueue();
                     var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BrokerDeadLetterFilingFilter<>).FullName!);
-                    quarantine.ConfigureDeadLetter(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ReceiveContext>(options.ErrorQueueName, logger)));
-                    quarantine.ConfigureError(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ExceptionReceiveContext>(options.ErrorQueueName, logger)));
+                    quarantine.ConfigureDeadLetter(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ReceiveContext>(errorQueue, logger)));
+                    quarantine.ConfigureError(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ExceptionReceiveContext>(errorQueue, logger)));
                 });
             });
         });

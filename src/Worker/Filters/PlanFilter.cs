@@ -39,7 +39,7 @@ public sealed partial class PlanFilter<T>(PlanAdmission admission, IOptions<Rate
             var step = RateDelay.StepFor(rate.ResetAfter);
             if (RateDelay.AlreadyDelayed(context.ReceiveContext) + step <= rateOptions.Value.MaxDelay)
             {
-                await RateDelay.SendAsync(context.ReceiveContext, messaging.Value.QueueName, step);
+                await RateDelay.SendAsync(context.ReceiveContext, messaging.Value.QueueName, messaging.Value.DeclaredQueueArguments, step);
                 LogDelayed(logger, request.RequestId, caller.UserId, step.TotalSeconds);
                 // Handled here: without this the message would count as unconsumed and go to _skipped.
                 await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-rate-delay");

@@ -26,17 +26,18 @@ public static class RateDelay
     public static TimeSpan StepFor(TimeSpan retryAfter) => Steps.FirstOrDefault(s => s >= retryAfter, Steps[^1]);
 
     /// <summary>Publishes the message, as received, to the delay queue of <paramref name="step"/> and waits for the broker's confirmation.</summary>
-    public static async Task SendAsync(ReceiveContext context, string inputQueue, TimeSpan step)
+    public static async Task SendAsync(ReceiveContext context, string inputQueue, IReadOnlyDictionary<string, object> queueArguments, TimeSpan step)
     {
         if (!context.TryGetPayload(out ChannelContext? channel) || !context.TryGetPayload(out RabbitMqBasicConsumeContext? delivery))
             throw new InvalidOperationException("The received message has no RabbitMQ channel to delay it on.");
         var queue = $"{inputQueue}_delay_{(int)step.TotalSeconds}s";
-        await channel.QueueDeclare(queue, true, false, false, new Dictionary<string, object>
+        var arguments = new Dictionary<string, object>(queueArguments)
         {
             ["x-message-ttl"] = (int)step.TotalMilliseconds,
             ["x-dead-letter-exchange"] = "",
             ["x-dead-letter-routing-key"] = inputQueue,
-        }, context.CancellationToken);
+        };
+        await channel.QueueDeclare(queue, true, false, false, arguments, context.CancellationToken);
 
         var properties = new BasicProperties(delivery.Properties)
         {

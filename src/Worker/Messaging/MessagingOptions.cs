@@ -25,6 +25,21 @@ public sealed class MessagingOptions
     /// <summary>Where the broker dead-letters the input queue's expired and rejected messages; only the worker reads it.</summary>
     public string QuarantineQueueName => QueueName + "_quarantine";
 
+    /// <summary><c>classic</c>, or <c>quorum</c> (replicated across a cluster's nodes; recommended in production).</summary>
+    [RegularExpression("^(classic|quorum)$", ErrorMessage = "Worker:QueueType must be classic or quorum.")]
+    public string QueueType { get; set; } = "classic";
+
+    /// <summary>Quorum queues only: deliveries of one message before the broker dead-letters it (a poison message, a crash loop).</summary>
+    [Range(1, 1_000, ErrorMessage = "Worker:DeliveryLimit must be between 1 and 1000.")]
+    public int DeliveryLimit { get; set; } = 5;
+
+    /// <summary>True when the worker's queues are quorum queues.</summary>
+    public bool IsQuorum => QueueType == "quorum";
+
+    /// <summary>What every queue the worker declares itself (error, skipped, delay) needs beside its own arguments.</summary>
+    public IReadOnlyDictionary<string, object> DeclaredQueueArguments =>
+        IsQuorum ? new Dictionary<string, object> { ["x-queue-type"] = "quorum" } : new Dictionary<string, object>();
+
     [Range(1, 10_000, ErrorMessage = "Worker:PrefetchCount must be between 1 and 10000.")]
     public int PrefetchCount { get; set; } = 32;
 

@@ -102,13 +102,20 @@ public class WorkerFixture : IAsyncLifetime
     /// <summary>Another worker process's host on the same broker and database (competing consumers).</summary>
     public async Task<IHost> StartAnotherWorkerAsync(CapturedLogs? logs = null)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(WorkerConfiguration());
-        builder.AddVocabWorker();
-        builder.Logging.AddProvider(logs ?? Logs);
-        var host = builder.Build();
+        var host = BuildWorker(WorkerConfiguration(), logs ?? Logs);
         await host.StartAsync();
         return host;
+    }
+
+    /// <summary>The production worker composition on exactly this configuration, not started.</summary>
+    public static IHost BuildWorker(IDictionary<string, string?> configuration, CapturedLogs? logs = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.AddVocabWorker();
+        if (logs is not null)
+            builder.Logging.AddProvider(logs);
+        return builder.Build();
     }
 
     /// <summary>Creates an API key the way vocabctl does, straight into the store.</summary>

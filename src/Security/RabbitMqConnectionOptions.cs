@@ -1,10 +1,19 @@
 namespace Vocab.Security;
 
-/// <summary>TLS to RabbitMQ (<c>RabbitMq:*</c>), used when <c>ConnectionStrings:RabbitMq</c> is an <c>amqps://</c> address.</summary>
-public sealed class RabbitMqTlsOptions
+/// <summary>
+/// How to reach RabbitMQ beyond <c>ConnectionStrings:RabbitMq</c> (<c>RabbitMq:*</c>): the other nodes of a cluster, and TLS
+/// (used when the address is <c>amqps://</c>).
+/// </summary>
+public sealed class RabbitMqConnectionOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "RabbitMq";
+
+    /// <summary>
+    /// A cluster's nodes, <c>host</c> or <c>host:port</c>; the connection string's host is one of them. A lost connection
+    /// moves to a surviving node. Empty: the connection string's host alone.
+    /// </summary>
+    public string[] Hosts { get; set; } = [];
 
     /// <summary>A PEM CA certificate that alone is trusted for the broker's certificate; unset: the system store.</summary>
     public string? CaCertificatePath { get; set; }

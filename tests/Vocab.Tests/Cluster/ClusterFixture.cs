@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using MongoDB.Driver;
+using Vocab.Tests.Infrastructure;
+using Vocab.TestSupport;
+using Vocab.Vocabularies;
+
+namespace Vocab.Tests.Cluster;
+
+/// <summary>
+/// The three-node RabbitMQ cluster of <c>scripts/services.sh cluster up</c> (addresses in .services/cluster.env), a
+/// virtual host of its own on it, quorum queues, and MongoDB and a local LLM endpoint as elsewhere.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public string VirtualHost { get; } = $"vocab-cluster-{Guid.NewGuid():N}";
+
+    public string DatabaseName { get; } = $"vocab_cluster_{Guid.NewGuid():N}";
+
+    public string[] Hosts { get; } = Required("VOCAB_RABBITMQ_CLUSTER_HOSTS").Split(',');
+
+    public string[] Nodes { get; } = Required("VOCAB_RABBITMQ_CLUSTER_NODES").Split(',');
+
+    public FakeLlmServer Llm { get; private set; } = null!;
+
+    public TestTokens Tokens { get; } = new();
+
+    public CapturedLogs Logs { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        Llm = await FakeLlmServer.StartAsync();
+        using var management = ManagementOf(0);
+        (await management.PutAsync($"api/vhosts/{VirtualHost}", null)).EnsureSuccessStatusCode();
+        (await management.PutAsync($"api/permissions/{VirtualHost}/guest",
+            new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>The worker's configuration on the cluster: every node listed, quorum queues.</summary>
+    public Dictionary<string, string?> WorkerConfiguration()
+    {
+        var configuration = new Dictionary<string, string?>(Tokens.Configuration())
+        {
+            ["ConnectionStrings:RabbitMq"] = $"amqp://guest:guest@127.0.0.1:{Hosts[0].Split(':')[1]}/{VirtualHost}",
+            ["ConnectionStrings:Mongo"] = ServiceAddresses.Mongo,
+            ["Mongo:Database"] = DatabaseName,
+            ["Worker:QueueType"] = "quorum",
+            ["Llm:Endpoint"] = Llm.Endpoint,
+            ["Llm:Model"] = "fake-model",
+            ["Llm:ApiKey"] = "llm-test-key",
+            ["Llm:RetryLimit"] = "1",
+            ["Llm:RetryMinInterval"] = "00:00:00.100",
+            ["Llm:RetryMaxInterval"] = "00:00:00.200",
+            ["Security:RequireTls"] = "false",
+            ["Plans:RoleMap:user"] = "unlimited",
+            ["Authentication:LastUsedFlushInterval"] = "01:00:00",
+        };
+        for (var i = 0; i < Hosts.Length; i++)
+            configuration[$"RabbitMq:Hosts:{i}"] = Hosts[i];
+        return configuration;
+    }
+
+    public async Task<IHost> StartWorkerAsync()
+    {
+        var host = WorkerFixture.BuildWorker(WorkerConfiguration(), Logs);
+        await host.StartAsync();
+        return host;
+    }
+
+    /// <summary>A publishing bus that knows every node.</summary>
+    public async Task<IBusControl> StartPublisherAsync()
+    {
+        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(new Uri(WorkerConfiguration()["ConnectionStrings:RabbitMq"]!), h =>
+            h.UseCluster(c =>
+            {
+                foreach (var node in Hosts)
+                    c.Node(node);
+            })));
+        await bus.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        return bus;
+    }
+
+    /// <summary>The management API of node <paramref name="index"/> (its port is the AMQP port + 10000).</summary>
+    public HttpClient ManagementOf(int index)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{int.Parse(Hosts[index].Split(':')[1]) + 10000}/"), Timeout = TimeSpan.FromSeconds(10) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
+        return client;
+    }
+
+    /// <summary>The node that leads a quorum queue now.</summary>
+    public async Task<string> LeaderOfAsync(string queue)
+    {
+        for (var i = 0; i < Hosts.Length; i++)
+        {
+            try
+            {
+                using var management = ManagementOf(i);
+                using var json = JsonDocument.Parse(await management.GetStringAsync($"api/queues/{VirtualHost}/{queue}"));
+                if (json.RootElement.TryGetProperty("leader", out var leader) && leader.GetString() is { } name)
+                    return name;
+            }
+            catch (HttpRequestException)
+            {
+                // That node is down; ask another.
+            }
+        }
+        throw new InvalidOperationException($"no node names a leader for {queue}");
+    }
+
+    /// <summary>Runs rabbitmqctl against a node (stop_app, start_app…).</summary>
+    public static async Task RabbitMqCtlAsync(string node, string command)
+    {
+        using var process = Process.Start(new ProcessStartInfo("rabbitmqctl", ["-q", "-n", node, command]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(120)).Token);
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"rabbitmqctl -n {node} {command} failed: {await process.StandardError.ReadToEndAsync()}");
+    }
+
+    public IMongoCollection<VocabularyDocument> Vocabularies =>
+        new MongoClient(ServiceAddresses.Mongo).GetDatabase(DatabaseName).GetCollection<VocabularyDocument>(VocabularyStore.CollectionName);
+
+    public async Task DisposeAsync()
+    {
+        for (var i = 0; i < Hosts.Length; i++)
+        {
+            try
+            {
+                using var management = ManagementOf(i);
+                await management.DeleteAsync($"api/vhosts/{VirtualHost}");
+                break;
+            }
+            catch (HttpRequestException)
+            {
+                // Try the next node.
+            }
+        }
+        await MongoCleanup.DropDatabaseAsync(new MongoClient(ServiceAddresses.Mongo), DatabaseName);
+        await Llm.DisposeAsync();
+    }
+
+    private static string Required(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
+        ? value
+        : throw new InvalidOperationException($"{name} is not set: the cluster tests run through scripts/test-cluster.sh, which starts the cluster.");
+}
