@@ -41,9 +41,9 @@ issue() {
   rm -f "$name.csr" "$name.ext"
   echo "[certs] issued $name.pem ($sans)" >&2
 }
-issue broker "DNS:localhost,DNS:rabbitmq,IP:127.0.0.1"
-issue bridge "DNS:localhost,DNS:bridge,IP:127.0.0.1"
-issue mongo "DNS:localhost,DNS:mongo,IP:127.0.0.1"
+issue broker "DNS:localhost,DNS:rabbitmq,DNS:rabbitmq-1,DNS:rabbitmq-2,DNS:rabbitmq-3,IP:127.0.0.1"
+issue bridge "DNS:localhost,DNS:bridge,DNS:bridge-1,DNS:bridge-2,IP:127.0.0.1"
+issue mongo "DNS:localhost,DNS:mongo,DNS:mongo-1,DNS:mongo-2,DNS:mongo-3,IP:127.0.0.1"
 issue client "DNS:vocab-client"
 # mongod wants the certificate and its key in one file.
 [ -f mongo-combined.pem ] || cat mongo.pem mongo.key > mongo-combined.pem

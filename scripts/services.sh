@@ -181,11 +181,16 @@ cluster_up() {
       as_root install -d -o rabbitmq -g rabbitmq "$base" "$base/mnesia" "$base/log"
       printf 'listeners.tcp.default = %s\nmanagement.tcp.port = %s\nconsumer_timeout = 1800000\n' "$port" "$((port + 10000))" \
         | as_root tee "/etc/rabbitmq/vocab$n.conf" >/dev/null
-      log "starting RabbitMQ node $name on $port"
-      as_root env RABBITMQ_NODENAME="$name" RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="$((port + 20000))" \
-        RABBITMQ_CONFIG_FILE="/etc/rabbitmq/vocab$n" RABBITMQ_MNESIA_BASE="$base/mnesia" RABBITMQ_LOG_BASE="$base/log" \
-        RABBITMQ_PID_FILE="$base/pid" nohup rabbitmq-server >"$state/rabbitmq-vocab$n.log" 2>&1 &
-      timeout 120 rabbitmqctl -q -n "$name" await_startup >/dev/null
+      # A node started while another is still settling can fail its start-up checks: try twice.
+      for try in 1 2; do
+        log "starting RabbitMQ node $name on $port (try $try)"
+        as_root env RABBITMQ_NODENAME="$name" RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="$((port + 20000))" \
+          RABBITMQ_CONFIG_FILE="/etc/rabbitmq/vocab$n" RABBITMQ_MNESIA_BASE="$base/mnesia" RABBITMQ_LOG_BASE="$base/log" \
+          RABBITMQ_PID_FILE="$base/pid" nohup rabbitmq-server >"$state/rabbitmq-vocab$n.log" 2>&1 &
+        if timeout 120 rabbitmqctl -q -n "$name" await_startup >/dev/null 2>&1; then break; fi
+        [ "$try" = 2 ] && { log "node $name did not start:"; tail -n 20 "$state/rabbitmq-vocab$n.log" >&2; exit 1; }
+        sleep 3
+      done
     fi
     if ! rabbitmqctl -q -n "rabbit@$host" cluster_status 2>/dev/null | grep -q "$name"; then
       log "joining $name to rabbit@$host"

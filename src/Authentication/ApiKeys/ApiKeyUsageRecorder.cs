@@ -53,8 +53,19 @@ public sealed partial class ApiKeyUsageRecorder(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        await FlushAsync(cancellationToken);
+        try
+        {
+            await FlushAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown ran out of time: last-use times are a convenience, never a reason for the process to fail to stop.
+            LogFlushAbandoned(logger, _pending.Count);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown ran out of time before recording the last use of API keys ({KeyCount} pending)")]
+    private static partial void LogFlushAbandoned(ILogger logger, int keyCount);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record last use of {KeyCount} API keys; will retry")]
     private static partial void LogFlushFailed(ILogger logger, Exception exception, int keyCount);

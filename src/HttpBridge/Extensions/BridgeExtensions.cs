@@ -56,7 +56,11 @@ public static class BridgeExtensions
         var queueName = builder.Configuration["Bridge:QueueName"] ?? "generate-vocabulary";
         services.AddMassTransit(bus =>
         {
-            bus.AddRequestClient<GenerateVocabulary>(new Uri($"queue:{queueName}"));
+            // MassTransit reports usage to its vendor over the internet unless told not to: nothing leaves this service.
+            bus.ConfigureUsageTelemetryOptions(telemetry => telemetry.Enabled = false);
+            // To the queue's exchange, which the worker (or rabbitmq/definitions.json) binds to it: sending to queue:… would
+            // make the bridge declare a classic queue, which a quorum deployment's queue refuses.
+            bus.AddRequestClient<GenerateVocabulary>(new Uri($"exchange:{queueName}"));
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.VocabHost(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),

@@ -38,6 +38,8 @@ public static class MessagingExtensions
 
         services.AddMassTransit(bus =>
         {
+            // MassTransit reports usage to its vendor over the internet unless told not to: nothing leaves this service.
+            bus.ConfigureUsageTelemetryOptions(telemetry => telemetry.Enabled = false);
             bus.AddConsumer<GenerateVocabularyConsumer>();
             bus.UsingRabbitMq((context, rabbit) =>
             {

@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using MongoDB.Driver;
@@ -90,35 +88,6 @@ public sealed class ClusterFixture : IAsyncLifetime
         var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{int.Parse(Hosts[index].Split(':')[1]) + 10000}/"), Timeout = TimeSpan.FromSeconds(10) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
         return client;
-    }
-
-    /// <summary>The node that leads a quorum queue now.</summary>
-    public async Task<string> LeaderOfAsync(string queue)
-    {
-        for (var i = 0; i < Hosts.Length; i++)
-        {
-            try
-            {
-                using var management = ManagementOf(i);
-                using var json = JsonDocument.Parse(await management.GetStringAsync($"api/queues/{VirtualHost}/{queue}"));
-                if (json.RootElement.TryGetProperty("leader", out var leader) && leader.GetString() is { } name)
-                    return name;
-            }
-            catch (HttpRequestException)
-            {
-                // That node is down; ask another.
-            }
-        }
-        throw new InvalidOperationException($"no node names a leader for {queue}");
-    }
-
-    /// <summary>Runs rabbitmqctl against a node (stop_app, start_app…).</summary>
-    public static async Task RabbitMqCtlAsync(string node, string command)
-    {
-        using var process = Process.Start(new ProcessStartInfo("rabbitmqctl", ["-q", "-n", node, command]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(120)).Token);
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"rabbitmqctl -n {node} {command} failed: {await process.StandardError.ReadToEndAsync()}");
     }
 
     public IMongoCollection<VocabularyDocument> Vocabularies =>

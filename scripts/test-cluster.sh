@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The scale-out tests: a three-node RabbitMQ cluster on this host (scripts/services.sh cluster up), worker hosts and a
+# worker process on quorum queues, a node stopped and a worker killed mid-load. Stops the extra nodes afterwards.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/services.sh up
+scripts/services.sh cluster up
+# shellcheck disable=SC1091
+source .services/env
+# shellcheck disable=SC1091
+source .services/cluster.env
+log="$root/.services/test-cluster-output.log"
+set +e
+dotnet test Vocab.sln --nologo -c Release --filter "Category=Cluster" --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+scripts/services.sh cluster down || true
+passed=$({ grep -E '^\s+Passed: [0-9]+' "$log" || true; } | awk '{s+=$2} END {print s+0}' || true)
+failed=$({ grep -E '^\s+Failed: [0-9]+' "$log" || true; } | awk '{s+=$2} END {print s+0}' || true)
+echo "cluster tests - $passed passed, $failed failed"
+exit "$status"
