@@ -202,7 +202,6 @@ cluster_up() {
   done
   cat > "$state/cluster.env" <<ENV
 export VOCAB_RABBITMQ_CLUSTER_HOSTS='127.0.0.1:5672,127.0.0.1:$(node_port 2),127.0.0.1:$(node_port 3)'
-export VOCAB_RABBITMQ_CLUSTER_NODES='rabbit@$host,vocab2@$host,vocab3@$host'
 ENV
   log "cluster ready: rabbit@$host, vocab2@$host, vocab3@$host"
 }

@@ -21,7 +21,6 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public string[] Hosts { get; } = Required("VOCAB_RABBITMQ_CLUSTER_HOSTS").Split(',');
 
-    public string[] Nodes { get; } = Required("VOCAB_RABBITMQ_CLUSTER_NODES").Split(',');
 
     public FakeLlmServer Llm { get; private set; } = null!;
 
