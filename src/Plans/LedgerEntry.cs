@@ -3,6 +3,7 @@ using MongoDB.Bson.Serialization.Attributes;
 namespace Vocab.Plans;
 
 /// <summary>One admitted request in <c>usage_ledger</c> (id: <c>user|requestId</c>): what it reserved and whether it was settled or released, once.</summary>
+[BsonIgnoreExtraElements]
 public sealed class LedgerEntry
 {
     public const string Reserved = "reserved";
@@ -23,6 +24,10 @@ public sealed class LedgerEntry
 
     [BsonElement("state")]
     public string State { get; set; } = Reserved;
+
+    /// <summary>The counting of the usage document this entry stands for (<see cref="RecentAdmission.Admission"/>).</summary>
+    [BsonElement("admission")]
+    public string Admission { get; set; } = "";
 
     [BsonElement("at")]
     public DateTime At { get; set; }

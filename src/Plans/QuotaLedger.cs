@@ -5,8 +5,9 @@ namespace Vocab.Plans;
 
 /// <summary>
 /// Exact monthly quotas shared by every instance: a request is admitted (counted, its estimated tokens reserved) in one
-/// conditional update of the user's month, keyed by its requestId so redelivery, retries and replays never count twice;
-/// it is settled to its actual tokens after the LLM call, or its reservation released when it fails.
+/// conditional update of the user's month, and recorded in the ledger under its requestId, so redelivery, retries and
+/// replays never count twice; it is settled to its actual tokens after the LLM call, or its reservation released when it
+/// fails.
 /// </summary>
 public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
 {
@@ -16,6 +17,14 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     private readonly IMongoCollection<UsageDocument> _usage = database.Collection<UsageDocument>(UsageCollection);
     private readonly IMongoCollection<LedgerEntry> _ledger = database.Collection<LedgerEntry>(LedgerCollection);
 
+    /// <summary>
+    /// Slots of recent counted requests in a usage document (a request's slot is a hash of its id). A redelivery or retry
+    /// of a request that reached the ledger is found there; the slot covers the moment between counting and the ledger
+    /// write. The one inexact case: a crash in that moment, and another request of the same user counted in the same slot
+    /// before the first comes back, counts the first twice (at most 1 in this many such crashes on a busy account).
+    /// </summary>
+    public const int RecentSlots = 256;
+
     /// <summary>Admits the request under the plan's monthly limits, or says when the month resets.</summary>
     public async Task<QuotaDecision> AdmitAsync(Guid requestId, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken)
     {
@@ -23,35 +32,73 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         var month = UsageMonth.Of(now);
         var usageId = $"{userId}|{month}";
         var id = requestId.ToString("D");
+        var admitted = new QuotaDecision(true, UsageMonth.ResetsAt(now));
+        // Tells this counting from another of the same request; short, as it is stored in a slot of the usage document.
+        var admission = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+
+        if (!await TryCountAsync(usageId, id, admission, userId, month, plan, estimatedTokens, cancellationToken))
+        {
+            // Not counted now: counted a moment ago (its slot holds it), counted before that (the ledger has it), or over
+            // the quota.
+            var current = await _usage.Find(u => u.Id == usageId).FirstOrDefaultAsync(cancellationToken);
+            if (current?.Recent.GetValueOrDefault(SlotOf(id)) is { } recent && recent.RequestId == id)
+            {
+                await RecordAsync(EntryId(userId, requestId), usageId, recent.Admission, estimatedTokens, now, cancellationToken);
+                return admitted;
+            }
+            var earlier = await _ledger.Find(l => l.RequestId == EntryId(userId, requestId)).FirstOrDefaultAsync(cancellationToken);
+            return earlier is null ? new QuotaDecision(false, UsageMonth.ResetsAt(now)) : admitted;
+        }
+
+        var entry = await RecordAsync(EntryId(userId, requestId), usageId, admission, estimatedTokens, now, cancellationToken);
+        if (entry.Admission != admission)
+        {
+            // The ledger knew this request from an earlier counting (a replay, long after): it was paid for then, so this
+            // counting is taken back.
+            await _usage.UpdateOneAsync(u => u.Id == usageId, Builders<UsageDocument>.Update
+                .Inc(u => u.Requests, -1).Inc(u => u.ReservedTokens, -estimatedTokens).Inc(u => u.CommittedTokens, -estimatedTokens),
+                cancellationToken: cancellationToken);
+        }
+        return admitted;
+    }
+
+    /// <summary>
+    /// Counts the request in one conditional update of the user's month: only if its slot does not hold it already and
+    /// the plan's limits leave room. False when the update was refused.
+    /// </summary>
+    private async Task<bool> TryCountAsync(string usageId, string id, string admission, string userId, string month, Plan plan,
+        long estimatedTokens, CancellationToken cancellationToken)
+    {
         var f = Builders<UsageDocument>.Filter;
-        var filter = f.Eq(u => u.Id, usageId) & f.Ne("admitted", id);
+        var slot = $"recent.{SlotOf(id)}";
+        var filter = f.Eq(u => u.Id, usageId) & f.Ne($"{slot}.i", id);
         if (plan.Limits.MonthlyRequests is { } requests)
             filter &= f.Lt(u => u.Requests, requests);
         if (plan.Limits.MonthlyTokens is { } tokens)
             filter &= f.Lte(u => u.CommittedTokens, tokens - estimatedTokens);
         var update = Builders<UsageDocument>.Update
             .Inc(u => u.Requests, 1).Inc(u => u.ReservedTokens, estimatedTokens).Inc(u => u.CommittedTokens, estimatedTokens)
-            .AddToSet(u => u.Admitted, id)
+            .Set(slot, new RecentAdmission { RequestId = id, Admission = admission })
             .SetOnInsert(u => u.UserId, userId).SetOnInsert(u => u.Month, month).SetOnInsert(u => u.Plan, plan.Name);
         try
         {
             await _usage.UpdateOneAsync(filter, update, new UpdateOptions { IsUpsert = true }, cancellationToken);
+            return true;
         }
         catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
         {
-            // The month exists and the filter refused: either this request was admitted before, or the quota is spent.
-            var current = await _usage.Find(u => u.Id == usageId).FirstOrDefaultAsync(cancellationToken);
-            if (current is null || !current.Admitted.Contains(id))
-                return new QuotaDecision(false, UsageMonth.ResetsAt(now));
+            // The month exists and the filter refused it.
+            return false;
         }
-
-        var entryId = EntryId(userId, requestId);
-        await _ledger.UpdateOneAsync(l => l.RequestId == entryId,
-            Builders<LedgerEntry>.Update.SetOnInsert(l => l.UsageId, usageId).SetOnInsert(l => l.ReservedTokens, estimatedTokens)
-                .SetOnInsert(l => l.State, LedgerEntry.Reserved).SetOnInsert(l => l.At, now.UtcDateTime),
-            new UpdateOptions { IsUpsert = true }, cancellationToken);
-        return new QuotaDecision(true, UsageMonth.ResetsAt(now));
     }
+
+    /// <summary>The request's ledger entry: written by the first counting to get here, returned as it is after that.</summary>
+    private Task<LedgerEntry> RecordAsync(string entryId, string usageId, string admission, long estimatedTokens, DateTimeOffset now,
+        CancellationToken cancellationToken) =>
+        _ledger.FindOneAndUpdateAsync<LedgerEntry>(l => l.RequestId == entryId,
+            Builders<LedgerEntry>.Update.SetOnInsert(l => l.UsageId, usageId).SetOnInsert(l => l.ReservedTokens, estimatedTokens)
+                .SetOnInsert(l => l.State, LedgerEntry.Reserved).SetOnInsert(l => l.Admission, admission).SetOnInsert(l => l.At, now.UtcDateTime),
+            new FindOneAndUpdateOptions<LedgerEntry> { IsUpsert = true, ReturnDocument = ReturnDocument.After }, cancellationToken);
 
     /// <summary>Replaces the request's reservation by its actual tokens, once.</summary>
     public async Task SettleAsync(string userId, Guid requestId, long actualTokens, CancellationToken cancellationToken)
@@ -80,6 +127,9 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         await _usage.UpdateOneAsync(u => u.Id == entry.UsageId, Builders<UsageDocument>.Update
             .Inc(u => u.ReservedTokens, -entry.ReservedTokens).Inc(u => u.CommittedTokens, -entry.ReservedTokens), cancellationToken: cancellationToken);
     }
+
+    private static string SlotOf(string requestId) =>
+        (BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(requestId))) % RecentSlots).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     // Keyed by user and request: another caller reusing a requestId must never touch this caller's entry.
     private static string EntryId(string userId, Guid requestId) => $"{userId}|{requestId:D}";

@@ -3,9 +3,11 @@ using MongoDB.Bson.Serialization.Attributes;
 namespace Vocab.Plans;
 
 /// <summary>
-/// One user's usage in one month (<c>usage_months</c>, id <c>user|yyyy-MM</c>). The admitted request ids live in the same
-/// document, so admitting a request, counting it and refusing a second charge for it are one atomic update.
+/// One user's usage in one month (<c>usage_months</c>, id <c>user|yyyy-MM</c>): counters, and the latest counted request
+/// of each of <see cref="QuotaLedger.RecentSlots"/> slots, so that counting a request and refusing a second charge for a
+/// redelivery of it are one atomic update while the document stays bounded however many requests the month has.
 /// </summary>
+[BsonIgnoreExtraElements]
 public sealed class UsageDocument
 {
     [BsonId]
@@ -35,6 +37,7 @@ public sealed class UsageDocument
     [BsonElement("committedTokens")]
     public long CommittedTokens { get; set; }
 
-    [BsonElement("admitted")]
-    public List<string> Admitted { get; set; } = [];
+    /// <summary>By slot (a hash of the request id): the last request counted in it.</summary>
+    [BsonElement("recent")]
+    public Dictionary<string, RecentAdmission> Recent { get; set; } = [];
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using MongoDB.Driver;
 using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Plans;
@@ -190,6 +191,54 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
         Assert.True(nextMonth.Admitted);
         Assert.Equal(1, (await ledger.GetAsync(user, "2026-11", default)).Requests);
         Assert.Equal(1, (await ledger.GetAsync(user, "2026-12", default)).Requests);
+    }
+
+    [Fact]
+    public async Task UsageDocument_StaysBounded_AndEveryRequestCountsOnce_EvenLongAfter()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
+        var database = fixture.Services.GetRequiredService<VocabDatabase>();
+        var ledger = new QuotaLedger(database, clock);
+        var plan = new Plan("counted", new PlanOptions { MonthlyRequests = 100_000 });
+        var user = $"busy-{Guid.NewGuid():N}";
+        var requests = Enumerable.Range(0, 3 * QuotaLedger.RecentSlots).Select(_ => Guid.NewGuid()).ToList();
+
+        foreach (var chunk in requests.Chunk(64))
+            await Task.WhenAll(chunk.Select(id => ledger.AdmitAsync(id, user, plan, 10, default)));
+        // Every one again, long after its slot was taken by later requests (a replay from the error queue), and the
+        // first ones concurrently with themselves (a redelivery racing a retry).
+        foreach (var chunk in requests.Chunk(64))
+            await Task.WhenAll(chunk.Select(id => ledger.AdmitAsync(id, user, plan, 10, default)));
+        await Task.WhenAll(requests.Take(32).SelectMany(id => new[] { ledger.AdmitAsync(id, user, plan, 10, default), ledger.AdmitAsync(id, user, plan, 10, default) }));
+
+        var usage = await ledger.GetAsync(user, "2026-11", default);
+        Assert.Equal(requests.Count, usage.Requests);
+        Assert.Equal(requests.Count * 10L, usage.ReservedTokens);
+        Assert.InRange(usage.Recent.Count, 1, QuotaLedger.RecentSlots);
+    }
+
+    [Fact]
+    public async Task CrashBetweenCountingAndTheLedger_TheRedeliveryIsNotCountedAgain()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
+        var database = fixture.Services.GetRequiredService<VocabDatabase>();
+        var ledger = new QuotaLedger(database, clock);
+        var plan = new Plan("two-a-month", new PlanOptions { MonthlyRequests = 2 });
+        var user = $"crash-{Guid.NewGuid():N}";
+        var request = Guid.NewGuid();
+
+        Assert.True((await ledger.AdmitAsync(request, user, plan, 10, default)).Admitted);
+        // The worker died after counting, before writing the ledger entry.
+        await database.Collection<LedgerEntry>(QuotaLedger.LedgerCollection).DeleteOneAsync(l => l.RequestId == $"{user}|{request:D}");
+        var redelivered = await ledger.AdmitAsync(request, user, plan, 10, default);
+        var second = await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 10, default);
+        var third = await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 10, default);
+
+        Assert.True(redelivered.Admitted);
+        Assert.True(second.Admitted);
+        Assert.False(third.Admitted);
+        Assert.Equal(2, (await ledger.GetAsync(user, "2026-11", default)).Requests);
+        Assert.Equal(1, await database.Collection<LedgerEntry>(QuotaLedger.LedgerCollection).CountDocumentsAsync(l => l.RequestId == $"{user}|{request:D}"));
     }
 
     private Dictionary<string, string?> WithFastBridge()

@@ -1,0 +1,21 @@
+using System.Text.Json;
+
+namespace Vocab.Tests.Cluster;
+
+/// <summary>A queue as the management API reports it: depth, consumers and, for a quorum queue, its leader node.</summary>
+public sealed record QueueState(string Name, long Ready, long Unacknowledged, int Consumers, string? Leader)
+{
+    public long Messages => Ready + Unacknowledged;
+
+    public static QueueState From(JsonElement queue) => new(
+        queue.GetProperty("name").GetString()!,
+        Number(queue, "messages_ready"),
+        Number(queue, "messages_unacknowledged"),
+        (int)Number(queue, "consumers"),
+        queue.TryGetProperty("leader", out var leader) ? leader.GetString() : null);
+
+    public override string ToString() => $"{Name} ready {Ready} unacked {Unacknowledged} consumers {Consumers} leader {Leader ?? "-"}";
+
+    private static long Number(JsonElement queue, string name) =>
+        queue.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt64() : 0;
+}
