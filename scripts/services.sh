@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up the services the apps and tests need: RabbitMQ (with the management API) and MongoDB.
-# Usage: scripts/services.sh up|down|status | cluster up|down
+# Usage: scripts/services.sh up|down|status | cluster up|down | mongo restart
 # Honours VOCAB_RABBITMQ_URI / VOCAB_MONGO_URI when set (e.g. docker compose's real MongoDB);
 # otherwise installs Debian's rabbitmq-server and the jongodb MongoDB stand-in and starts them in the background.
 # Writes .services/env with the addresses; `source .services/env` to use them.
@@ -119,6 +119,19 @@ mongo_up() {
   log "jongodb did not start:"; cat "$state/jongodb.log" >&2; exit 1
 }
 
+# A fresh stand-in: jongodb's writes slow with every document it holds, so long load tests start it empty.
+mongo_restart() {
+  if [ -n "${VOCAB_MONGO_URI:-}" ]; then log "MongoDB: using VOCAB_MONGO_URI (not restarted)"; return; fi
+  if [ -f "$MONGO_PIDFILE" ]; then
+    local pid; pid="$(cat "$MONGO_PIDFILE")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    rm -f "$MONGO_PIDFILE"
+  fi
+  for _ in $(seq 1 50); do port_open 127.0.0.1 "$MONGO_PORT" || break; sleep 0.2; done
+  mongo_up
+}
+
 # The Python (pika, from Debian) and Node (amqplib, from npm) clients the README's publisher recipes use; the tests run them.
 PUBLISHERS="$state/publishers"
 AMQPLIB_VERSION=2.3.1
@@ -227,7 +240,12 @@ case "${1:-up}" in
       *) echo "usage: $0 cluster up|down" >&2; exit 2 ;;
     esac ;;
   up) rabbit_up; mongo_up; publishers_up; write_env ;;
+  mongo)
+    case "${2:-}" in
+      restart) mongo_restart; write_env ;;
+      *) echo "usage: $0 mongo restart" >&2; exit 2 ;;
+    esac ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status | cluster up|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status | cluster up|down | mongo restart" >&2; exit 2 ;;
 esac

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The scale-out tests: a three-node RabbitMQ cluster on this host (scripts/services.sh cluster up), worker hosts and a
-# worker process on quorum queues, a node stopped and a worker killed mid-load. Stops the extra nodes afterwards.
+# The scale-out tests: a three-node RabbitMQ cluster on this host (scripts/services.sh cluster up), three
+# worker processes on quorum queues, a node stopped and a worker killed mid-load. Prints what the node-loss test
+# measured. Stops the extra nodes afterwards.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/services.sh up
 scripts/services.sh cluster up
+# Thousands of requests per test: on the jongodb stand-in (no VOCAB_MONGO_URI) start from an empty one.
+scripts/services.sh mongo restart
+rm -f .services/cluster-report.txt
 # shellcheck disable=SC1091
 source .services/env
 # shellcheck disable=SC1091
@@ -18,5 +22,6 @@ set -e
 scripts/services.sh cluster down || true
 passed=$({ grep -E '^\s+Passed: [0-9]+' "$log" || true; } | awk '{s+=$2} END {print s+0}' || true)
 failed=$({ grep -E '^\s+Failed: [0-9]+' "$log" || true; } | awk '{s+=$2} END {print s+0}' || true)
+[ -f .services/cluster-report.txt ] && cat .services/cluster-report.txt
 echo "cluster tests - $passed passed, $failed failed"
 exit "$status"

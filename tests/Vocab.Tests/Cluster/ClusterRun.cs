@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using MassTransit;
+using MongoDB.Driver;
 using Microsoft.Extensions.DependencyInjection;
 using Vocab.Authentication;
 using Vocab.Authentication.ApiKeys;
 using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
+using Vocab.Vocabularies;
 
 namespace Vocab.Tests.Cluster;
 
@@ -32,6 +34,12 @@ public sealed class ClusterRun : IAsyncDisposable
 
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
 
+    /// <summary>Each run has a database of its own: the MongoDB stand-in slows with every document a collection holds.</summary>
+    public required string DatabaseName { get; init; }
+
+    public IMongoCollection<VocabularyDocument> Vocabularies =>
+        new MongoClient(ServiceAddresses.Mongo).GetDatabase(DatabaseName).GetCollection<VocabularyDocument>(VocabularyStore.CollectionName);
+
     public IReadOnlyList<WorkerProcess> Workers { get; }
 
     public BridgeHost? Bridge { get; }
@@ -46,7 +54,8 @@ public sealed class ClusterRun : IAsyncDisposable
     /// </summary>
     public static async Task<ClusterRun> StartAsync(ClusterFixture fixture, string user, bool withBridge = false, int workers = 3)
     {
-        var configuration = fixture.WorkerConfiguration();
+        var databaseName = $"vocab_cluster_{Guid.NewGuid():N}";
+        var configuration = fixture.WorkerConfiguration(databaseName);
         configuration["Worker:ConcurrentMessageLimit"] = ConcurrentMessageLimit.ToString(CultureInfo.InvariantCulture);
         var processes = Enumerable.Range(0, workers).Select(_ => WorkerProcess.Start(configuration)).ToList();
         try
@@ -60,9 +69,9 @@ public sealed class ClusterRun : IAsyncDisposable
                 bridge = await BridgeHost.StartAsync(bridgeConfiguration);
                 await bridge.WaitUntilReadyAsync();
             }
-            var publisher = await fixture.StartPublisherAsync();
-            var run = new ClusterRun(fixture, processes, publisher, bridge, apiKey, bridgeApiKey);
-            await run.WaitForConsumersAsync(workers);
+            var publisher = await fixture.Cluster.StartPublisherAsync();
+            var run = new ClusterRun(fixture, processes, publisher, bridge, apiKey, bridgeApiKey) { DatabaseName = databaseName };
+            await fixture.Cluster.WaitForConsumersAsync(Queue, workers, TimeSpan.FromSeconds(90));
             return run;
         }
         catch
@@ -77,7 +86,7 @@ public sealed class ClusterRun : IAsyncDisposable
     public async Task<string> DescribeAsync()
     {
         var workers = Workers.Select((w, i) => $"--- worker {i} (pid {w.Id}{(w.HasExited ? ", exited" : "")}):{Environment.NewLine}{string.Join(Environment.NewLine, w.Tail.Split(Environment.NewLine).TakeLast(15))}");
-        return $"queues: {await _fixture.DescribeQueuesAsync()}{Environment.NewLine}{string.Join(Environment.NewLine, workers)}";
+        return $"queues: {await _fixture.Cluster.DescribeQueuesAsync()}{Environment.NewLine}{string.Join(Environment.NewLine, workers)}";
     }
 
     public async ValueTask DisposeAsync()
@@ -87,17 +96,7 @@ public sealed class ClusterRun : IAsyncDisposable
             await Bridge.DisposeAsync();
         foreach (var worker in Workers)
             worker.Dispose();
-    }
-
-    private async Task WaitForConsumersAsync(int count)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while ((await _fixture.QueueAsync(Queue)).Consumers < count)
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"fewer than {count} consumers on {Queue} after 90 s; {await DescribeAsync()}");
-            await Task.Delay(250);
-        }
+        await MongoCleanup.DropDatabaseAsync(new MongoClient(ServiceAddresses.Mongo), DatabaseName);
     }
 
     /// <summary>Creates the key the way vocabctl does, straight into the store (a worker composition, never started).</summary>

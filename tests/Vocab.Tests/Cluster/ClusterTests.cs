@@ -42,15 +42,15 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         var http = run.Http!.RunAsync(bridgeRequests, concurrency: 8, "leader");
         await WaitUntilAsync(run, () => run.Bus.Answers.Count >= Requests / 3, TimeSpan.FromMinutes(3), "a third of the requests answered");
 
-        var leader = (await fixture.QueueAsync(Queue)).Leader ?? throw new InvalidOperationException("the input queue reports no leader: not a quorum queue?");
+        var leader = (await fixture.Cluster.QueueAsync(Queue)).Leader ?? throw new InvalidOperationException("the input queue reports no leader: not a quorum queue?");
         var stoppedAt = run.Clock.Elapsed;
         var answeredBeforeStop = run.Bus.Answers.Count;
-        await fixture.StopNodeAsync(leader);
+        await RabbitMqCluster.StopNodeAsync(leader);
         var stopTook = run.Clock.Elapsed - stoppedAt;
         try
         {
             await Task.WhenAll(bus, http);
-            var newLeader = (await fixture.QueueAsync(Queue)).Leader;
+            var newLeader = (await fixture.Cluster.QueueAsync(Queue)).Leader;
             await ReportAsync(run, leader, newLeader, stoppedAt, stopTook, answeredBeforeStop);
 
             await AssertAllAnsweredOnceAsync(run, "cluster-leader");
@@ -63,7 +63,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         }
         finally
         {
-            await fixture.StartNodeAsync(leader);
+            await RabbitMqCluster.StartNodeAsync(leader);
         }
     }
 
@@ -86,10 +86,10 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         Assert.Equal(Requests, run.Bus.Answers.Count);
         Assert.All(run.Bus.Answers, a => Assert.Equal(a.Key, a.Value.RequestId));
         // One stored result per requestId (it is the document's _id), none missing, none extra.
-        var stored = await fixture.Vocabularies.Find(d => d.UserId == user).ToListAsync();
+        var stored = await run.Vocabularies.Find(d => d.UserId == user).ToListAsync();
         Assert.Equal(run.Bus.Answers.Keys.Select(k => k.ToString("D")).Order(), stored.Select(d => d.RequestId).Order());
         // Nothing dead-lettered, and nothing left behind unacknowledged on a consumer (the management API's figures lag).
-        await WaitUntilAsync(run, async () => (await fixture.QueuesAsync()).All(q => q.Messages == 0), TimeSpan.FromSeconds(60), "every queue empty");
+        await WaitUntilAsync(run, async () => (await fixture.Cluster.QueuesAsync()).All(q => q.Messages == 0), TimeSpan.FromSeconds(60), "every queue empty");
     }
 
     private async Task ReportAsync(ClusterRun run, string leader, string? newLeader, TimeSpan stoppedAt, TimeSpan stopTook, int answeredBeforeStop)

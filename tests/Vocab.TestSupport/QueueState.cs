@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Vocab.Tests.Cluster;
+namespace Vocab.TestSupport;
 
 /// <summary>A queue as the management API reports it: depth, consumers and, for a quorum queue, its leader node.</summary>
 public sealed record QueueState(string Name, long Ready, long Unacknowledged, int Consumers, string? Leader)

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using MassTransit;
 using Vocab.Contracts;
 
-namespace Vocab.Tests.Cluster;
+namespace Vocab.TestSupport;
 
 /// <summary>
 /// A publisher's requests as a careful backend sends them: each waits for its answer, and one left unanswered (a

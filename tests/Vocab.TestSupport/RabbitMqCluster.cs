@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using MassTransit;
+
+namespace Vocab.TestSupport;
+
+/// <summary>
+/// A virtual host of its own on the three-node cluster of <c>scripts/services.sh cluster up</c> (addresses in
+/// .services/cluster.env), for the cluster tests and benchmarks: the nodes' addresses and management APIs, queue states,
+/// a publisher that knows every node, and stopping and starting a node.
+/// </summary>
+public sealed class RabbitMqCluster : IAsyncDisposable
+{
+    private RabbitMqCluster(string[] hosts, string virtualHost)
+    {
+        Hosts = hosts;
+        VirtualHost = virtualHost;
+    }
+
+    /// <summary><c>host:port</c> of every node, the first being the usual node (rabbit@host).</summary>
+    public string[] Hosts { get; }
+
+    public string VirtualHost { get; }
+
+    /// <summary>The first node's address, on this virtual host.</summary>
+    public string AmqpUri => $"amqp://guest:guest@127.0.0.1:{Port(0)}/{VirtualHost}";
+
+    /// <summary>Creates the virtual host (through the first node; virtual hosts are cluster-wide).</summary>
+    public static async Task<RabbitMqCluster> CreateAsync(string prefix)
+    {
+        var hosts = (Environment.GetEnvironmentVariable("VOCAB_RABBITMQ_CLUSTER_HOSTS") is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException("VOCAB_RABBITMQ_CLUSTER_HOSTS is not set: start the cluster with scripts/services.sh cluster up and source .services/cluster.env (scripts/test-cluster.sh does both).")).Split(',');
+        var cluster = new RabbitMqCluster(hosts, $"{prefix}-{Guid.NewGuid():N}");
+        using var management = cluster.ManagementOf(0);
+        (await management.PutAsync($"api/vhosts/{cluster.VirtualHost}", null)).EnsureSuccessStatusCode();
+        (await management.PutAsync($"api/permissions/{cluster.VirtualHost}/guest",
+            new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        return cluster;
+    }
+
+    /// <summary>What the worker and the bridge need to know every node: <c>RabbitMq:Hosts:i</c>.</summary>
+    public IEnumerable<KeyValuePair<string, string?>> HostSettings() =>
+        Hosts.Select((host, i) => new KeyValuePair<string, string?>($"RabbitMq:Hosts:{i}", host));
+
+    /// <summary>A publishing bus that knows every node, reading responses in order as the README advises requesters.</summary>
+    public async Task<IBusControl> StartPublisherAsync()
+    {
+        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+        {
+            rabbit.Host(new Uri(AmqpUri), h => h.UseCluster(c =>
+            {
+                foreach (var node in Hosts)
+                    c.Node(node);
+            }));
+            rabbit.ConcurrentMessageLimit = 1;
+        });
+        await bus.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        return bus;
+    }
+
+    /// <summary>The state of every queue of the virtual host, asked of the first node that answers.</summary>
+    public async Task<IReadOnlyList<QueueState>> QueuesAsync()
+    {
+        for (var i = 0; i < Hosts.Length; i++)
+        {
+            try
+            {
+                using var management = ManagementOf(i);
+                using var json = JsonDocument.Parse(await management.GetStringAsync($"api/queues/{VirtualHost}"));
+                return json.RootElement.EnumerateArray().Select(QueueState.From).ToList();
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // That node is down; ask another.
+            }
+        }
+        throw new InvalidOperationException("no node's management API answered");
+    }
+
+    /// <summary>One queue's state; an undeclared queue is empty.</summary>
+    public async Task<QueueState> QueueAsync(string name) =>
+        (await QueuesAsync()).FirstOrDefault(q => q.Name == name) ?? new QueueState(name, 0, 0, 0, null);
+
+    /// <summary>The queues in one line, for a failing test's message.</summary>
+    public async Task<string> DescribeQueuesAsync() => string.Join("; ", (await QueuesAsync()).Select(q => q.ToString()));
+
+    /// <summary>Waits until the queue has this many consumers (management figures lag a few seconds).</summary>
+    public async Task WaitForConsumersAsync(string queue, int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while ((await QueueAsync(queue)).Consumers < count)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"fewer than {count} consumers on {queue} after {timeout}; queues: {await DescribeQueuesAsync()}");
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>Stops the RabbitMQ application on a node (the Erlang node stays up, as <c>rabbitmqctl stop_app</c> does).</summary>
+    public static Task StopNodeAsync(string node) => RabbitMqCtlAsync(node, "stop_app");
+
+    /// <summary>Starts it again and waits until it serves.</summary>
+    public static async Task StartNodeAsync(string node)
+    {
+        await RabbitMqCtlAsync(node, "start_app");
+        await RabbitMqCtlAsync(node, "await_startup");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        for (var i = 0; i < Hosts.Length; i++)
+        {
+            try
+            {
+                using var management = ManagementOf(i);
+                await management.DeleteAsync($"api/vhosts/{VirtualHost}");
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // That node is down; try the next.
+            }
+        }
+    }
+
+    /// <summary>The management API of node <paramref name="index"/> (its port is the AMQP port + 10000).</summary>
+    private HttpClient ManagementOf(int index)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port(index) + 10000}/"), Timeout = TimeSpan.FromSeconds(10) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
+        return client;
+    }
+
+    private int Port(int index) => int.Parse(Hosts[index].Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task RabbitMqCtlAsync(string node, string command)
+    {
+        var start = new ProcessStartInfo("rabbitmqctl", ["-q", "-n", node, command]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var errors = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"rabbitmqctl -n {node} {command} exited with {process.ExitCode}: {await output} {await errors}");
+    }
+}
