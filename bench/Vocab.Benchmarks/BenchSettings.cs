@@ -2,7 +2,7 @@ namespace Vocab.Benchmarks;
 
 /// <summary>The fixed parameters of a benchmark run, printed in the report.</summary>
 public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, int ConcurrentMessageLimit, int HttpRequests, int HttpConcurrency, int RoundTrips,
-    int FloodCredentials, int FloodAddresses, int LlmMessages, int DistinctCallers)
+    int FloodCredentials, int FloodAddresses, int LlmMessages, int DistinctCallers, int ScaleOutMessages)
 {
     public static BenchSettings FromArgs(string[] args)
     {
@@ -15,6 +15,7 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
         var quick = args.Contains("--quick");
         return new BenchSettings(Arg("--messages", quick ? 150 : 500), Arg("--rounds", quick ? 3 : 5), 32, 16, Arg("--http-requests", quick ? 100 : 400), 16,
             Arg("--round-trips", quick ? 100 : 300), Arg("--flood", quick ? 4_000 : 100_000), Arg("--flood-addresses", quick ? 100 : 1_000),
-            Arg("--llm-messages", quick ? 150 : 1_000), Arg("--callers", quick ? 1_000 : 10_000));
+            Arg("--llm-messages", quick ? 150 : 1_000), Arg("--callers", quick ? 1_000 : 10_000),
+            Arg("--scale-messages", quick ? 100 : 300));
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Runtime.InteropServices;
 using Vocab.Benchmarks;
 using Vocab.Benchmarks.Bridge;
+using Vocab.Benchmarks.Cluster;
 using Vocab.Benchmarks.EndToEnd;
 using Vocab.Benchmarks.Flood;
 using Vocab.Benchmarks.Llm;
@@ -11,13 +12,14 @@ using Vocab.Benchmarks.Micro;
 using Vocab.Benchmarks.Reporting;
 using Vocab.TestSupport;
 
-// bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, tls, llm, flood (default: all).
+// bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, tls, llm, flood, cluster
+// (default: all). A full run of only some parts replaces just their sections and targets in the report.
 var settings = BenchSettings.FromArgs(args);
 var outIndex = Array.LastIndexOf(args, "--out");
 var quick = args.Contains("--quick");
 // A quick run never overwrites the report: its figures are for a developer's eyes only.
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : quick ? ".services/benchmarks-quick.md" : "docs/benchmarks.md";
-var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls" or "llm").ToHashSet();
+var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls" or "llm" or "cluster").ToHashSet();
 if (quick && parts.Count == 0)
     parts = ["e2e", "tls", "llm", "flood"];
 bool Runs(string part) => parts.Count == 0 || parts.Contains(part);
@@ -37,6 +39,8 @@ if (Runs("llm"))
     await LlmCallsRun.RunAsync(settings, report);
 if (Runs("flood"))
     await JunkCredentialFloodRun.RunAsync(settings, report);
+if (Runs("cluster"))
+    await ScaleOutRun.RunAsync(settings, report);
 
 using var management = RabbitMqVirtualHost.CreateManagementClient();
 var overview = await management.GetFromJsonAsync<System.Text.Json.JsonElement>("api/overview");
@@ -54,4 +58,7 @@ var header = string.Join("\n", new[]
     $"| N | {settings.Messages} messages × {settings.Rounds} rounds per variant; bridge {settings.HttpRequests} requests × {settings.Rounds} rounds, {settings.HttpConcurrency} concurrent |",
     "| logs | worker console logging off during the end-to-end runs |",
 });
-report.Write(output, header);
+if (parts.Count == 0 || quick)
+    report.Write(output, header);
+else
+    report.Merge(output, header);

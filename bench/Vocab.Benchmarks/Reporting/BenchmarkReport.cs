@@ -6,12 +6,12 @@ namespace Vocab.Benchmarks.Reporting;
 /// <summary>Collects sections and target verdicts, then writes docs/benchmarks.md.</summary>
 public sealed class BenchmarkReport
 {
-    private readonly StringBuilder _sections = new();
-    private readonly List<string> _targets = [];
+    private readonly List<(string Title, string Markdown)> _sections = [];
+    private readonly List<(string Name, string Row)> _targets = [];
 
     public void Section(string title, string markdown)
     {
-        _sections.AppendLine(CultureInfo.InvariantCulture, $"## {title}").AppendLine().AppendLine(markdown.TrimEnd()).AppendLine();
+        _sections.Add((title, markdown.TrimEnd()));
         Console.WriteLine($"== {title}\n{markdown}");
     }
 
@@ -21,8 +21,8 @@ public sealed class BenchmarkReport
         var met = higherIsBetter ? actual >= limit : actual <= limit;
         var by = higherIsBetter ? limit - actual : actual - limit;
         var verdict = met ? "met" : $"**missed** by {by.ToString("0.###", CultureInfo.InvariantCulture)}{unit}";
-        _targets.Add($"| {name} | {(higherIsBetter ? "≥" : "≤")} {limit.ToString("0.###", CultureInfo.InvariantCulture)}{unit} | " +
-                     $"{actual.ToString("0.###", CultureInfo.InvariantCulture)}{unit} | {verdict} |");
+        _targets.Add((name, $"| {name} | {(higherIsBetter ? "≥" : "≤")} {limit.ToString("0.###", CultureInfo.InvariantCulture)}{unit} | " +
+                     $"{actual.ToString("0.###", CultureInfo.InvariantCulture)}{unit} | {verdict} |"));
     }
 
     /// <summary>
@@ -34,8 +34,8 @@ public sealed class BenchmarkReport
         var spread = Distribution.OfRuns(rounds);
         bool Meets(double v) => higherIsBetter ? v >= limit : v <= limit;
         var verdict = rounds.All(Meets) ? "met" : rounds.Any(Meets) ? "inconclusive (rounds straddle the limit)" : "**missed**";
-        _targets.Add($"| {name} | {(higherIsBetter ? "≥" : "≤")} {limit.ToString("0.###", CultureInfo.InvariantCulture)}{unit} | " +
-                     $"{Distribution.Format(spread, "0.###")}{unit} over {rounds.Count} rounds | {verdict} |");
+        _targets.Add((name, $"| {name} | {(higherIsBetter ? "≥" : "≤")} {limit.ToString("0.###", CultureInfo.InvariantCulture)}{unit} | " +
+                     $"{Distribution.Format(spread, "0.###")}{unit} over {rounds.Count} rounds | {verdict} |"));
     }
 
     public void Write(string path, string header)
@@ -47,11 +47,54 @@ public sealed class BenchmarkReport
             .AppendLine(header).AppendLine()
             .AppendLine("## Targets").AppendLine()
             .AppendLine("| target | limit | measured | verdict |").AppendLine("| --- | --- | --- | --- |");
-        foreach (var target in _targets)
-            text.AppendLine(target);
-        text.AppendLine().Append(_sections);
+        foreach (var (_, row) in _targets)
+            text.AppendLine(row);
+        text.AppendLine();
+        foreach (var (title, markdown) in _sections)
+            text.AppendLine(CultureInfo.InvariantCulture, $"## {title}").AppendLine().AppendLine(markdown).AppendLine();
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, text.ToString());
         Console.WriteLine($"wrote {path}");
+    }
+
+    /// <summary>
+    /// A run of only some parts: replaces their sections and target rows in the existing report (or adds them), each
+    /// section stamped with when and on what it was measured, and leaves the rest as the last full run wrote it.
+    /// </summary>
+    public void Merge(string path, string header)
+    {
+        if (!File.Exists(path))
+        {
+            Write(path, header);
+            return;
+        }
+        var lines = File.ReadAllLines(path).ToList();
+        foreach (var (name, row) in _targets)
+        {
+            var existing = lines.FindIndex(l => l.StartsWith($"| {name} |", StringComparison.Ordinal));
+            if (existing >= 0)
+                lines[existing] = row;
+            else
+                lines.Insert(lines.FindIndex(l => l.StartsWith("## ", StringComparison.Ordinal) && l != "## Targets") - 1, row);
+        }
+        var stamp = string.Join(" ", header.Split('\n').Where(l => l.StartsWith("| date ", StringComparison.Ordinal) || l.StartsWith("| machine ", StringComparison.Ordinal))
+            .Select(l => l.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Select(cells => $"{cells[0]}: {cells[1]}."));
+        foreach (var (title, markdown) in _sections)
+        {
+            var body = new List<string> { $"## {title}", "" };
+            body.AddRange(markdown.Split('\n'));
+            body.AddRange(["", $"Measured by a run of this part alone. {stamp}", ""]);
+            var start = lines.IndexOf($"## {title}");
+            if (start < 0)
+            {
+                lines.AddRange(body);
+                continue;
+            }
+            var end = lines.FindIndex(start + 1, l => l.StartsWith("## ", StringComparison.Ordinal));
+            lines.RemoveRange(start, (end < 0 ? lines.Count : end) - start);
+            lines.InsertRange(start, body);
+        }
+        File.WriteAllText(path, string.Join("\n", lines).TrimEnd() + "\n");
+        Console.WriteLine($"updated {path}");
     }
 }
