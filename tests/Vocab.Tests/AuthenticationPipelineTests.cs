@@ -122,6 +122,66 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task RefusedCredential_TheRequesterGetsTheRejectionAndNoReceiveFault()
+    {
+        // MassTransit's error pipe would otherwise send the requester a reason-less ReceiveFault after our rejection.
+        var rejections = new List<GenerateVocabularyRejected>();
+        var faults = 0;
+        var marker = Guid.NewGuid();
+        var markerSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var name = $"requester-{Guid.NewGuid():N}";
+        var requester = fixture.Publisher.ConnectReceiveEndpoint(name, e =>
+        {
+            e.PrefetchCount = 1;
+            e.ConcurrentMessageLimit = 1; // in arrival order, so the marker comes after anything sent before it
+            e.Handler<GenerateVocabularyRejected>(context =>
+            {
+                if (context.Message.RequestId == marker)
+                    markerSeen.TrySetResult();
+                else
+                    lock (rejections)
+                        rejections.Add(context.Message);
+                return Task.CompletedTask;
+            });
+            e.Handler<ReceiveFault>(_ =>
+            {
+                Interlocked.Increment(ref faults);
+                return Task.CompletedTask;
+            });
+            e.Handler<Fault<GenerateVocabulary>>(_ =>
+            {
+                Interlocked.Increment(ref faults);
+                return Task.CompletedTask;
+            });
+        });
+        await requester.Ready;
+        try
+        {
+            var request = WorkerFixture.NewRequest();
+            var messageId = await fixture.SendAsync(request, c =>
+            {
+                c.ResponseAddress = requester.ReceiveEndpoint.InputAddress;
+                c.FaultAddress = requester.ReceiveEndpoint.InputAddress;
+                c.UseApiKey("vk_unknown_0123456789abcdef0123456789abcdef");
+            });
+            // Whatever the worker sends the requester, it sends before the message reaches the error queue.
+            await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
+            var endpoint = await fixture.Publisher.GetSendEndpoint(requester.ReceiveEndpoint.InputAddress);
+            await endpoint.Send(new GenerateVocabularyRejected { RequestId = marker, VideoId = "", Reason = "marker" });
+            await markerSeen.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+            var rejection = Assert.Single(rejections);
+            Assert.Equal(request.RequestId, rejection.RequestId);
+            Assert.Equal(RejectionReasons.InvalidCredentials, rejection.Reason);
+            Assert.Equal(0, Volatile.Read(ref faults));
+        }
+        finally
+        {
+            await requester.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task Message_WithUserIdInBody_StillBelongsToTheAuthenticatedCaller()
     {
         var (_, key) = await fixture.CreateApiKeyAsync("real-owner");

@@ -1,5 +1,4 @@
 using MassTransit;
-using MassTransit.Middleware;
 using Microsoft.Extensions.Options;
 using Vocab.Security;
 using Vocab.Worker.Consumers;
@@ -75,7 +74,7 @@ public static class MessagingExtensions
                     endpoint.ConfigureError(error =>
                     {
                         error.UseFilter(new DeadLetterReasonFilter(context.GetRequiredService<ILogger<DeadLetterReasonFilter>>()));
-                        error.UseFilter(new GenerateFaultFilter());
+                        error.UseFilter(new FaultUnlessRejectedFilter());
                         error.UseFilter(new ScrubbedErrorTransportFilter(errorQueue));
                     });
                     endpoint.ConfigureDeadLetter(skipped => skipped.UseFilter(

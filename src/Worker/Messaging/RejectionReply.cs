@@ -12,8 +12,16 @@ public static class RejectionReply
 {
     private sealed class Sent;
 
+    private sealed class SentToRequester;
+
     /// <summary>True when a rejection was already sent for this delivery.</summary>
     public static bool WasSent(ReceiveContext context) => context.HasPayloadType(typeof(Sent));
+
+    /// <summary>
+    /// True when the rejection went to a MassTransit requester that takes its faults at the same address: MassTransit's
+    /// own <c>Fault&lt;T&gt;</c> would only be a second, reason-less answer there.
+    /// </summary>
+    public static bool ReachedRequester(ReceiveContext context) => context.HasPayloadType(typeof(SentToRequester));
 
     /// <summary>Sends <see cref="GenerateVocabularyRejected"/> to whoever asked, if anyone did and nobody answered yet.</summary>
     public static async Task SendAsync(ReceiveContext receiveContext, ConsumeContext? consumeContext, GenerateVocabulary? request, string reason,
@@ -28,5 +36,7 @@ public static class RejectionReply
                 RequestId = request?.RequestId ?? Guid.Empty, VideoId = request?.VideoId ?? "", Reason = reason,
                 RetryAfterSeconds = retryAfterSeconds, QuotaResetsAt = quotaResetsAt,
             });
+        if (consumeContext?.ResponseAddress is { } responseAddress && (consumeContext.FaultAddress is null || consumeContext.FaultAddress == responseAddress))
+            receiveContext.GetOrAddPayload(() => new SentToRequester());
     }
 }

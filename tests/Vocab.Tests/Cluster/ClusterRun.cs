@@ -65,7 +65,10 @@ public sealed class ClusterRun : IAsyncDisposable
             BridgeHost? bridge = null;
             if (withBridge)
             {
-                var bridgeConfiguration = new Dictionary<string, string?>(configuration) { ["Bridge:RequestTimeout"] = "00:00:20", ["Bridge:PermitsPerMinute"] = "100000" };
+                var bridgeConfiguration = new Dictionary<string, string?>(configuration)
+                {
+                    ["Bridge:RequestTimeout"] = "00:00:20", ["Bridge:PermitsPerMinute"] = "100000", ["Serilog:MinimumLevel:Default"] = "Warning",
+                };
                 bridge = await BridgeHost.StartAsync(bridgeConfiguration);
                 await bridge.WaitUntilReadyAsync();
             }
