@@ -112,11 +112,14 @@ public static class ScaleOutRun
         var longest = gaps.Count == 0 ? default : gaps.MaxBy(g => g.Gap);
         var before = times.Where(t => t < stoppedAt).ToList();
         var rateBefore = before.Count / (stoppedAt - before[0]).TotalSeconds;
-        // Answers in each whole second from 3 s before the stop to the end of the load, and the first second after the
-        // stop from which every later whole second ran at 80% of the earlier rate or better: back to speed.
+        // Answers in each whole second from 3 s before the stop to the end of the load; back to speed: the first second
+        // after the stop's dip that ran at 80% of the earlier rate or better.
         var seconds = Enumerable.Range(-3, Math.Max(0, (int)Math.Floor((times[^1] - stoppedAt).TotalSeconds) + 3))
             .Select(s => (Second: s, Answers: times.Count(t => t >= stoppedAt + TimeSpan.FromSeconds(s) && t < stoppedAt + TimeSpan.FromSeconds(s + 1)))).ToList();
-        var slow = seconds.Where(s => s.Second >= 0 && s.Answers < 0.8 * rateBefore).Select(s => s.Second).DefaultIfEmpty(-1).Max();
+        var dip = seconds.Where(s => s.Second >= 0 && s.Answers < 0.8 * rateBefore).Select(s => (int?)s.Second).FirstOrDefault();
+        var back = seconds.Where(s => s.Second > (dip ?? -1) && s.Answers >= 0.8 * rateBefore).Select(s => (int?)s.Second).FirstOrDefault();
+        var from = stoppedAt + TimeSpan.FromSeconds(back ?? 0);
+        var rateAfter = after.Count(t => t >= from) / Math.Max(0.001, (times[^1] - from).TotalSeconds);
         var timeline = string.Join(", ", seconds.Select(s => FormattableString.Invariant($"{s.Second:+0;-0;0} s: {s.Answers}")));
         report.Section("Scale-out: losing the node that leads the input queue",
             "| measure | value |\n| --- | --- |\n" +
@@ -125,7 +128,8 @@ public static class ScaleOutRun
             FormattableString.Invariant($"| answered | {load.Answers.Count} of {messages}, {load.Rejections.Count} rejected; {load.Resends} sent again after no answer |\n") +
             FormattableString.Invariant($"| longest pause between answers after the stop | {longest.Gap.TotalSeconds:0.00} s, starting {(longest.At - stoppedAt).TotalSeconds:0.0} s after the stop |\n") +
             FormattableString.Invariant($"| rate before the stop | {rateBefore:0.0} answers/s |\n") +
-            FormattableString.Invariant($"| back to speed (every later second ≥ 80% of that rate) | {(slow < 0 ? "no slower second" : $"{slow + 1} s after the stop")} |\n") +
+            FormattableString.Invariant($"| back to speed: first second at ≥ 80% of that rate after the dip | {(dip is null ? "no dip" : back is null ? "not within the run" : $"+{back} s")} |\n") +
+            FormattableString.Invariant($"| rate from then to the end of the load | {rateAfter:0.0} answers/s (the stand-in slows as its collections grow) |\n") +
             $"| answers per second around the stop | {timeline} |\n" +
             "\nThe publisher sends each request again after 20 s without an answer, with the same requestId (answered once by the worker). " +
             "Pauses are measured between consecutive answers on the publisher's clock.");
