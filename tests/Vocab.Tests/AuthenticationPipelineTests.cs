@@ -122,15 +122,47 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task RefusedCredential_TheRequesterGetsTheRejectionAndNoReceiveFault()
+    public async Task RefusedCredential_TheRequesterGetsTheRejectionAndNoFault()
     {
         // MassTransit's error pipe would otherwise send the requester a reason-less ReceiveFault after our rejection.
+        var request = WorkerFixture.NewRequest();
+
+        var (rejections, faults) = await AnswersAtRequesterAsync(request, c => c.UseApiKey("vk_unknown_0123456789abcdef0123456789abcdef"));
+
+        var rejection = Assert.Single(rejections);
+        Assert.Equal(request.RequestId, rejection.RequestId);
+        Assert.Equal(RejectionReasons.InvalidCredentials, rejection.Reason);
+        Assert.Equal(0, faults);
+    }
+
+    [Fact]
+    public async Task FailedInTheConsumer_TheRequesterGetsTheRejectionAndNoFault()
+    {
+        // A consumer that throws makes MassTransit send Fault<T>, which a request client may complete with before the
+        // rejection that arrived first (it completes with whichever its thread pool finishes first).
+        var (_, ownerKey) = await fixture.CreateApiKeyAsync("fault-owner");
+        var (_, otherKey) = await fixture.CreateApiKeyAsync("fault-other");
+        var request = WorkerFixture.NewRequest();
+        await fixture.RequestAsync(request, c => c.UseApiKey(ownerKey));
+
+        var (rejections, faults) = await AnswersAtRequesterAsync(request, c => c.UseApiKey(otherKey));
+
+        var rejection = Assert.Single(rejections);
+        Assert.Equal(RejectionReasons.InvalidRequest, rejection.Reason);
+        Assert.Equal(0, faults);
+    }
+
+    /// <summary>
+    /// Sends the request with a receive endpoint of its own as response and fault address, and returns every rejection and
+    /// fault (ReceiveFault or Fault&lt;GenerateVocabulary&gt;) that reached it.
+    /// </summary>
+    private async Task<(List<GenerateVocabularyRejected> Rejections, int Faults)> AnswersAtRequesterAsync(GenerateVocabulary request, Action<SendContext> credential)
+    {
         var rejections = new List<GenerateVocabularyRejected>();
         var faults = 0;
         var marker = Guid.NewGuid();
         var markerSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var name = $"requester-{Guid.NewGuid():N}";
-        var requester = fixture.Publisher.ConnectReceiveEndpoint(name, e =>
+        var requester = fixture.Publisher.ConnectReceiveEndpoint($"requester-{Guid.NewGuid():N}", e =>
         {
             e.PrefetchCount = 1;
             e.ConcurrentMessageLimit = 1; // in arrival order, so the marker comes after anything sent before it
@@ -157,23 +189,19 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
         await requester.Ready;
         try
         {
-            var request = WorkerFixture.NewRequest();
             var messageId = await fixture.SendAsync(request, c =>
             {
                 c.ResponseAddress = requester.ReceiveEndpoint.InputAddress;
                 c.FaultAddress = requester.ReceiveEndpoint.InputAddress;
-                c.UseApiKey("vk_unknown_0123456789abcdef0123456789abcdef");
+                credential(c);
             });
             // Whatever the worker sends the requester, it sends before the message reaches the error queue.
             await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
             var endpoint = await fixture.Publisher.GetSendEndpoint(requester.ReceiveEndpoint.InputAddress);
             await endpoint.Send(new GenerateVocabularyRejected { RequestId = marker, VideoId = "", Reason = "marker" });
             await markerSeen.Task.WaitAsync(TimeSpan.FromSeconds(30));
-
-            var rejection = Assert.Single(rejections);
-            Assert.Equal(request.RequestId, rejection.RequestId);
-            Assert.Equal(RejectionReasons.InvalidCredentials, rejection.Reason);
-            Assert.Equal(0, Volatile.Read(ref faults));
+            lock (rejections)
+                return (rejections.ToList(), Volatile.Read(ref faults));
         }
         finally
         {

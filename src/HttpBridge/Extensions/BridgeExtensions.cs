@@ -66,8 +66,8 @@ public static class BridgeExtensions
                 rabbit.VocabHost(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),
                     context.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value,
                     context.GetRequiredService<ILoggerFactory>().CreateLogger("Vocab.HttpBridge.RabbitMq"));
-                // Responses in order: the worker's rejection is sent and confirmed before the bare fault MassTransit
-                // sends after a failed consume, so reading them one at a time lets the reason win.
+                // Responses one at a time, in arrival order. The worker sends a requester one answer; this keeps the
+                // bridge safe with an older worker, whose bare fault followed its rejection.
                 rabbit.ConcurrentMessageLimit = 1;
             });
         });

@@ -33,7 +33,11 @@ public sealed partial class GenerateVocabularyConsumer(
             if (context.TryGetPayload(out AuthenticatedCaller? caller) && context.TryGetPayload(out AdmittedRequest? _))
                 await quotas.ReleaseAsync(caller.UserId, context.Message.RequestId, CancellationToken.None);
             await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message, e.Reason);
-            throw;
+            if (!RejectionReply.ReachedRequester(context.ReceiveContext))
+                throw;
+            // The requester has its answer: failing outside the consumer dead-letters the message without the Fault<T>
+            // that would race that answer (DeferredFailure).
+            DeferredFailure.Defer(context.ReceiveContext, e);
         }
     }
 

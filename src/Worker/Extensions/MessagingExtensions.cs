@@ -95,6 +95,7 @@ public static class MessagingExtensions
                         });
                     }
 
+                    endpoint.UseConsumeFilter(typeof(DeferredFailureFilter<>), context);
                     endpoint.UseConsumeFilter(callerFilter, context);
                     endpoint.UseConsumeFilter(typeof(PlanFilter<>), context);
                     endpoint.ConfigureConsumer<GenerateVocabularyConsumer>(context);
