@@ -27,7 +27,8 @@ public sealed class FakeLlmServer : IAsyncDisposable
     /// <summary>How the next calls are answered.</summary>
     public Func<int, FakeLlmAnswer> Behaviour { get; set; } = _ => FakeLlmAnswer.Items(3);
 
-    public int CallCount => _requests.Count;
+    /// <summary>Chat calls that arrived, counted on arrival: a call the worker gave up on before its body was read still counts.</summary>
+    public int CallCount => _callTimes.Count;
 
     public IReadOnlyList<JsonDocument> Requests => _requests.ToList();
 
