@@ -45,7 +45,7 @@ public sealed class RabbitMqCluster : IAsyncDisposable
     public IEnumerable<KeyValuePair<string, string?>> HostSettings() =>
         Hosts.Select((host, i) => new KeyValuePair<string, string?>($"RabbitMq:Hosts:{i}", host));
 
-    /// <summary>A publishing bus that knows every node, reading responses in order as the README advises requesters.</summary>
+    /// <summary>A publishing bus that knows every node, reading responses one at a time, as the bridge does.</summary>
     public async Task<IBusControl> StartPublisherAsync()
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>

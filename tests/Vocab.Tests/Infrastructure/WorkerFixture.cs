@@ -57,8 +57,7 @@ public class WorkerFixture : IAsyncLifetime
         Publisher = Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
             rabbit.Host(VirtualHost.AmqpUri);
-            // As the README advises requesters: read responses in order, so the worker's rejection (sent and confirmed
-            // first) is read before the bare fault MassTransit sends after it.
+            // Responses one at a time, in arrival order, as the bridge reads them.
             rabbit.ConcurrentMessageLimit = 1;
         });
         await Publisher.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
