@@ -31,4 +31,8 @@ public sealed class LedgerEntry
 
     [BsonElement("at")]
     public DateTime At { get; set; }
+
+    /// <summary>Removed by a TTL index after <c>Plans:LedgerRetention</c>.</summary>
+    [BsonElement("expiresAt")]
+    public DateTime ExpiresAt { get; set; }
 }

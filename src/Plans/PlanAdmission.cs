@@ -9,13 +9,15 @@ namespace Vocab.Plans;
 /// </summary>
 public sealed class PlanAdmission(PlanCatalog plans, SharedRateLimiter rates, QuotaLedger quotas)
 {
-    /// <summary>Rough tokens a request will cost, reserved until the LLM call reports the real figure.</summary>
-    public static long EstimateTokens(GenerateVocabulary request) => 300 + request.Transcript.Length / 4 + request.MaxItems * 60L;
+    /// <summary>The role's plan, or a refusal when no plan is mapped to it (never a default).</summary>
+    public AdmissionDecision PlanFor(string role) =>
+        plans.ForRole(role) is { } plan
+            ? new AdmissionDecision(plan, null, null, null, null)
+            : AdmissionDecision.Refused(RejectionReasons.Forbidden, $"no plan for role '{role}' (Plans:RoleMap)");
 
-    public async Task<AdmissionDecision> AdmitAsync(GenerateVocabulary request, string userId, string role, CancellationToken cancellationToken)
+    /// <summary>Admits the request under <paramref name="plan"/>, reserving <paramref name="estimatedTokens"/> until it is settled.</summary>
+    public async Task<AdmissionDecision> AdmitAsync(GenerateVocabulary request, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken)
     {
-        if (plans.ForRole(role) is not { } plan)
-            return AdmissionDecision.Refused(RejectionReasons.Forbidden, $"no plan for role '{role}' (Plans:RoleMap)");
         if (request.MaxItems > plan.Limits.MaxItems)
             return AdmissionDecision.Refused(RejectionReasons.Forbidden, $"maxItems {request.MaxItems} is above plan {plan.Name}'s {plan.Limits.MaxItems}", plan);
 
@@ -27,7 +29,7 @@ public sealed class PlanAdmission(PlanCatalog plans, SharedRateLimiter rates, Qu
                 return AdmissionDecision.Refused(RejectionReasons.RateLimited, $"over plan {plan.Name}'s {perWindow} requests per window", plan, rate);
         }
 
-        var quota = await quotas.AdmitAsync(request.RequestId, userId, plan, EstimateTokens(request), cancellationToken);
+        var quota = await quotas.AdmitAsync(request.RequestId, userId, plan, estimatedTokens, cancellationToken);
         return quota.Admitted
             ? new AdmissionDecision(plan, null, null, rate, quota.ResetsAt)
             : AdmissionDecision.Refused(RejectionReasons.QuotaExceeded, $"plan {plan.Name}'s monthly quota is spent", plan, rate, quota.ResetsAt);

@@ -3,14 +3,25 @@ using Vocab.Storage;
 
 namespace Vocab.Plans;
 
-/// <summary>Indexes of the plan collections: rate windows expire after they end; usage by month for listings.</summary>
+/// <summary>
+/// Indexes of the plan collections: rate windows, ledger entries and request claims expire by TTL (each document
+/// carries its own expiry), so every collection stays bounded; usage by month for listings.
+/// </summary>
 public sealed class PlansIndexes : IMongoIndexSetup
 {
+    public const string ExpiryIndexName = "expires_ttl";
+
     public async Task CreateIndexesAsync(VocabDatabase database, CancellationToken cancellationToken)
     {
         await database.Collection<RateWindowDocument>(SharedRateLimiter.CollectionName).Indexes.CreateOneAsync(
             new CreateIndexModel<RateWindowDocument>(Builders<RateWindowDocument>.IndexKeys.Ascending(w => w.ExpiresAt),
-                new CreateIndexOptions { Name = "expires_ttl", ExpireAfter = TimeSpan.Zero }), cancellationToken: cancellationToken);
+                new CreateIndexOptions { Name = ExpiryIndexName, ExpireAfter = TimeSpan.Zero }), cancellationToken: cancellationToken);
+        await database.Collection<LedgerEntry>(QuotaLedger.LedgerCollection).Indexes.CreateOneAsync(
+            new CreateIndexModel<LedgerEntry>(Builders<LedgerEntry>.IndexKeys.Ascending(l => l.ExpiresAt),
+                new CreateIndexOptions { Name = ExpiryIndexName, ExpireAfter = TimeSpan.Zero }), cancellationToken: cancellationToken);
+        await database.Collection<RequestClaimDocument>(RequestClaims.CollectionName).Indexes.CreateOneAsync(
+            new CreateIndexModel<RequestClaimDocument>(Builders<RequestClaimDocument>.IndexKeys.Ascending(c => c.ExpiresAt),
+                new CreateIndexOptions { Name = ExpiryIndexName, ExpireAfter = TimeSpan.Zero }), cancellationToken: cancellationToken);
         await database.Collection<UsageDocument>(QuotaLedger.UsageCollection).Indexes.CreateOneAsync(
             new CreateIndexModel<UsageDocument>(Builders<UsageDocument>.IndexKeys.Ascending(u => u.Month).Ascending(u => u.UserId),
                 new CreateIndexOptions { Name = "month_user" }), cancellationToken: cancellationToken);

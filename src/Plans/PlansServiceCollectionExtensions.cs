@@ -12,7 +12,13 @@ public static class PlansServiceCollectionExtensions
     {
         builder.AddVocabStorage();
         builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<PlansOptions>()
+            .Configure<Microsoft.Extensions.Configuration.IConfiguration>((options, configuration) =>
+                PlansOptions.Bind(configuration.GetSection(PlansOptions.SectionName), options))
+            .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<PlansOptions>, PlansOptionsValidator>());
         builder.Services.TryAddSingleton<PlanCatalog>();
+        builder.Services.TryAddSingleton<RequestClaims>();
         builder.Services.TryAddSingleton<SharedRateLimiter>();
         builder.Services.TryAddSingleton<QuotaLedger>();
         builder.Services.TryAddSingleton<PlanAdmission>();

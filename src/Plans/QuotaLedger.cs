@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using MongoDB.Driver;
 using Vocab.Storage;
 
@@ -7,9 +8,9 @@ namespace Vocab.Plans;
 /// Exact monthly quotas shared by every instance: a request is admitted (counted, its estimated tokens reserved) in one
 /// conditional update of the user's month, and recorded in the ledger under its requestId, so redelivery, retries and
 /// replays never count twice; it is settled to its actual tokens after the LLM call, or its reservation released when it
-/// fails.
+/// fails. A released request admitted again (a retry, a resend) reserves again, so every paid call has a live reservation.
 /// </summary>
-public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
+public sealed class QuotaLedger(VocabDatabase database, IOptions<PlansOptions> options, TimeProvider time)
 {
     public const string UsageCollection = "usage_months";
     public const string LedgerCollection = "usage_ledger";
@@ -32,7 +33,13 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         var month = UsageMonth.Of(now);
         var usageId = $"{userId}|{month}";
         var id = requestId.ToString("D");
-        var admitted = new QuotaDecision(true, UsageMonth.ResetsAt(now));
+        var refused = new QuotaDecision(false, UsageMonth.ResetsAt(now));
+        // A limit of 0, or a request bigger than the whole month's tokens, admits nothing: the upsert below would insert
+        // a fresh month whatever its filter says.
+        if (plan.Limits.MonthlyRequests is 0 || plan.Limits.MonthlyTokens is { } monthTokens && estimatedTokens > monthTokens)
+            return await FindEarlierAsync(userId, requestId, cancellationToken) is { } paid
+                ? await ReadmitAsync(paid, plan, estimatedTokens, now, cancellationToken)
+                : refused;
         // Tells this counting from another of the same request; short, as it is stored in a slot of the usage document.
         var admission = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
 
@@ -43,23 +50,54 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             var current = await _usage.Find(u => u.Id == usageId).FirstOrDefaultAsync(cancellationToken);
             if (current?.Recent.GetValueOrDefault(SlotOf(id)) is { } recent && recent.RequestId == id)
             {
-                await RecordAsync(EntryId(userId, requestId), usageId, recent.Admission, estimatedTokens, now, cancellationToken);
-                return admitted;
+                var entry = await RecordAsync(EntryId(userId, requestId), usageId, recent.Admission, estimatedTokens, now, cancellationToken);
+                return await ReadmitAsync(entry, plan, estimatedTokens, now, cancellationToken);
             }
-            var earlier = await _ledger.Find(l => l.RequestId == EntryId(userId, requestId)).FirstOrDefaultAsync(cancellationToken);
-            return earlier is null ? new QuotaDecision(false, UsageMonth.ResetsAt(now)) : admitted;
+            return await FindEarlierAsync(userId, requestId, cancellationToken) is { } earlier
+                ? await ReadmitAsync(earlier, plan, estimatedTokens, now, cancellationToken)
+                : refused;
         }
 
-        var entry = await RecordAsync(EntryId(userId, requestId), usageId, admission, estimatedTokens, now, cancellationToken);
-        if (entry.Admission != admission)
-        {
-            // The ledger knew this request from an earlier counting (a replay, long after): it was paid for then, so this
-            // counting is taken back.
-            await _usage.UpdateOneAsync(u => u.Id == usageId, Builders<UsageDocument>.Update
-                .Inc(u => u.Requests, -1).Inc(u => u.ReservedTokens, -estimatedTokens).Inc(u => u.CommittedTokens, -estimatedTokens),
-                cancellationToken: cancellationToken);
-        }
-        return admitted;
+        var recorded = await RecordAsync(EntryId(userId, requestId), usageId, admission, estimatedTokens, now, cancellationToken);
+        if (recorded.Admission == admission)
+            return new QuotaDecision(true, UsageMonth.ResetsAt(now));
+        // The ledger knew this request from an earlier counting (a replay, long after): it was counted then, so this
+        // counting is taken back, and the earlier entry says whether it still needs a reservation.
+        await _usage.UpdateOneAsync(u => u.Id == usageId, Builders<UsageDocument>.Update
+            .Inc(u => u.Requests, -1).Inc(u => u.ReservedTokens, -estimatedTokens).Inc(u => u.CommittedTokens, -estimatedTokens),
+            cancellationToken: cancellationToken);
+        return await ReadmitAsync(recorded, plan, estimatedTokens, now, cancellationToken);
+    }
+
+    private async Task<LedgerEntry?> FindEarlierAsync(string userId, Guid requestId, CancellationToken cancellationToken) =>
+        await _ledger.Find(l => l.RequestId == EntryId(userId, requestId)).FirstOrDefaultAsync(cancellationToken);
+
+    /// <summary>
+    /// A request the ledger already has: reserved (in flight, or a redelivery after a crash) or settled (answered) stays
+    /// admitted as it is; released (it failed) reserves its tokens again, under the month's token limit, before it may
+    /// call the LLM again. The request itself is counted once, whatever its retries.
+    /// </summary>
+    private async Task<QuotaDecision> ReadmitAsync(LedgerEntry entry, Plan plan, long estimatedTokens, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var admitted = new QuotaDecision(true, UsageMonth.ResetsAt(now));
+        if (entry.State != LedgerEntry.Released)
+            return admitted;
+        var reclaimed = await _ledger.FindOneAndUpdateAsync(l => l.RequestId == entry.RequestId && l.State == LedgerEntry.Released,
+            Builders<LedgerEntry>.Update.Set(l => l.State, LedgerEntry.Reserved).Set(l => l.ReservedTokens, estimatedTokens),
+            cancellationToken: cancellationToken);
+        if (reclaimed is null)
+            return admitted; // another attempt re-reserved it a moment ago
+        var f = Builders<UsageDocument>.Filter;
+        var filter = f.Eq(u => u.Id, entry.UsageId);
+        if (plan.Limits.MonthlyTokens is { } tokens)
+            filter &= f.Lte(u => u.CommittedTokens, tokens - estimatedTokens);
+        var result = await _usage.UpdateOneAsync(filter, Builders<UsageDocument>.Update
+            .Inc(u => u.ReservedTokens, estimatedTokens).Inc(u => u.CommittedTokens, estimatedTokens), cancellationToken: cancellationToken);
+        if (result.MatchedCount == 1)
+            return admitted;
+        await _ledger.UpdateOneAsync(l => l.RequestId == entry.RequestId && l.State == LedgerEntry.Reserved,
+            Builders<LedgerEntry>.Update.Set(l => l.State, LedgerEntry.Released), cancellationToken: cancellationToken);
+        return new QuotaDecision(false, UsageMonth.ResetsAt(now));
     }
 
     /// <summary>
@@ -80,25 +118,43 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             .Inc(u => u.Requests, 1).Inc(u => u.ReservedTokens, estimatedTokens).Inc(u => u.CommittedTokens, estimatedTokens)
             .Set(slot, new RecentAdmission { RequestId = id, Admission = admission })
             .SetOnInsert(u => u.UserId, userId).SetOnInsert(u => u.Month, month).SetOnInsert(u => u.Plan, plan.Name);
-        try
+        // Twice: the first try of a fresh month can lose the insert race to another instance's first request; the second
+        // then finds the month and is judged by the filter. A duplicate key the second time means the filter refused it.
+        for (var attempt = 1; ; attempt++)
         {
-            await _usage.UpdateOneAsync(filter, update, new UpdateOptions { IsUpsert = true }, cancellationToken);
-            return true;
-        }
-        catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
-        {
-            // The month exists and the filter refused it.
-            return false;
+            try
+            {
+                await _usage.UpdateOneAsync(filter, update, new UpdateOptions { IsUpsert = true }, cancellationToken);
+                return true;
+            }
+            catch (Exception e) when (MongoErrors.IsDuplicateKey(e) && attempt >= 2)
+            {
+                return false;
+            }
+            catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
+            {
+            }
         }
     }
 
     /// <summary>The request's ledger entry: written by the first counting to get here, returned as it is after that.</summary>
-    private Task<LedgerEntry> RecordAsync(string entryId, string usageId, string admission, long estimatedTokens, DateTimeOffset now,
-        CancellationToken cancellationToken) =>
-        _ledger.FindOneAndUpdateAsync<LedgerEntry>(l => l.RequestId == entryId,
-            Builders<LedgerEntry>.Update.SetOnInsert(l => l.UsageId, usageId).SetOnInsert(l => l.ReservedTokens, estimatedTokens)
-                .SetOnInsert(l => l.State, LedgerEntry.Reserved).SetOnInsert(l => l.Admission, admission).SetOnInsert(l => l.At, now.UtcDateTime),
-            new FindOneAndUpdateOptions<LedgerEntry> { IsUpsert = true, ReturnDocument = ReturnDocument.After }, cancellationToken);
+    private async Task<LedgerEntry> RecordAsync(string entryId, string usageId, string admission, long estimatedTokens, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var update = Builders<LedgerEntry>.Update.SetOnInsert(l => l.UsageId, usageId).SetOnInsert(l => l.ReservedTokens, estimatedTokens)
+            .SetOnInsert(l => l.State, LedgerEntry.Reserved).SetOnInsert(l => l.Admission, admission).SetOnInsert(l => l.At, now.UtcDateTime)
+            .SetOnInsert(l => l.ExpiresAt, now.UtcDateTime + options.Value.LedgerRetention);
+        var upsert = new FindOneAndUpdateOptions<LedgerEntry> { IsUpsert = true, ReturnDocument = ReturnDocument.After };
+        try
+        {
+            return await _ledger.FindOneAndUpdateAsync<LedgerEntry>(l => l.RequestId == entryId, update, upsert, cancellationToken);
+        }
+        catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
+        {
+            // Two instances recorded the same request at once: the loser reads the winner's entry.
+            return await _ledger.FindOneAndUpdateAsync<LedgerEntry>(l => l.RequestId == entryId, update, upsert, cancellationToken);
+        }
+    }
 
     /// <summary>Replaces the request's reservation by its actual tokens, once.</summary>
     public async Task SettleAsync(string userId, Guid requestId, long actualTokens, CancellationToken cancellationToken)

@@ -26,17 +26,25 @@ public sealed class SharedRateLimiter(VocabDatabase database, IOptions<RateLimit
         var f = Builders<RateWindowDocument>.Filter;
         var filter = f.Eq(w => w.Id, id) & f.Ne("ids", request) & f.Exists($"ids.{limit - 1}", false);
         var update = Builders<RateWindowDocument>.Update.AddToSet(w => w.RequestIds, request).SetOnInsert(w => w.ExpiresAt, end.UtcDateTime.AddMinutes(1));
-        try
+        // Twice: the first request of a window can lose the insert race to another instance's; the second try then finds
+        // the window and is judged by the filter.
+        for (var attempt = 1; ; attempt++)
         {
-            var after = await _windows.FindOneAndUpdateAsync(filter, update,
-                new FindOneAndUpdateOptions<RateWindowDocument> { IsUpsert = true, ReturnDocument = ReturnDocument.After }, cancellationToken);
-            return new RateDecision(true, limit, Math.Max(0, limit - (after?.RequestIds.Count ?? 1)), end - now, window);
-        }
-        catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
-        {
-            var current = await _windows.Find(w => w.Id == id).FirstOrDefaultAsync(cancellationToken);
-            var counted = current?.RequestIds.Contains(request) == true;
-            return new RateDecision(counted, limit, 0, end - now, window);
+            try
+            {
+                var after = await _windows.FindOneAndUpdateAsync(filter, update,
+                    new FindOneAndUpdateOptions<RateWindowDocument> { IsUpsert = true, ReturnDocument = ReturnDocument.After }, cancellationToken);
+                return new RateDecision(true, limit, Math.Max(0, limit - (after?.RequestIds.Count ?? 1)), end - now, window);
+            }
+            catch (Exception e) when (MongoErrors.IsDuplicateKey(e) && attempt < 2)
+            {
+            }
+            catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
+            {
+                var current = await _windows.Find(w => w.Id == id).FirstOrDefaultAsync(cancellationToken);
+                var counted = current?.RequestIds.Contains(request) == true;
+                return new RateDecision(counted, limit, 0, end - now, window);
+            }
         }
     }
 }

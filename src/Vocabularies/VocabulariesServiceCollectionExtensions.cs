@@ -12,6 +12,7 @@ public static class VocabulariesServiceCollectionExtensions
     {
         builder.AddVocabStorage();
         builder.Services.TryAddSingleton<VocabularyStore>();
+        builder.Services.TryAddSingleton<RequestTokenEstimator>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMongoIndexSetup, VocabularyIndexes>());
         return builder;
     }

@@ -79,7 +79,7 @@ public sealed class LlmCallTests(LlmCallTests.CappedWorker fixture) : IClassFixt
         Assert.True(format.GetProperty("json_schema").GetProperty("strict").GetBoolean());
         Assert.Equal("array", format.GetProperty("json_schema").GetProperty("schema").GetProperty("properties").GetProperty("items").GetProperty("type").GetString());
         var stored = await fixture.Services.GetRequiredService<VocabularyStore>().FindByRequestIdAsync(request.RequestId, default);
-        Assert.Equal(Worker.Llm.VocabularyPrompt.Version, stored!.PromptVersion);
+        Assert.Equal(Vocabularies.VocabularyPrompt.Version, stored!.PromptVersion);
     }
 
     [Fact]

@@ -173,7 +173,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     public async Task Quota_ResetsAtMidnightUtcOnTheFirst_AndCountsARequestOnce()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 23, 59, 59, TimeSpan.Zero));
-        var ledger = new QuotaLedger(fixture.Services.GetRequiredService<VocabDatabase>(), clock);
+        var ledger = new QuotaLedger(fixture.Services.GetRequiredService<VocabDatabase>(), fixture.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlansOptions>>(), clock);
         var plan = new Plan("one-a-month", new PlanOptions { MonthlyRequests = 1 });
         var user = $"month-{Guid.NewGuid():N}";
         var first = Guid.NewGuid();
@@ -198,7 +198,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
         var database = fixture.Services.GetRequiredService<VocabDatabase>();
-        var ledger = new QuotaLedger(database, clock);
+        var ledger = new QuotaLedger(database, fixture.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlansOptions>>(), clock);
         var plan = new Plan("counted", new PlanOptions { MonthlyRequests = 100_000 });
         var user = $"busy-{Guid.NewGuid():N}";
         var requests = Enumerable.Range(0, 3 * QuotaLedger.RecentSlots).Select(_ => Guid.NewGuid()).ToList();
@@ -222,7 +222,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
         var database = fixture.Services.GetRequiredService<VocabDatabase>();
-        var ledger = new QuotaLedger(database, clock);
+        var ledger = new QuotaLedger(database, fixture.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlansOptions>>(), clock);
         var plan = new Plan("two-a-month", new PlanOptions { MonthlyRequests = 2 });
         var user = $"crash-{Guid.NewGuid():N}";
         var request = Guid.NewGuid();

@@ -5,9 +5,9 @@ namespace Vocab.HttpBridge.Endpoints;
 /// <summary>The body of <c>POST /videos/{videoId}/vocabulary</c>.</summary>
 public sealed record GenerateVocabularyBody(string? Transcript, string? SourceLanguage, string? TargetLanguage, int? MaxItems)
 {
-    public GenerateVocabulary ToRequest(string videoId) => new()
+    public GenerateVocabulary ToRequest(string videoId, Guid requestId) => new()
     {
-        RequestId = Guid.NewGuid(),
+        RequestId = requestId,
         VideoId = videoId,
         Transcript = Transcript ?? "",
         SourceLanguage = SourceLanguage ?? "",

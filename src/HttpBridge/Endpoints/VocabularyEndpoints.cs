@@ -27,10 +27,17 @@ public static partial class VocabularyEndpoints
     }
 
     private static async Task<Results<Ok<VocabularyGenerated>, ValidationProblem, ProblemHttpResult>> GenerateAsync(
-        string videoId, GenerateVocabularyBody body, HttpContext http, VocabularyRequester requester, PlanAdmission plans,
-        IOptions<BridgeOptions> options, ILoggerFactory loggers)
+        string videoId, GenerateVocabularyBody body, HttpContext http, VocabularyRequester requester, PlanAdmission plans, RequestClaims claims,
+        QuotaLedger quotas, VocabularyStore store, RequestTokenEstimator estimator, IOptions<BridgeOptions> options, ILoggerFactory loggers)
     {
-        var request = body.ToRequest(videoId);
+        var user = User(http);
+        var idempotencyKey = http.Request.Headers[IdempotencyKey.HeaderName];
+        if (IdempotencyKey.RequestIdFor(user, idempotencyKey.Count == 0 ? null : idempotencyKey.ToString()) is not { } requestId)
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [IdempotencyKey.HeaderName] = [$"{IdempotencyKey.HeaderName} must be 1 to {IdempotencyKey.MaxLength} printable characters."],
+            }, title: "Invalid request");
+        var request = body.ToRequest(videoId, requestId);
         var errors = GenerateVocabularyRules.Validate(request);
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "Invalid request");
@@ -43,13 +50,34 @@ public static partial class VocabularyEndpoints
             return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
         }
 
+        var planned = plans.PlanFor(http.User.FindFirstValue(VocabAuthenticationDefaults.RoleClaim) ?? "");
+        if (planned.Plan is not { } plan)
+        {
+            LogPlanRefused(logger, request.RequestId, user, planned.RefusalReason!, planned.Detail!);
+            return PlanResponses.Refusal(http, planned);
+        }
+
+        // The key is bound to its first request (IETF Idempotency-Key draft): another body under it is 422, the same
+        // body answered is its stored answer, the same body still in flight is 409; none of them costs anything.
+        switch (await claims.RegisterAsync(request.RequestId, user, RequestFingerprint.For(request, user, plan), http.RequestAborted))
+        {
+            case RequestClaimState.Conflict:
+                LogKeyReused(logger, request.RequestId, user);
+                return ProblemResponses.ForStatus(http, StatusCodes.Status422UnprocessableEntity, "Idempotency key reused with a different request");
+            case RequestClaimState.Completed when await store.FindByRequestIdAsync(request.RequestId, http.RequestAborted) is { } stored:
+                return TypedResults.Ok(stored.ToGenerated());
+            case RequestClaimState.Open when await claims.GetAsync(request.RequestId, http.RequestAborted) is { } claim && claims.IsLeased(claim):
+                http.Response.Headers.RetryAfter = "1";
+                return ProblemResponses.ForStatus(http, StatusCodes.Status409Conflict, "Request in progress");
+        }
+
         // The plan answers here, before the bus: the worker asks again, and every step counts a requestId once.
-        var decision = await plans.AdmitAsync(request, User(http), http.User.FindFirstValue(VocabAuthenticationDefaults.RoleClaim) ?? "", http.RequestAborted);
+        var decision = await plans.AdmitAsync(request, user, plan, estimator.Estimate(request), http.RequestAborted);
         if (decision.Rate is { } rate)
             PlanResponses.WriteRateHeaders(http.Response, rate);
         if (!decision.Admitted)
         {
-            LogPlanRefused(logger, request.RequestId, User(http), decision.RefusalReason!, decision.Detail!);
+            LogPlanRefused(logger, request.RequestId, user, decision.RefusalReason!, decision.Detail!);
             return PlanResponses.Refusal(http, decision);
         }
 
@@ -62,7 +90,7 @@ public static partial class VocabularyEndpoints
             if (response.Is(out Response<VocabularyGenerated>? generated))
                 return TypedResults.Ok(generated.Message);
             response.Is(out Response<GenerateVocabularyRejected>? rejected);
-            LogWorkerRejected(logger, request.RequestId, rejected!.Message.Reason, User(http));
+            LogWorkerRejected(logger, request.RequestId, rejected!.Message.Reason, user);
             return ProblemResponses.ForReason(http, rejected.Message.Reason);
         }
         catch (RequestTimeoutException)
@@ -77,6 +105,8 @@ public static partial class VocabularyEndpoints
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Not sent: nothing will settle what the plan reserved for it.
+            await quotas.ReleaseAsync(user, request.RequestId, CancellationToken.None);
             LogBusUnavailable(logger, e, request.RequestId);
             return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
         }
@@ -114,6 +144,9 @@ public static partial class VocabularyEndpoints
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Plan refused request {RequestId} of user {UserId}: {Reason} ({Detail})")]
     private static partial void LogPlanRefused(ILogger logger, Guid requestId, string userId, string reason, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of user {UserId} refused: requestId reused with a different request")]
+    private static partial void LogKeyReused(ILogger logger, Guid requestId, string userId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker rejected request {RequestId} of user {UserId}: {Reason}")]
     private static partial void LogWorkerRejected(ILogger logger, Guid requestId, string reason, string userId);

@@ -28,10 +28,8 @@ public sealed partial class GenerateVocabularyConsumer(
         }
         catch (VocabRequestException e) when (e is InvalidRequestException or LlmInvalidOutputException || context.GetRetryAttempt() >= llmOptions.Value.RetryLimit)
         {
-            // Final: no retry is left, so the requester learns the reason now rather than from a bare fault, and the
-            // failed request gives back what its admission reserved.
-            if (context.TryGetPayload(out AuthenticatedCaller? caller) && context.TryGetPayload(out AdmittedRequest? _))
-                await quotas.ReleaseAsync(caller.UserId, context.Message.RequestId, CancellationToken.None);
+            // Final: no retry is left, so the requester learns the reason now rather than from a bare fault. (What the
+            // admission reserved is given back by RequestAdmissionFilter.)
             await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message, e.Reason);
             if (!RejectionReply.ReachedRequester(context.ReceiveContext))
                 throw;
@@ -49,18 +47,16 @@ public sealed partial class GenerateVocabularyConsumer(
             throw new InvalidOperationException("No authenticated caller on the consume context: the authentication filter did not run.");
 
         var request = context.Message;
-        var errors = GenerateVocabularyRules.Validate(request);
-        if (errors.Count > 0)
-            throw new InvalidRequestException($"Invalid request: {string.Join(" ", errors.Values)}");
-
         var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
         if (stored is not null && stored.UserId != caller.UserId)
             throw new InvalidRequestException("requestId is already used by another caller's request.");
 
         if (stored is null)
         {
-            context.TryGetPayload(out AdmittedRequest? admitted);
-            var produced = await source.GetAsync(request, admitted?.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
+            // No LLM call without a live reservation: only an admitted request (RequestAdmissionFilter) may pay for one.
+            if (!context.TryGetPayload(out AdmittedRequest? admitted))
+                throw new InvalidOperationException($"Request {request.RequestId} has no stored answer and was not admitted: refusing to call the LLM.");
+            var produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
             try
             {
                 stored = await store.InsertOrGetAsync(ToDocument(request, caller, produced), context.CancellationToken);
@@ -73,11 +69,8 @@ public sealed partial class GenerateVocabularyConsumer(
             // Another caller may have stored this requestId between our look-up and our insert: theirs stays theirs.
             if (stored.UserId != caller.UserId)
                 throw new InvalidRequestException("requestId is already used by another caller's request.");
-            if (admitted is not null)
-            {
-                await quotas.SettleAsync(caller.UserId, request.RequestId, produced.Vocabulary.Usage.TotalTokens, CancellationToken.None);
-                usage.Served(admitted.Plan.Name, produced.Vocabulary.Usage.TotalTokens);
-            }
+            await quotas.SettleAsync(caller.UserId, request.RequestId, produced.Vocabulary.Usage.TotalTokens, CancellationToken.None);
+            usage.Served(admitted.Plan.Name, produced.Vocabulary.Usage.TotalTokens);
             LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, produced.Vocabulary.Usage.TotalTokens, produced.Reused);
         }
         else

@@ -97,7 +97,7 @@ public static class MessagingExtensions
 
                     endpoint.UseConsumeFilter(typeof(DeferredFailureFilter<>), context);
                     endpoint.UseConsumeFilter(callerFilter, context);
-                    endpoint.UseConsumeFilter(typeof(PlanFilter<>), context);
+                    endpoint.UseConsumeFilter(typeof(RequestAdmissionFilter<>), context);
                     endpoint.ConfigureConsumer<GenerateVocabularyConsumer>(context);
                 });
 

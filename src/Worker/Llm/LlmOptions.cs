@@ -44,6 +44,16 @@ public sealed class LlmOptions
     /// <summary>Answer a request from a stored result with the same transcript, languages, maxItems, model and prompt.</summary>
     public bool ReuseResults { get; set; } = true;
 
+    /// <summary>
+    /// Whose stored results may answer a request: <c>global</c> (anyone's: cheapest, but a caller can tell from 0 tokens
+    /// and speed that someone asked the same), <c>user</c> (the caller's own only) or <c>off</c>.
+    /// </summary>
+    [RegularExpression("^(global|user|off)$", ErrorMessage = "Llm:ReuseScope must be global, user or off.")]
+    public string ReuseScope { get; set; } = "global";
+
+    /// <summary>The reuse scope in effect: <c>off</c> when <see cref="ReuseResults"/> is false.</summary>
+    public string EffectiveReuseScope => ReuseResults ? ReuseScope : "off";
+
     /// <summary>LLM calls in flight at once in this worker, whatever Worker:ConcurrentMessageLimit is.</summary>
     [Range(1, 1_000, ErrorMessage = "Llm:MaxConcurrentCalls must be between 1 and 1000.")]
     public int MaxConcurrentCalls { get; set; } = 16;

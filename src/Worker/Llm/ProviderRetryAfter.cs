@@ -10,6 +10,9 @@ namespace Vocab.Worker.Llm;
 /// </summary>
 public static partial class ProviderRetryAfter
 {
+    /// <summary>The longest wait read from a header; anything longer (or unreadable as a duration) is clamped to it, never thrown on.</summary>
+    public static readonly TimeSpan Longest = TimeSpan.FromDays(1);
+
     /// <summary>The wait the response asks for; null when it names none.</summary>
     public static TimeSpan? From(PipelineResponse? response, DateTimeOffset now)
     {
@@ -18,9 +21,9 @@ public static partial class ProviderRetryAfter
         if (response.Headers.TryGetValue("Retry-After", out var retryAfter) && retryAfter is not null)
         {
             if (double.TryParse(retryAfter, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
-                return TimeSpan.FromSeconds(seconds);
+                return seconds >= Longest.TotalSeconds ? Longest : TimeSpan.FromSeconds(seconds);
             if (DateTimeOffset.TryParse(retryAfter, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date))
-                return date > now ? date - now : TimeSpan.Zero;
+                return date > now ? Min(date - now, Longest) : TimeSpan.Zero;
         }
         var resets = new[] { "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens" }
             .Select(h => response.Headers.TryGetValue(h, out var v) ? Duration(v) : null)
@@ -35,20 +38,22 @@ public static partial class ProviderRetryAfter
         var parts = DurationPart().Matches(text);
         if (parts.Count == 0)
             return null;
-        var total = TimeSpan.Zero;
+        var seconds = 0.0;
         foreach (Match part in parts)
         {
             var value = double.Parse(part.Groups["value"].Value, CultureInfo.InvariantCulture);
-            total += part.Groups["unit"].Value switch
+            seconds += part.Groups["unit"].Value switch
             {
-                "h" => TimeSpan.FromHours(value),
-                "m" => TimeSpan.FromMinutes(value),
-                "ms" => TimeSpan.FromMilliseconds(value),
-                _ => TimeSpan.FromSeconds(value),
+                "h" => value * 3600,
+                "m" => value * 60,
+                "ms" => value / 1000,
+                _ => value,
             };
         }
-        return total;
+        return seconds >= Longest.TotalSeconds || double.IsNaN(seconds) ? Longest : TimeSpan.FromSeconds(seconds);
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     [GeneratedRegex("(?<value>[0-9]+(?:\\.[0-9]+)?)(?<unit>ms|h|m|s)", RegexOptions.CultureInvariant)]
     private static partial Regex DurationPart();

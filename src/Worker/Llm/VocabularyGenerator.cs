@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Vocab.Contracts;
+using Vocab.Vocabularies;
 
 namespace Vocab.Worker.Llm;
 

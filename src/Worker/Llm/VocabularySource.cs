@@ -7,19 +7,20 @@ namespace Vocab.Worker.Llm;
 
 /// <summary>
 /// Pays for an LLM call only when nothing known answers the request: a stored result for the same question
-/// (<see cref="ReuseKey"/>) is reused for any caller, and identical requests in flight at once share one call.
+/// (<see cref="ReuseKey"/>) is reused for any caller (or the caller's own, by <c>Llm:ReuseScope</c>), and identical requests in flight at once share one call.
 /// </summary>
 public sealed class VocabularySource(VocabularyGenerator generator, VocabularyStore store, IOptions<LlmOptions> options)
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<GeneratedVocabulary>>> _inFlight = new(StringComparer.Ordinal);
 
     /// <summary>The list for the request. The caller that got <c>Reused == false</c> must call <see cref="Release"/> once it has stored it.</summary>
-    public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, string? model, int attempt, CancellationToken cancellationToken)
+    public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, string userId, string? model, int attempt, CancellationToken cancellationToken)
     {
         var llm = options.Value;
         model ??= llm.Model;
-        var key = ReuseKey.For(request, model, VocabularyPrompt.Version);
-        if (!llm.ReuseResults)
+        var scope = llm.EffectiveReuseScope;
+        var key = ReuseKey.For(request, model, VocabularyPrompt.Version, scope == "user" ? userId : null);
+        if (scope == "off")
             return new ProducedVocabulary(await generator.GenerateAsync(request, model, attempt, cancellationToken), key, Reused: false);
 
         if (await store.FindByReuseKeyAsync(key, cancellationToken) is { } stored)

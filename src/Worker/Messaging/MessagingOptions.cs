@@ -45,4 +45,12 @@ public sealed class MessagingOptions
 
     [Range(1, 10_000, ErrorMessage = "Worker:ConcurrentMessageLimit must be between 1 and 10000.")]
     public int ConcurrentMessageLimit { get; set; } = 16;
+
+    /// <summary>How long a worker's claim on a request lasts without renewal (renewed while it works); a crashed worker's runs out.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Worker:RequestLease must be between 1 second and 10 minutes.")]
+    public TimeSpan RequestLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a copy of a request waits in the worker for the copy being produced, before it waits on a delay queue instead.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Worker:InFlightWait must be between 0 and 10 minutes.")]
+    public TimeSpan InFlightWait { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Vocab.Worker.Llm;
+namespace Vocab.Vocabularies;
 
 /// <summary>The prompt and the answer's JSON schema, versioned: a stored result records the version it was made with.</summary>
 public static class VocabularyPrompt

@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Options;
+using MongoDB.Driver;
+using Vocab.Storage;
+
+namespace Vocab.Plans;
+
+/// <summary>
+/// Binds every requestId to its first request and lets one producer at a time work on it, across every worker and bridge:
+/// the claim is written by the first admission (one conditional upsert), and the producer holds a renewable lease so a
+/// crashed one is replaced once its lease runs out. With it, a requestId pays for at most one LLM call at a time.
+/// </summary>
+public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions> options, TimeProvider time)
+{
+    public const string CollectionName = "request_claims";
+
+    private readonly IMongoCollection<RequestClaimDocument> _claims = database.Collection<RequestClaimDocument>(CollectionName);
+
+    /// <summary>Records the request under its id if the id is new; says whether it matches what the id was first used for.</summary>
+    public async Task<RequestClaimState> RegisterAsync(Guid requestId, string userId, string fingerprint, CancellationToken cancellationToken)
+    {
+        var id = requestId.ToString("D");
+        var now = time.GetUtcNow().UtcDateTime;
+        var update = Builders<RequestClaimDocument>.Update
+            .SetOnInsert(c => c.UserId, userId).SetOnInsert(c => c.Fingerprint, fingerprint).SetOnInsert(c => c.Completed, false)
+            .SetOnInsert(c => c.CreatedAt, now).SetOnInsert(c => c.ExpiresAt, now + options.Value.LedgerRetention);
+        RequestClaimDocument claim;
+        try
+        {
+            claim = await UpsertAsync(id, update, cancellationToken);
+        }
+        catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
+        {
+            // Two first admissions raced on the insert: the loser reads the winner's claim.
+            claim = await UpsertAsync(id, update, cancellationToken);
+        }
+        if (claim.Fingerprint != fingerprint || claim.UserId != userId)
+            return RequestClaimState.Conflict;
+        return claim.Completed ? RequestClaimState.Completed : RequestClaimState.Open;
+    }
+
+    private Task<RequestClaimDocument> UpsertAsync(string id, UpdateDefinition<RequestClaimDocument> update, CancellationToken cancellationToken) =>
+        _claims.FindOneAndUpdateAsync<RequestClaimDocument>(c => c.RequestId == id, update,
+            new FindOneAndUpdateOptions<RequestClaimDocument> { IsUpsert = true, ReturnDocument = ReturnDocument.After }, cancellationToken);
+
+    /// <summary>Takes (or renews) the lease on an unanswered request for <paramref name="owner"/>; false while another holds it or when it is answered.</summary>
+    public async Task<bool> TryLeaseAsync(Guid requestId, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var f = Builders<RequestClaimDocument>.Filter;
+        var filter = f.Eq(c => c.RequestId, requestId.ToString("D")) & f.Eq(c => c.Completed, false) &
+                     (f.Eq(c => c.Owner, null) | f.Eq(c => c.Owner, owner) | f.Lte(c => c.LeaseUntil, now));
+        var result = await _claims.UpdateOneAsync(filter,
+            Builders<RequestClaimDocument>.Update.Set(c => c.Owner, owner).Set(c => c.LeaseUntil, now + lease), cancellationToken: cancellationToken);
+        return result.MatchedCount == 1;
+    }
+
+    /// <summary>The claim as it is now; null when there is none.</summary>
+    public async Task<RequestClaimDocument?> GetAsync(Guid requestId, CancellationToken cancellationToken) =>
+        await _claims.Find(c => c.RequestId == requestId.ToString("D")).FirstOrDefaultAsync(cancellationToken);
+
+    /// <summary>True while someone holds an unexpired lease on the request (it is being produced now).</summary>
+    public bool IsLeased(RequestClaimDocument claim) =>
+        !claim.Completed && claim.Owner is not null && claim.LeaseUntil > time.GetUtcNow().UtcDateTime;
+
+    /// <summary>Gives the lease up without an answer: the next delivery or resend may take it.</summary>
+    public Task ReleaseAsync(Guid requestId, string owner, CancellationToken cancellationToken) =>
+        _claims.UpdateOneAsync(c => c.RequestId == requestId.ToString("D") && c.Owner == owner,
+            Builders<RequestClaimDocument>.Update.Unset(c => c.Owner).Unset(c => c.LeaseUntil), cancellationToken: cancellationToken);
+
+    /// <summary>Marks the request answered (its result is stored) and ends the lease.</summary>
+    public Task CompleteAsync(Guid requestId, CancellationToken cancellationToken) =>
+        _claims.UpdateOneAsync(c => c.RequestId == requestId.ToString("D"),
+            Builders<RequestClaimDocument>.Update.Set(c => c.Completed, true).Unset(c => c.Owner).Unset(c => c.LeaseUntil),
+            cancellationToken: cancellationToken);
+}

@@ -1,0 +1,141 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Vocab.Authentication;
+using Vocab.Contracts;
+using Vocab.Plans;
+using Vocab.Vocabularies;
+using Vocab.Worker.Messaging;
+
+namespace Vocab.Worker.Filters;
+
+/// <summary>
+/// After authentication, decides whether a request may spend money, in order: its fields are valid; its requestId is
+/// bound to this very request (<see cref="RequestClaims"/>: the same id with another body or caller is refused
+/// <c>invalid_request</c> before any quota or LLM call); an answered id goes straight to its stored answer; one worker at
+/// a time holds the id (the others wait for its answer); the caller's plan admits it (refusals dead-lettered with the
+/// reason, never retried; over the rate, sent back to the queue after the window, until RateLimits:MaxDelay). What it
+/// reserved is given back on every failure, whatever the exception, and the id is marked answered on success.
+/// </summary>
+public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, RequestClaims claims, QuotaLedger quotas,
+    RequestTokenEstimator estimator, IOptions<RateLimitOptions> rateOptions, IOptions<MessagingOptions> messaging, TimeProvider time,
+    ILogger<RequestAdmissionFilter<T>> logger) : IFilter<ConsumeContext<T>>
+    where T : class
+{
+    public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    {
+        // Without a proven caller the consumer refuses (fail closed); other message types are not requests.
+        if (context.Message is not GenerateVocabulary request || !context.TryGetPayload(out AuthenticatedCaller? caller))
+        {
+            await next.Send(context);
+            return;
+        }
+
+        var errors = GenerateVocabularyRules.Validate(request);
+        if (errors.Count > 0)
+            await RefuseAsync(context, request, new InvalidRequestException($"Invalid request: {string.Join(" ", errors.Values)}"));
+
+        var planned = admission.PlanFor(caller.Role);
+        if (planned.Plan is not { } plan)
+        {
+            await RefusePlanAsync(context, request, caller, planned);
+            return;
+        }
+
+        var claim = await claims.RegisterAsync(request.RequestId, caller.UserId, RequestFingerprint.For(request, caller.UserId, plan), context.CancellationToken);
+        if (claim == RequestClaimState.Conflict)
+        {
+            LogReused(logger, request.RequestId, caller.UserId);
+            await RefuseAsync(context, request, new InvalidRequestException("requestId reused with a different request."));
+        }
+        if (claim == RequestClaimState.Completed)
+        {
+            await next.Send(context);
+            return;
+        }
+
+        var options = messaging.Value;
+        var (lease, completed) = await RequestLease.AcquireAsync(claims, request.RequestId, options.RequestLease, options.InFlightWait, time, context.CancellationToken);
+        if (completed)
+        {
+            await next.Send(context);
+            return;
+        }
+        if (lease is null)
+        {
+            // Another worker is still producing this request: this copy waits on the delay queue rather than in a consumer slot.
+            await RateDelay.SendAsync(context.ReceiveContext, options.QueueName, options.DeclaredQueueArguments, RateDelay.StepFor(options.InFlightWait));
+            LogWaiting(logger, request.RequestId, caller.UserId);
+            await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-in-flight-wait");
+            return;
+        }
+
+        await using (lease)
+        {
+            var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken);
+            if (!decision.Admitted)
+            {
+                await RefusePlanAsync(context, request, caller, decision);
+                return;
+            }
+
+            context.AddOrUpdatePayload(() => new AdmittedRequest(plan), _ => new AdmittedRequest(plan));
+            try
+            {
+                await next.Send(context);
+            }
+            catch
+            {
+                await quotas.ReleaseAsync(caller.UserId, request.RequestId, CancellationToken.None);
+                throw;
+            }
+            if (context.ReceiveContext.TryGetPayload(out DeferredFailure? _))
+            {
+                await quotas.ReleaseAsync(caller.UserId, request.RequestId, CancellationToken.None);
+                return;
+            }
+            await lease.CompleteAsync();
+        }
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-request-admission");
+
+    private static async Task RefuseAsync(ConsumeContext<T> context, GenerateVocabulary request, VocabRequestException failure)
+    {
+        await RejectionReply.SendAsync(context.ReceiveContext, context, request, failure.Reason);
+        throw failure;
+    }
+
+    private async Task RefusePlanAsync(ConsumeContext<T> context, GenerateVocabulary request, AuthenticatedCaller caller, AdmissionDecision decision)
+    {
+        if (decision.RefusalReason == RejectionReasons.RateLimited && decision.Rate is { } rate)
+        {
+            var step = RateDelay.StepFor(rate.ResetAfter);
+            if (RateDelay.AlreadyDelayed(context.ReceiveContext) + step <= rateOptions.Value.MaxDelay)
+            {
+                await RateDelay.SendAsync(context.ReceiveContext, messaging.Value.QueueName, messaging.Value.DeclaredQueueArguments, step);
+                LogDelayed(logger, request.RequestId, caller.UserId, step.TotalSeconds);
+                // Handled here: without this the message would count as unconsumed and go to _skipped.
+                await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-rate-delay");
+                return;
+            }
+        }
+
+        LogRefused(logger, request.RequestId, caller.UserId, decision.RefusalReason!, decision.Detail!);
+        await RejectionReply.SendAsync(context.ReceiveContext, context, request, decision.RefusalReason!,
+            retryAfterSeconds: decision.Rate is { Allowed: false } r ? (int)Math.Ceiling(r.ResetAfter.TotalSeconds) : null,
+            quotaResetsAt: decision.RefusalReason == RejectionReasons.QuotaExceeded ? decision.QuotaResetsAt : null);
+        throw new PlanRefusedException(decision.RefusalReason!, $"Plan refused the request: {decision.RefusalReason} ({decision.Detail}).");
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of user {UserId} refused: requestId reused with a different request")]
+    private static partial void LogReused(ILogger logger, Guid requestId, string userId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} of user {UserId} is being produced elsewhere: back on the queue to wait for it")]
+    private static partial void LogWaiting(ILogger logger, Guid requestId, string userId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} of user {UserId} is over its rate: back on the queue in {Seconds} s")]
+    private static partial void LogDelayed(ILogger logger, Guid requestId, string userId, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of user {UserId} refused by its plan: {Reason} ({Detail})")]
+    private static partial void LogRefused(ILogger logger, Guid requestId, string userId, string reason, string detail);
+}
