@@ -28,13 +28,11 @@ public sealed partial class GenerateVocabularyConsumer(
         }
         catch (VocabRequestException e) when (e is InvalidRequestException or LlmInvalidOutputException || context.GetRetryAttempt() >= llmOptions.Value.RetryLimit)
         {
-            // Final: no retry is left, so the requester learns the reason now rather than from a bare fault. (What the
-            // admission reserved is given back by RequestAdmissionFilter.)
-            await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message, e.Reason);
-            if (!RejectionReply.ReachedRequester(context.ReceiveContext))
+            // Final: no retry is left. A MassTransit requester is answered with the reason by RequestAdmissionFilter, once
+            // what was reserved is given back; failing outside the consumer then dead-letters the message without the
+            // reason-less Fault<T> that would race that answer. Anyone else learns it from the dead-letter pipe.
+            if (!RejectionReply.AnswersRequester(context))
                 throw;
-            // The requester has its answer: failing outside the consumer dead-letters the message without the Fault<T>
-            // that would race that answer (DeferredFailure).
             DeferredFailure.Defer(context.ReceiveContext, e);
         }
     }

@@ -95,7 +95,6 @@ public static class MessagingExtensions
                         });
                     }
 
-                    endpoint.UseConsumeFilter(typeof(DeferredFailureFilter<>), context);
                     endpoint.UseConsumeFilter(callerFilter, context);
                     endpoint.UseConsumeFilter(typeof(RequestAdmissionFilter<>), context);
                     endpoint.ConfigureConsumer<GenerateVocabularyConsumer>(context);

@@ -7,11 +7,11 @@ namespace Vocab.Worker.Filters;
 /// A consumer's final failure, held on the receive context until the consumer has returned. A consumer that throws makes
 /// MassTransit send the requester a <c>Fault&lt;T&gt;</c>, which races the rejection it already has (a request client
 /// completes with whichever its thread pool finishes first); raised again outside the consumer, by
-/// <see cref="DeferredFailureFilter{T}"/>, the failure still dead-letters the message but sends no such fault.
+/// <see cref="RequestAdmissionFilter{T}"/>, the failure still dead-letters the message but sends no such fault.
 /// </summary>
 public sealed class DeferredFailure(Exception exception)
 {
-    /// <summary>Holds the failure for <see cref="DeferredFailureFilter{T}"/>.</summary>
+    /// <summary>Holds the failure for <see cref="RequestAdmissionFilter{T}"/>.</summary>
     public static void Defer(ReceiveContext context, Exception exception) => context.GetOrAddPayload(() => new DeferredFailure(exception));
 
     /// <summary>Throws the held failure, if any, as it was first thrown.</summary>

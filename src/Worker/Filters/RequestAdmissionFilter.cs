@@ -13,8 +13,9 @@ namespace Vocab.Worker.Filters;
 /// bound to this very request (<see cref="RequestClaims"/>: the same id with another body or caller is refused
 /// <c>invalid_request</c> before any quota or LLM call); an answered id goes straight to its stored answer; one worker at
 /// a time holds the id (the others wait for its answer); the caller's plan admits it (refusals dead-lettered with the
-/// reason, never retried; over the rate, sent back to the queue after the window, until RateLimits:MaxDelay). What it
-/// reserved is given back on every failure, whatever the exception, and the id is marked answered on success.
+/// reason, never retried; over the rate, sent back to the queue after the window, until RateLimits:MaxDelay). It owns
+/// the request's end: what was reserved is given back on every failure, whatever the exception, before the requester is
+/// answered with the reason; the id is marked answered on success.
 /// </summary>
 public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, RequestClaims claims, QuotaLedger quotas,
     RequestTokenEstimator estimator, IOptions<RateLimitOptions> rateOptions, IOptions<MessagingOptions> messaging, TimeProvider time,
@@ -22,6 +23,34 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
     where T : class
 {
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    {
+        try
+        {
+            await AdmitAsync(context, next);
+        }
+        catch
+        {
+            await ReleaseAsync(context);
+            throw;
+        }
+        if (context.ReceiveContext.TryGetPayload(out DeferredFailure? failure))
+        {
+            // The consumer's final failure, held for here: give back, answer with the reason, then fail the message.
+            await ReleaseAsync(context);
+            await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary,
+                failure.Exception is VocabRequestException known ? known.Reason : RejectionReasons.InternalError);
+            DeferredFailure.ThrowIfAny(context.ReceiveContext);
+        }
+    }
+
+    // What an admitted request reserved goes back on every failure; a settled one is left as it is (ReleaseAsync is a no-op then).
+    private async Task ReleaseAsync(ConsumeContext<T> context)
+    {
+        if (context.TryGetPayload(out AdmittedRequest? _) && context.TryGetPayload(out AuthenticatedCaller? caller) && context.Message is GenerateVocabulary request)
+            await quotas.ReleaseAsync(caller.UserId, request.RequestId, CancellationToken.None);
+    }
+
+    private async Task AdmitAsync(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
     {
         // Without a proven caller the consumer refuses (fail closed); other message types are not requests.
         if (context.Message is not GenerateVocabulary request || !context.TryGetPayload(out AuthenticatedCaller? caller))
@@ -79,21 +108,9 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             }
 
             context.AddOrUpdatePayload(() => new AdmittedRequest(plan), _ => new AdmittedRequest(plan));
-            try
-            {
-                await next.Send(context);
-            }
-            catch
-            {
-                await quotas.ReleaseAsync(caller.UserId, request.RequestId, CancellationToken.None);
-                throw;
-            }
-            if (context.ReceiveContext.TryGetPayload(out DeferredFailure? _))
-            {
-                await quotas.ReleaseAsync(caller.UserId, request.RequestId, CancellationToken.None);
-                return;
-            }
-            await lease.CompleteAsync();
+            await next.Send(context);
+            if (!context.ReceiveContext.TryGetPayload(out DeferredFailure? _))
+                await lease.CompleteAsync();
         }
     }
 

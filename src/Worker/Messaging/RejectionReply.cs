@@ -23,6 +23,10 @@ public static class RejectionReply
     /// </summary>
     public static bool ReachedRequester(ReceiveContext context) => context.HasPayloadType(typeof(SentToRequester));
 
+    /// <summary>True when the message comes from a MassTransit requester that takes its faults where it takes its answers.</summary>
+    public static bool AnswersRequester(ConsumeContext? context) =>
+        context?.ResponseAddress is { } responseAddress && (context.FaultAddress is null || context.FaultAddress == responseAddress);
+
     /// <summary>Sends <see cref="GenerateVocabularyRejected"/> to whoever asked, if anyone did and nobody answered yet.</summary>
     public static async Task SendAsync(ReceiveContext receiveContext, ConsumeContext? consumeContext, GenerateVocabulary? request, string reason,
         int? retryAfterSeconds = null, DateTimeOffset? quotaResetsAt = null)
@@ -36,7 +40,7 @@ public static class RejectionReply
                 RequestId = request?.RequestId ?? Guid.Empty, VideoId = request?.VideoId ?? "", Reason = reason,
                 RetryAfterSeconds = retryAfterSeconds, QuotaResetsAt = quotaResetsAt,
             });
-        if (consumeContext?.ResponseAddress is { } responseAddress && (consumeContext.FaultAddress is null || consumeContext.FaultAddress == responseAddress))
+        if (AnswersRequester(consumeContext))
             receiveContext.GetOrAddPayload(() => new SentToRequester());
     }
 }
