@@ -14,7 +14,26 @@ public sealed class LlmFailureTests(LlmFailureTests.ShortTimeoutWorker fixture) 
             // Long enough that a loaded CI machine still delivers every attempt to the endpoint; "slow" answers later still.
             ["Llm:Timeout"] = "00:00:02",
             ["Llm:RetryLimit"] = "2",
+            ["Llm:MaxProviderPause"] = "00:00:01",
         };
+    }
+
+    [Theory]
+    [InlineData("1e300")]
+    [InlineData("Infinity")]
+    [InlineData("99999999999999999999999")]
+    public async Task ProviderAsksForAnAbsurdWait_TheWaitIsClamped_AndTheRequestIsServed(string retryAfter)
+    {
+        var callsBefore = fixture.Llm.CallCount;
+        fixture.Llm.Behaviour = n => n == callsBefore + 1
+            ? new FakeLlmAnswer(429, "", TimeSpan.Zero, new Dictionary<string, string> { ["Retry-After"] = retryAfter, ["x-ratelimit-reset-tokens"] = "99999999999999h" })
+            : FakeLlmAnswer.Items(3);
+        var (_, key) = await fixture.CreateApiKeyAsync($"absurd-wait-{Guid.NewGuid():N}");
+
+        var response = await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key), TimeSpan.FromSeconds(60));
+
+        Assert.True(response.Is(out MassTransit.Response<VocabularyGenerated>? _));
+        Assert.True(fixture.Llm.CallCount >= callsBefore + 2);
     }
 
     [Theory]
