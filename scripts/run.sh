@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Vocab on this machine: brings up RabbitMQ and MongoDB (installing what is missing), then the worker and the
 # HTTP bridge (http://127.0.0.1:8080). Ctrl-C stops both.
-# Secrets come from the environment (see README: Configuration); when none are set, a development JWT key is generated
-# once into .services/dev.env and the LLM key defaults to a placeholder for a local Ollama.
+# Secrets come from the environment (see docs/configuration.md); when none are set, a development JWT key is generated
+# once into .services/dev.env (scripts/dev-env.sh) and the LLM key defaults to a placeholder for a local Ollama.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -16,23 +16,13 @@ else
     "(OpenAI https://api.openai.com/v1, Ollama http://127.0.0.1:11434/v1, vLLM http://host:8000/v1); starting anyway" >&2
 fi
 scripts/services.sh up
+# The services' addresses, the development JWT key and plaintext on loopback: the settings scripts/vocabctl uses too.
 # shellcheck disable=SC1091
-source .services/env
-export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-$VOCAB_RABBITMQ_URI}"
-export ConnectionStrings__Mongo="${ConnectionStrings__Mongo:-$VOCAB_MONGO_URI}"
-if [ -z "${Jwt__Keys__0__Secret:-}${Jwt__Keys__0__PublicKeyPem:-}" ]; then
-  if [ ! -f .services/dev.env ]; then
-    umask 077
-    printf "export Jwt__Keys__0__Id='dev'\nexport Jwt__Keys__0__Algorithm='HS256'\nexport Jwt__Keys__0__Secret='%s'\n" \
-      "$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')" > .services/dev.env
-    echo "[run] generated a development JWT key in .services/dev.env" >&2
-  fi
-  # shellcheck disable=SC1091
-  source .services/dev.env
+source scripts/dev-env.sh
+if [ "$ConnectionStrings__Mongo" = "mongodb://127.0.0.1:${VOCAB_MONGO_PORT:-27018}" ]; then
+  echo "[run] MongoDB is the embedded stand-in (jongodb): it keeps nothing across a restart (API keys, usage, results," \
+    "revocations); for data that lasts, run a real MongoDB and start with VOCAB_MONGO_URI=mongodb://host:27017 scripts/run.sh" >&2
 fi
-# The local development run is the one place plaintext is allowed: the MongoDB stand-in speaks no TLS and everything
-# stays on loopback. appsettings.Production.json (and docker-compose) turn Security:RequireTls on.
-export Security__RequireTls="${Security__RequireTls:-false}"
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://127.0.0.1:8080}"
 
 dotnet build Vocab.sln -c Release --nologo -v quiet

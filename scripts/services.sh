@@ -145,6 +145,9 @@ publishers_up() {
   fi
 }
 
+# The README's first run calls the bridge with curl and reads vocabctl's JSON with jq.
+tools_up() { if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then apt_install curl jq; fi; }
+
 write_env() {
   local rabbit="${VOCAB_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672/}"
   local mgmt="${VOCAB_RABBITMQ_MANAGEMENT_URI:-http://guest:guest@127.0.0.1:15672/}"
@@ -239,7 +242,7 @@ case "${1:-up}" in
       down) cluster_down ;;
       *) echo "usage: $0 cluster up|down" >&2; exit 2 ;;
     esac ;;
-  up) rabbit_up; mongo_up; publishers_up; write_env ;;
+  up) rabbit_up; mongo_up; publishers_up; tools_up; write_env ;;
   mongo)
     case "${2:-}" in
       restart) mongo_restart; write_env ;;

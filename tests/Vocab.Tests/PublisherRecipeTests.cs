@@ -40,7 +40,7 @@ public sealed partial class PublisherRecipeTests(WorkerFixture fixture) : IClass
     private static string Recipe(string language)
     {
         var readme = File.ReadAllText(RepositoryFiles.PathOf("README.md"));
-        var section = readme[readme.IndexOf("## Transport security", StringComparison.Ordinal)..];
+        var section = readme[readme.IndexOf("## Publishing", StringComparison.Ordinal)..];
         return Fence().Matches(section).First(m => m.Groups["language"].Value == language).Groups["code"].Value;
     }
 
