@@ -86,7 +86,11 @@ public sealed class QuotaLedger(VocabDatabase database, IOptions<PlansOptions> o
             Builders<LedgerEntry>.Update.Set(l => l.State, LedgerEntry.Reserved).Set(l => l.ReservedTokens, estimatedTokens),
             cancellationToken: cancellationToken);
         if (reclaimed is null)
-            return admitted; // another attempt re-reserved it a moment ago
+        {
+            // Another attempt changed it a moment ago: admitted only if it now holds a reservation (or was answered).
+            var now2 = await _ledger.Find(l => l.RequestId == entry.RequestId).FirstOrDefaultAsync(cancellationToken);
+            return now2 is { State: LedgerEntry.Reserved or LedgerEntry.Settled } ? admitted : new QuotaDecision(false, UsageMonth.ResetsAt(now));
+        }
         var f = Builders<UsageDocument>.Filter;
         var filter = f.Eq(u => u.Id, entry.UsageId);
         if (plan.Limits.MonthlyTokens is { } tokens)
@@ -171,17 +175,21 @@ public sealed class QuotaLedger(VocabDatabase database, IOptions<PlansOptions> o
             .Inc(u => u.CommittedTokens, actualTokens - entry.ReservedTokens), cancellationToken: cancellationToken);
     }
 
-    /// <summary>Gives back a failed request's token reservation, once.</summary>
-    public async Task ReleaseAsync(string userId, Guid requestId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Gives back a failed request's token reservation, once, charging what its failed calls did cost
+    /// (<paramref name="spentTokens"/>: unusable answers are paid for). It may be admitted again, and reserves again then.
+    /// </summary>
+    public async Task ReleaseAsync(string userId, Guid requestId, CancellationToken cancellationToken, long spentTokens = 0)
     {
         var entryId = EntryId(userId, requestId);
         var entry = await _ledger.FindOneAndUpdateAsync(l => l.RequestId == entryId && l.State == LedgerEntry.Reserved,
-            Builders<LedgerEntry>.Update.Set(l => l.State, LedgerEntry.Released), cancellationToken: cancellationToken);
+            Builders<LedgerEntry>.Update.Set(l => l.State, LedgerEntry.Released).Inc(l => l.ActualTokens, spentTokens), cancellationToken: cancellationToken);
         if (entry is null)
             return;
         // The request itself stays counted (once, whatever its retries and replays); its token reservation goes back.
         await _usage.UpdateOneAsync(u => u.Id == entry.UsageId, Builders<UsageDocument>.Update
-            .Inc(u => u.ReservedTokens, -entry.ReservedTokens).Inc(u => u.CommittedTokens, -entry.ReservedTokens), cancellationToken: cancellationToken);
+            .Inc(u => u.ReservedTokens, -entry.ReservedTokens).Inc(u => u.UsedTokens, spentTokens)
+            .Inc(u => u.CommittedTokens, spentTokens - entry.ReservedTokens), cancellationToken: cancellationToken);
     }
 
     private static string SlotOf(string requestId) =>

@@ -67,9 +67,9 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
         _claims.UpdateOneAsync(c => c.RequestId == requestId.ToString("D") && c.Owner == owner,
             Builders<RequestClaimDocument>.Update.Unset(c => c.Owner).Unset(c => c.LeaseUntil), cancellationToken: cancellationToken);
 
-    /// <summary>Marks the request answered (its result is stored) and ends the lease.</summary>
-    public Task CompleteAsync(Guid requestId, CancellationToken cancellationToken) =>
-        _claims.UpdateOneAsync(c => c.RequestId == requestId.ToString("D"),
+    /// <summary>Marks the request answered (its result is stored) and ends the lease; never clears another owner's lease.</summary>
+    public Task CompleteAsync(Guid requestId, string owner, CancellationToken cancellationToken) =>
+        _claims.UpdateOneAsync(c => c.RequestId == requestId.ToString("D") && (c.Owner == owner || c.Owner == null),
             Builders<RequestClaimDocument>.Update.Set(c => c.Completed, true).Unset(c => c.Owner).Unset(c => c.LeaseUntil),
             cancellationToken: cancellationToken);
 }

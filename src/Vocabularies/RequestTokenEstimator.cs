@@ -20,7 +20,40 @@ public sealed class RequestTokenEstimator
     private static readonly Lazy<Tokenizer> Tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
     private static readonly Lazy<int> SystemTokens = new(() => Tokenizer.Value.CountTokens(VocabularyPrompt.System));
 
+    /// <summary>
+    /// Runs of this many characters without a space are not tokenized but counted one token per character (an upper
+    /// bound): byte-pair encoding of one long word costs time with the square of its length, and a hostile transcript
+    /// of one 200,000-letter word must not cost the worker seconds of CPU before any plan check.
+    /// </summary>
+    public const int LongRun = 128;
+
+    /// <summary>The most output tokens a request's answer may use (the LLM call is capped at it).</summary>
+    public static int OutputTokens(int maxItems) => FramingTokens + maxItems * OutputTokensPerItem;
+
     /// <summary>Prompt tokens plus the answer's bound.</summary>
     public long Estimate(GenerateVocabulary request) =>
-        FramingTokens + SystemTokens.Value + Tokenizer.Value.CountTokens(VocabularyPrompt.User(request)) + (long)request.MaxItems * OutputTokensPerItem;
+        FramingTokens + SystemTokens.Value + CountBounded(VocabularyPrompt.User(request)) + OutputTokens(request.MaxItems);
+
+    private static long CountBounded(string text)
+    {
+        long tokens = 0;
+        var start = 0;
+        var run = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            run = char.IsWhiteSpace(text[i]) ? 0 : run + 1;
+            if (run != LongRun)
+                continue;
+            // From the run's start to where it ends: counted, not tokenized.
+            var runStart = i - LongRun + 1;
+            var end = i;
+            while (end < text.Length && !char.IsWhiteSpace(text[end]))
+                end++;
+            tokens += Tokenizer.Value.CountTokens(text.AsSpan(start, runStart - start)) + (end - runStart);
+            start = end;
+            i = end - 1;
+            run = 0;
+        }
+        return tokens + Tokenizer.Value.CountTokens(text.AsSpan(start));
+    }
 }

@@ -6,4 +6,6 @@ namespace Vocab.Worker;
 public sealed class LlmInvalidOutputException(string message, Exception? inner = null)
     : VocabRequestException(RejectionReasons.LlmInvalidOutput, message, inner)
 {
+    /// <summary>Tokens the unusable answers cost: charged to the caller like a served request's, not given back.</summary>
+    public long SpentTokens { get; init; }
 }

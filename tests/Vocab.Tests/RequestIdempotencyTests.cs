@@ -123,6 +123,45 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
     }
 
     [Fact]
+    public async Task UnusableAnswers_AreChargedToTheCaller_AndAResendReservesAgain()
+    {
+        var user = $"garbage-{Guid.NewGuid():N}";
+        var (_, key) = await fixture.CreateApiKeyAsync(user);
+        var request = WorkerFixture.NewRequest();
+        var ledger = fixture.Services.GetRequiredService<QuotaLedger>();
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Garbage;
+        var callsBefore = fixture.Llm.CallCount;
+
+        var failed = await fixture.RequestAsync(request, c => c.UseApiKey(key), TimeSpan.FromSeconds(60));
+        Assert.True(failed.Is(out Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.LlmInvalidOutput, rejected!.Message.Reason);
+        var calls = fixture.Llm.CallCount - callsBefore;
+        var afterFailure = await ledger.GetAsync(user, UsageMonth.Of(DateTimeOffset.UtcNow), default);
+
+        // Every unusable answer was paid for, and is charged: resending the same id is not a free loop.
+        Assert.Equal(2, calls);
+        Assert.Equal(33 * calls, afterFailure.UsedTokens);
+        Assert.Equal(0, afterFailure.ReservedTokens);
+
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+        var served = await fixture.RequestAsync(request, c => c.UseApiKey(key), TimeSpan.FromSeconds(60));
+        Assert.True(served.Is(out Response<VocabularyGenerated>? _));
+        var usage = await ledger.GetAsync(user, UsageMonth.Of(DateTimeOffset.UtcNow), default);
+        Assert.Equal(1, usage.Requests);
+        Assert.Equal(33 * (calls + 1), usage.UsedTokens);
+        Assert.Equal(0, usage.ReservedTokens);
+    }
+
+    [Fact]
+    public void OneHugeWord_IsCountedAsAnUpperBound_NotTokenized()
+    {
+        var word = new string('a', GenerateVocabularyRules.MaxTranscriptLength);
+        var estimate = fixture.Services.GetRequiredService<RequestTokenEstimator>().Estimate(WorkerFixture.NewRequest(transcript: word));
+
+        Assert.InRange(estimate, word.Length, word.Length + 10_000);
+    }
+
+    [Fact]
     public async Task FreshMonthAndWindow_TwentyConcurrentFirstRequests_NoneRefusedUnderTheLimits()
     {
         var admission = fixture.Services.GetRequiredService<PlanAdmission>();

@@ -64,7 +64,7 @@ public static partial class VocabularyEndpoints
             case RequestClaimState.Conflict:
                 LogKeyReused(logger, request.RequestId, user);
                 return ProblemResponses.ForStatus(http, StatusCodes.Status422UnprocessableEntity, "Idempotency key reused with a different request");
-            case RequestClaimState.Completed when await store.FindByRequestIdAsync(request.RequestId, http.RequestAborted) is { } stored:
+            case RequestClaimState.Completed when await store.FindByRequestIdAsync(request.RequestId, http.RequestAborted) is { } stored && stored.UserId == user:
                 return TypedResults.Ok(stored.ToGenerated());
             case RequestClaimState.Open when await claims.GetAsync(request.RequestId, http.RequestAborted) is { } claim && claims.IsLeased(claim):
                 http.Response.Headers.RetryAfter = "1";
@@ -105,8 +105,10 @@ public static partial class VocabularyEndpoints
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Not sent: nothing will settle what the plan reserved for it.
-            await quotas.ReleaseAsync(user, request.RequestId, CancellationToken.None);
+            // Not sent, as far as anyone can tell: give back what the plan reserved, unless a worker holds the request
+            // (then it settles or releases it itself).
+            if (await claims.GetAsync(request.RequestId, CancellationToken.None) is { Owner: null, Completed: false })
+                await quotas.ReleaseAsync(user, request.RequestId, CancellationToken.None);
             LogBusUnavailable(logger, e, request.RequestId);
             return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
         }

@@ -73,6 +73,9 @@ public sealed partial class GenerateVocabularyConsumer(
         }
         else
         {
+            // Stored by an attempt that died before settling: settle now (a no-op when it was settled).
+            if (context.TryGetPayload(out AdmittedRequest? _))
+                await quotas.SettleAsync(caller.UserId, request.RequestId, stored.InputTokens + stored.OutputTokens, CancellationToken.None);
             LogAlreadyStored(logger, request.RequestId, caller.UserId);
         }
 

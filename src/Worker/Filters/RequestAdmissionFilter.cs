@@ -28,26 +28,37 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         {
             await AdmitAsync(context, next);
         }
-        catch
+        catch (Exception e)
         {
-            await ReleaseAsync(context);
+            await ReleaseAsync(context, e);
             throw;
         }
         if (context.ReceiveContext.TryGetPayload(out DeferredFailure? failure))
         {
             // The consumer's final failure, held for here: give back, answer with the reason, then fail the message.
-            await ReleaseAsync(context);
+            await ReleaseAsync(context, failure.Exception);
             await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary,
                 failure.Exception is VocabRequestException known ? known.Reason : RejectionReasons.InternalError);
             DeferredFailure.ThrowIfAny(context.ReceiveContext);
         }
     }
 
-    // What an admitted request reserved goes back on every failure; a settled one is left as it is (ReleaseAsync is a no-op then).
-    private async Task ReleaseAsync(ConsumeContext<T> context)
+    // What an admitted request reserved goes back on every failure, less what its unusable answers cost; a settled one
+    // is left as it is (releasing is a no-op then, so doing it twice is harmless).
+    private async Task ReleaseAsync(ConsumeContext<T> context, Exception failure)
     {
         if (context.TryGetPayload(out AdmittedRequest? _) && context.TryGetPayload(out AuthenticatedCaller? caller) && context.Message is GenerateVocabulary request)
-            await quotas.ReleaseAsync(caller.UserId, request.RequestId, CancellationToken.None);
+            await quotas.ReleaseAsync(caller.UserId, request.RequestId, CancellationToken.None, SpentTokens(failure));
+    }
+
+    private static long SpentTokens(Exception? failure)
+    {
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is LlmInvalidOutputException { SpentTokens: > 0 } invalid)
+                return invalid.SpentTokens;
+        }
+        return 0;
     }
 
     private async Task AdmitAsync(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
@@ -108,8 +119,20 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             }
 
             context.AddOrUpdatePayload(() => new AdmittedRequest(plan), _ => new AdmittedRequest(plan));
-            await next.Send(context);
-            if (!context.ReceiveContext.TryGetPayload(out DeferredFailure? _))
+            // Released while the lease is still held: a copy waiting for the lease must not find this reservation live
+            // and call the LLM on it after it is given back.
+            try
+            {
+                await next.Send(context);
+            }
+            catch (Exception e)
+            {
+                await ReleaseAsync(context, e);
+                throw;
+            }
+            if (context.ReceiveContext.TryGetPayload(out DeferredFailure? deferred))
+                await ReleaseAsync(context, deferred.Exception);
+            else
                 await lease.CompleteAsync();
         }
     }

@@ -48,7 +48,7 @@ public sealed class RequestLease : IAsyncDisposable
     /// <summary>Marks the request answered; the lease ends with it.</summary>
     public async Task CompleteAsync()
     {
-        await _claims.CompleteAsync(_requestId, CancellationToken.None);
+        await _claims.CompleteAsync(_requestId, Owner, CancellationToken.None);
         _completed = true;
     }
 

@@ -63,6 +63,11 @@ public sealed partial class VocabularyGenerator
             {
                 LogUnusableAnswer(_logger, request.RequestId, ask + 1, e.Message);
             }
+            catch (LlmInvalidOutputException e)
+            {
+                // The answers were paid for: the caller is charged them, so asking again and again is not free.
+                throw new LlmInvalidOutputException(e.Message, e) { SpentTokens = spent.TotalTokens };
+            }
         }
     }
 
@@ -77,7 +82,7 @@ public sealed partial class VocabularyGenerator
         {
             var response = await _chat.GetResponseAsync(
                 [new ChatMessage(ChatRole.System, VocabularyPrompt.System), new ChatMessage(ChatRole.User, VocabularyPrompt.User(request))],
-                ChatOptions(model), timeout.Token);
+                ChatOptions(model, request.MaxItems), timeout.Token);
             var usage = new TokenUsage
             {
                 InputTokens = response.Usage?.InputTokenCount ?? 0,
@@ -113,9 +118,11 @@ public sealed partial class VocabularyGenerator
         }
     }
 
-    private ChatOptions ChatOptions(string model)
+    private ChatOptions ChatOptions(string model, int maxItems)
     {
-        var options = new ChatOptions { ModelId = model, Temperature = 0.2f };
+        // The answer is capped at what its reservation allowed for, so a transcript asking for long answers cannot spend
+        // past the caller's quota.
+        var options = new ChatOptions { ModelId = model, Temperature = 0.2f, MaxOutputTokens = RequestTokenEstimator.OutputTokens(maxItems) };
         switch (_options.ResponseFormat)
         {
             case "json_schema":

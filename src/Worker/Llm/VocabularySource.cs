@@ -39,6 +39,11 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
             Release(key);
             throw;
         }
+        catch (LlmInvalidOutputException e) when (e.SpentTokens > 0)
+        {
+            // Joined another request's call: that request pays for its unusable answers, not this one.
+            throw new LlmInvalidOutputException(e.Message, e);
+        }
         return ReferenceEquals(shared, mine)
             ? new ProducedVocabulary(generated, key, Reused: false)
             : new ProducedVocabulary(generated with { Usage = new TokenUsage() }, key, Reused: true);
