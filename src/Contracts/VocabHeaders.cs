@@ -39,6 +39,18 @@ public static class VocabHeaders
     /// <summary>Set on a dead-lettered copy whose body was dropped because it could not be cleaned of credentials with certainty.</summary>
     public const string BodyRemoved = "Vocab-Body-Removed";
 
+    /// <summary>Set by the worker on every dead-lettered copy: an id it assigned, by which ops replay or purge that copy.</summary>
+    public const string DeadLetterId = "Vocab-Dead-Letter-Id";
+
+    /// <summary>Set by the worker on every dead-lettered copy: when it was written (ISO 8601, UTC).</summary>
+    public const string DeadLetteredAt = "Vocab-Dead-Lettered-At";
+
+    /// <summary>Set by the worker on every dead-lettered copy: HMAC-SHA256 (base64) over its metadata, body and replayed properties.</summary>
+    public const string Signature = "Vocab-Signature";
+
+    /// <summary>Set by the worker beside <see cref="Signature"/>: which <c>DeadLetter</c> key signed it.</summary>
+    public const string SignatureKeyId = "Vocab-Signature-Key-Id";
+
     /// <summary>The headers that carry secrets; they are removed from everything the worker sends or dead-letters.</summary>
     public static readonly IReadOnlyList<string> CredentialHeaders = [ApiKey, Authorization];
 }
