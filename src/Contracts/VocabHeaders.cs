@@ -27,7 +27,7 @@ public static class VocabHeaders
     /// <summary>Set on dead-lettered messages when the caller was identified: the role, so a replay acts with the same rights.</summary>
     public const string Role = "Vocab-Role";
 
-    /// <summary>Set by vocabctl on a replayed message: the id of the dead-lettered original.</summary>
+    /// <summary>Set by vocabctl on a replayed message: the dead-letter id (<see cref="DeadLetterId"/>) of the copy it replays.</summary>
     public const string ReplayOf = "Vocab-Replay-Of";
 
     /// <summary>Set on dead-lettered messages when a JWT was presented and carried one: its <c>jti</c>.</summary>

@@ -6,9 +6,9 @@ namespace Vocab.Worker.DeadLetter;
 /// <summary>
 /// The error pipe's last step, in place of MassTransit's error transport: files a scrubbed, signed copy of the failed
 /// message with the fault headers and the reason the pipe set, and nothing a publisher could forge. What can be replayed
-/// goes whole to <c>&lt;queue&gt;_error</c>, where nothing drops it; a credential or permission refusal cannot be replayed
-/// (its credential is gone), so only its metadata goes to the bounded <c>&lt;queue&gt;_refused</c>, and a flood of junk
-/// costs the broker a bounded amount of disk.
+/// (a proven caller's failure) goes whole to <c>&lt;queue&gt;_error</c>, where nothing drops it. What cannot (a refused
+/// credential or permission, or a message no caller was proven for, such as unauthenticated junk that is not even JSON)
+/// keeps only its metadata on the bounded <c>&lt;queue&gt;_refused</c>, so a flood costs the broker a bounded amount of disk.
 /// </summary>
 public sealed class ScrubbedErrorTransportFilter(FilingQueue errorQueue, FilingQueue refusedQueue, ScrubbedCopyWriter copies)
     : IFilter<ExceptionReceiveContext>
@@ -27,7 +27,9 @@ public sealed class ScrubbedErrorTransportFilter(FilingQueue errorQueue, FilingQ
     /// <inheritdoc />
     public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-scrubbed-error-transport");
 
+    // vocabctl replays a copy on behalf of the caller the worker proved; without one, or after a credential refusal, never.
     private static bool IsRefusal(ExceptionReceiveContext context) =>
-        context.ExceptionHeaders.TryGetHeader(VocabHeaders.Reason, out var reason) &&
-        reason is string code && RejectionReasons.CredentialReasons.Contains(code);
+        !context.ExceptionHeaders.TryGetHeader(VocabHeaders.UserId, out _) ||
+        (context.ExceptionHeaders.TryGetHeader(VocabHeaders.Reason, out var reason) && reason is string code &&
+         RejectionReasons.CredentialReasons.Contains(code));
 }
