@@ -83,8 +83,8 @@ public sealed class RefusedQueueBoundTests(RefusedQueueBoundTests.SmallBoundWork
         var messageId = await fixture.SendAsync(WorkerFixture.NewRequest(), _ => { });
         await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId);
 
-        using var queue = JsonDocument.Parse(await fixture.VirtualHost.Management.GetStringAsync(
-            $"api/queues/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{WorkerFixture.RefusedQueueName}"));
+        // The management API fills in a new queue's policy with its next statistics (every 5 s).
+        using var queue = await QueueWithPolicyAsync();
         var arguments = queue.RootElement.GetProperty("arguments");
         Assert.Equal(SmallBoundWorker.MaxLength, arguments.GetProperty("x-max-length").GetInt32());
         Assert.Equal("drop-head", arguments.GetProperty("x-overflow").GetString());
@@ -93,6 +93,19 @@ public sealed class RefusedQueueBoundTests(RefusedQueueBoundTests.SmallBoundWork
         var policy = queue.RootElement.GetProperty("effective_policy_definition");
         Assert.Equal(10_000, policy.GetProperty("max-length").GetInt32());
         Assert.Equal("drop-head", policy.GetProperty("overflow").GetString());
+    }
+
+    private async Task<JsonDocument> QueueWithPolicyAsync()
+    {
+        var address = $"api/queues/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{WorkerFixture.RefusedQueueName}";
+        for (var i = 0; ; i++)
+        {
+            var queue = JsonDocument.Parse(await fixture.VirtualHost.Management.GetStringAsync(address));
+            if (queue.RootElement.TryGetProperty("policy", out _) || i == 100)
+                return queue;
+            queue.Dispose();
+            await Task.Delay(200);
+        }
     }
 
     private MeterListener CountRefusals(Action counted)

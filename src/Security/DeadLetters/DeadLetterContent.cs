@@ -71,7 +71,11 @@ public static class DeadLetterContent
     }
 
     private static IEnumerable<KeyValuePair<string, object?>> CarriedHeaders(IReadOnlyBasicProperties properties) =>
-        (properties.Headers ?? new Dictionary<string, object?>()).Where(h => !IsWorkerHeader(h.Key));
+        (properties.Headers ?? new Dictionary<string, object?>()).Where(h => !IsWorkerHeader(h.Key) && !IsClientArtefact(h.Key));
+
+    // RabbitMQ.Client stamps its publisher-confirm sequence number on every message it publishes with confirmations
+    // tracked, after the copy is signed; it means nothing to a replay.
+    private static bool IsClientArtefact(string name) => string.Equals(name, "x-dotnet-pub-seq-no", StringComparison.OrdinalIgnoreCase);
 
     // Unambiguous by construction: JSON of the values in a fixed order, headers sorted by name with a type tag each.
     private static string CarriedSha256(IReadOnlyBasicProperties properties)
