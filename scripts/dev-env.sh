@@ -20,6 +20,16 @@ if [ -z "${Jwt__Keys__0__Secret:-}${Jwt__Keys__0__PublicKeyPem:-}" ]; then
   # shellcheck disable=SC1091
   source "$_vocab_root/.services/dev.env"
 fi
+# Dead-letter copies are signed by the worker and verified by vocabctl before a replay: both need the same key.
+if [ -z "${DeadLetter__SigningKey:-}" ]; then
+  if [ ! -f "$_vocab_root/.services/dead-letter.env" ]; then
+    (umask 077 && printf "export DeadLetter__SigningKey='%s'\n" "$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')" \
+      > "$_vocab_root/.services/dead-letter.env")
+    echo "[dev-env] generated a development dead-letter signing key in .services/dead-letter.env" >&2
+  fi
+  # shellcheck disable=SC1091
+  source "$_vocab_root/.services/dead-letter.env"
+fi
 # The local development run is the one place plaintext is allowed: the MongoDB stand-in speaks no TLS and everything
 # stays on loopback. appsettings.Production.json (and docker-compose) turn Security:RequireTls on.
 export Security__RequireTls="${Security__RequireTls:-false}"

@@ -9,6 +9,7 @@ using System.Security.Authentication;
 using Microsoft.Extensions.Options;
 using Vocab.Plans;
 using Vocab.Security;
+using Vocab.Security.DeadLetters;
 using Vocab.Storage;
 
 namespace Vocab.Admin;
@@ -30,6 +31,8 @@ public static class AdminHost
         builder.AddVocabAuthentication();
         builder.AddVocabPlans();
         builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo");
+        // Checked when a dlq command first needs it (vocabctl never starts its host): the error names DeadLetter:SigningKey.
+        builder.AddDeadLetterSigning();
         builder.Services.AddSingleton<JwtTokenIssuer>();
         builder.Services.AddSingleton<DeadLetterReplayer>();
         builder.Services.AddSingleton(sp =>
@@ -39,7 +42,7 @@ public static class AdminHost
                            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is required.");
             var address = new Uri(rabbitMq);
             var tls = sp.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value;
-            return new DeadLetterQueue(address, configuration["Worker:QueueName"] ?? "generate-vocabulary",
+            return new DeadLetterQueue(address, configuration["Worker:QueueName"] ?? "generate-vocabulary", sp.GetRequiredService<DeadLetterSigner>(),
                 // Thrown from the handshake, this becomes vocabctl's one-line error, naming the setting to fix.
                 RabbitMqTls.SslOption(address, tls, why => throw new AuthenticationException($"RabbitMQ refused over TLS: {why}")), tls.Hosts);
         });

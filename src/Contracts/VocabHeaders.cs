@@ -27,7 +27,7 @@ public static class VocabHeaders
     /// <summary>Set on dead-lettered messages when the caller was identified: the role, so a replay acts with the same rights.</summary>
     public const string Role = "Vocab-Role";
 
-    /// <summary>Set by vocabctl on a replayed message: the id of the dead-lettered original.</summary>
+    /// <summary>Set by vocabctl on a replayed message: the dead-letter id (<see cref="DeadLetterId"/>) of the copy it replays.</summary>
     public const string ReplayOf = "Vocab-Replay-Of";
 
     /// <summary>Set on dead-lettered messages when a JWT was presented and carried one: its <c>jti</c>.</summary>
@@ -38,6 +38,18 @@ public static class VocabHeaders
 
     /// <summary>Set on a dead-lettered copy whose body was dropped because it could not be cleaned of credentials with certainty.</summary>
     public const string BodyRemoved = "Vocab-Body-Removed";
+
+    /// <summary>Set by the worker on every dead-lettered copy: an id it assigned, by which ops replay or purge that copy.</summary>
+    public const string DeadLetterId = "Vocab-Dead-Letter-Id";
+
+    /// <summary>Set by the worker on every dead-lettered copy: when it was written (ISO 8601, UTC).</summary>
+    public const string DeadLetteredAt = "Vocab-Dead-Lettered-At";
+
+    /// <summary>Set by the worker on every dead-lettered copy: HMAC-SHA256 (base64) over its metadata, body and replayed properties.</summary>
+    public const string Signature = "Vocab-Signature";
+
+    /// <summary>Set by the worker beside <see cref="Signature"/>: which <c>DeadLetter</c> key signed it.</summary>
+    public const string SignatureKeyId = "Vocab-Signature-Key-Id";
 
     /// <summary>The headers that carry secrets; they are removed from everything the worker sends or dead-letters.</summary>
     public static readonly IReadOnlyList<string> CredentialHeaders = [ApiKey, Authorization];

@@ -8,7 +8,9 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Vocab.TestSupport;
 
-/// <summary>JWT key material for a test worker (one HS256 and one RS256 key) and tokens good and bad.</summary>
+/// <summary>
+/// Key material for a test worker (one HS256 and one RS256 JWT key, the dead-letter signing key) and tokens good and bad.
+/// </summary>
 public sealed class TestTokens
 {
     public const string Issuer = "https://auth.test.vocab";
@@ -16,12 +18,14 @@ public sealed class TestTokens
     public const string HmacKeyId = "hs-2026";
     public const string RsaKeyId = "rs-2026";
     public const string HmacSecret = "test-secret-that-is-long-enough-for-hs256-0123456789";
+    public const string DeadLetterKeyId = "dl-2026";
+    public const string DeadLetterSigningKey = "test-dead-letter-signing-key-of-at-least-32-bytes-0123456789";
 
     private readonly RSA _rsa = RSA.Create(2048);
 
     public string RsaPublicKeyPem => _rsa.ExportSubjectPublicKeyInfoPem();
 
-    /// <summary>Configuration entries for the worker's <c>Jwt</c> section.</summary>
+    /// <summary>Configuration entries for the worker's <c>Jwt</c> and <c>DeadLetter</c> sections.</summary>
     public Dictionary<string, string?> Configuration() => new()
     {
         ["Jwt:Issuer"] = Issuer,
@@ -33,6 +37,8 @@ public sealed class TestTokens
         ["Jwt:Keys:1:Id"] = RsaKeyId,
         ["Jwt:Keys:1:Algorithm"] = "RS256",
         ["Jwt:Keys:1:PublicKeyPem"] = RsaPublicKeyPem,
+        ["DeadLetter:SigningKeyId"] = DeadLetterKeyId,
+        ["DeadLetter:SigningKey"] = DeadLetterSigningKey,
     };
 
     public string Hs256(string userId, string? jti = null, DateTime? expires = null, DateTime? notBefore = null,

@@ -90,12 +90,14 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
         var callsBefore = fixture.Llm.CallCount;
 
         var messageId = await fixture.SendAsync(request, apply);
-        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
+        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId);
 
         Assert.Equal(expectedReason, deadLetter.Header(VocabHeaders.Reason));
         Assert.Equal(callsBefore, fixture.Llm.CallCount);
         Assert.Null(await fixture.Services.GetRequiredService<VocabularyStore>().FindByRequestIdAsync(request.RequestId, default));
-        Assert.Contains(request.VideoId, deadLetter.Body);
+        // A refusal cannot be replayed: only its metadata is kept, on the bounded refused queue.
+        Assert.Equal("", deadLetter.Body);
+        Assert.Equal("refused", deadLetter.Header(VocabHeaders.BodyRemoved));
         if (secret is not null)
         {
             Assert.DoesNotContain(secret, deadLetter.AllText, StringComparison.Ordinal);
@@ -127,7 +129,8 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
         // MassTransit's error pipe would otherwise send the requester a reason-less ReceiveFault after our rejection.
         var request = WorkerFixture.NewRequest();
 
-        var (rejections, faults) = await AnswersAtRequesterAsync(request, c => c.UseApiKey("vk_unknown_0123456789abcdef0123456789abcdef"));
+        var (rejections, faults) = await AnswersAtRequesterAsync(request, c => c.UseApiKey("vk_unknown_0123456789abcdef0123456789abcdef"),
+            WorkerFixture.RefusedQueueName);
 
         var rejection = Assert.Single(rejections);
         Assert.Equal(request.RequestId, rejection.RequestId);
@@ -145,7 +148,7 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
         var request = WorkerFixture.NewRequest();
         await fixture.RequestAsync(request, c => c.UseApiKey(ownerKey));
 
-        var (rejections, faults) = await AnswersAtRequesterAsync(request, c => c.UseApiKey(otherKey));
+        var (rejections, faults) = await AnswersAtRequesterAsync(request, c => c.UseApiKey(otherKey), WorkerFixture.ErrorQueueName);
 
         var rejection = Assert.Single(rejections);
         Assert.Equal(RejectionReasons.InvalidRequest, rejection.Reason);
@@ -156,7 +159,8 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
     /// Sends the request with a receive endpoint of its own as response and fault address, and returns every rejection and
     /// fault (ReceiveFault or Fault&lt;GenerateVocabulary&gt;) that reached it.
     /// </summary>
-    private async Task<(List<GenerateVocabularyRejected> Rejections, int Faults)> AnswersAtRequesterAsync(GenerateVocabulary request, Action<SendContext> credential)
+    private async Task<(List<GenerateVocabularyRejected> Rejections, int Faults)> AnswersAtRequesterAsync(GenerateVocabulary request,
+        Action<SendContext> credential, string deadLetterQueue)
     {
         var rejections = new List<GenerateVocabularyRejected>();
         var faults = 0;
@@ -195,8 +199,8 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
                 c.FaultAddress = requester.ReceiveEndpoint.InputAddress;
                 credential(c);
             });
-            // Whatever the worker sends the requester, it sends before the message reaches the error queue.
-            await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
+            // Whatever the worker sends the requester, it sends before the message reaches its dead-letter queue.
+            await DeadLetterReader.WaitForAsync(fixture.Amqp, deadLetterQueue, messageId);
             var endpoint = await fixture.Publisher.GetSendEndpoint(requester.ReceiveEndpoint.InputAddress);
             await endpoint.Send(new GenerateVocabularyRejected { RequestId = marker, VideoId = "", Reason = "marker" });
             await markerSeen.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -327,7 +331,7 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
             var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
             await endpoint.Send(message, type, ctx => ctx.MessageId = messageId);
 
-            var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
+            var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId);
             Assert.Equal(RejectionReasons.MissingCredentials, deadLetter.Header(VocabHeaders.Reason));
             Assert.Equal(callsBefore, fixture.Llm.CallCount);
         }

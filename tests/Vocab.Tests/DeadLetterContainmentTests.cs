@@ -44,17 +44,21 @@ public sealed class DeadLetterContainmentTests(DeadLetterContainmentTests.Serial
     [Fact]
     public async Task Envelope_WithCommentsAndTrailingCommas_IsDeadLetteredWithoutItsCredential()
     {
-        var key = Authentication.ApiKeys.ApiKeyFormat.Generate().Key;
+        var (_, key) = await fixture.CreateApiKeyAsync("lenient-user");
         var messageId = Guid.NewGuid();
         // MassTransit's reader accepts comments and trailing commas; a stricter scrubber would have kept the body as is.
         var lenient = Envelope(messageId, "urn:message:Vocab.Contracts:GenerateVocabulary", key)
             .Replace("\"headers\"", "/* a comment */ \"headers\"", StringComparison.Ordinal)
             .Replace("}\n}", "},\n}", StringComparison.Ordinal);
 
-        await PublishAsync(lenient, "application/vnd.masstransit+json", messageId, []);
-        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
+        // A replayable failure, so the copy keeps its body (a refused credential would keep none).
+        var deadLetter = await WhileLlmFailsAsync(async () =>
+        {
+            await PublishAsync(lenient, "application/vnd.masstransit+json", messageId, []);
+            return await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
+        });
 
-        Assert.Equal(RejectionReasons.InvalidCredentials, deadLetter.Header(VocabHeaders.Reason));
+        Assert.Equal(RejectionReasons.LlmUnavailable, deadLetter.Header(VocabHeaders.Reason));
         Assert.DoesNotContain(key, deadLetter.AllText, StringComparison.Ordinal);
         Assert.Contains("video-skipped", deadLetter.Body, StringComparison.Ordinal);
     }
@@ -62,17 +66,22 @@ public sealed class DeadLetterContainmentTests(DeadLetterContainmentTests.Serial
     [Fact]
     public async Task Body_ThatCannotBeCleanedWithCertainty_LosesItsBodyAndKeepsItsMetadata()
     {
-        var key = Authentication.ApiKeys.ApiKeyFormat.Generate().Key;
+        var (_, key) = await fixture.CreateApiKeyAsync("body-secret-user");
+        var inBody = Authentication.ApiKeys.ApiKeyFormat.Generate().Key;
         var messageId = Guid.NewGuid();
-        // The credential sits in the body itself, where no header rule would find it.
-        var body = $$"""{"requestId":"{{Guid.NewGuid()}}","videoId":"v","transcript":"my key is {{key}}","sourceLanguage":"en","targetLanguage":"ko","maxItems":3}""";
+        // A credential sits in the body itself, where no header rule would find it.
+        var body = $$"""{"requestId":"{{Guid.NewGuid()}}","videoId":"v","transcript":"my key is {{inBody}}","sourceLanguage":"en","targetLanguage":"ko","maxItems":3}""";
 
-        await PublishAsync(body, "application/json", messageId, new() { [VocabHeaders.ApiKey] = "vocab_000000000000_not-a-real-key" });
-        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
+        var deadLetter = await WhileLlmFailsAsync(async () =>
+        {
+            await PublishAsync(body, "application/json", messageId, new() { [VocabHeaders.ApiKey] = key });
+            return await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
+        });
 
-        Assert.Equal(RejectionReasons.InvalidCredentials, deadLetter.Header(VocabHeaders.Reason));
+        Assert.Equal(RejectionReasons.LlmUnavailable, deadLetter.Header(VocabHeaders.Reason));
         Assert.Equal("credential_in_body", deadLetter.Header(VocabHeaders.BodyRemoved));
         Assert.Equal("", deadLetter.Body);
+        Assert.DoesNotContain(inBody, deadLetter.AllText, StringComparison.Ordinal);
         Assert.DoesNotContain(key, deadLetter.AllText, StringComparison.Ordinal);
     }
 
@@ -116,17 +125,21 @@ public sealed class DeadLetterContainmentTests(DeadLetterContainmentTests.Serial
             [VocabHeaders.ApiKey] = key, [VocabHeaders.UserId] = "victim", [VocabHeaders.Role] = "admin", ["vocab-key-id"] = "000000000000",
         });
 
-        await WaitUntilAsync(async () => (await _vocabctl.RunAsync("dlq", "show", messageId.ToString(), "--json")).ExitCode == 0);
-        var shown = await _vocabctl.RunAsync("dlq", "show", messageId.ToString(), "--json");
-        var replay = await _vocabctl.RunAsync("dlq", "replay", messageId.ToString());
+        // No caller proven: it cannot be replayed, so it is kept as a refusal (metadata only, bounded), not on _error.
+        var deadLetterId = (await _vocabctl.WaitForDeadLetterAsync(messageId.ToString(), refused: true)).GetProperty("deadLetterId").GetString()!;
+        var shown = await _vocabctl.RunAsync("dlq", "show", deadLetterId, "--refused", "--json");
+        var replay = await _vocabctl.RunAsync("dlq", "replay", deadLetterId);
 
         Assert.Equal(RejectionReasons.InvalidRequest, shown.Json.GetProperty("reason").GetString());
+        // The worker's own copy: signed, and what it says is only what the worker proved (nobody).
+        Assert.True(shown.Json.GetProperty("verified").GetBoolean());
         Assert.DoesNotContain("victim", shown.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("admin", shown.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("000000000000", shown.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(key, shown.Output, StringComparison.Ordinal);
+        Assert.Equal("", shown.Json.GetProperty("body").GetString());
         Assert.NotEqual(0, replay.ExitCode);
-        Assert.Contains("no caller was proven", replay.Error, StringComparison.Ordinal);
+        Assert.Contains("no dead letter", replay.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -190,6 +203,19 @@ public sealed class DeadLetterContainmentTests(DeadLetterContainmentTests.Serial
         if (expiration is not null)
             properties.Expiration = expiration;
         await channel.BasicPublishAsync("", WorkerFixture.QueueName, false, properties, Encoding.UTF8.GetBytes(body));
+    }
+
+    private async Task<T> WhileLlmFailsAsync<T>(Func<Task<T>> action)
+    {
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.ServerError;
+        try
+        {
+            return await action();
+        }
+        finally
+        {
+            fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+        }
     }
 
     private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));

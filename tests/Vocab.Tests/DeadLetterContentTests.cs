@@ -28,7 +28,7 @@ public sealed class DeadLetterContentTests(WorkerFixture fixture) : IClassFixtur
         fixture.Llm.Behaviour = _ => FakeLlmAnswer.ServerError;
         var failedRequest = WorkerFixture.NewRequest();
         var failedId = await fixture.SendAsync(failedRequest, c => c.UseApiKey(key));
-        await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, rejectedId);
+        await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, rejectedId);
         await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, failedId);
         fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
 
@@ -53,7 +53,7 @@ public sealed class DeadLetterContentTests(WorkerFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task MalformedBody_IsDeadLetteredAsInvalidRequestWithoutItsCredential()
+    public async Task MalformedBody_IsRefusedAsInvalidRequestWithoutItsCredential()
     {
         var (_, key) = await fixture.CreateApiKeyAsync("malformed-user");
         var callsBefore = fixture.Llm.CallCount;
@@ -63,9 +63,11 @@ public sealed class DeadLetterContentTests(WorkerFixture fixture) : IClassFixtur
             new BasicProperties { ContentType = "application/json", MessageId = messageId.ToString(), Headers = new Dictionary<string, object?> { [VocabHeaders.ApiKey] = key } },
             Encoding.UTF8.GetBytes("{\"requestId\": \"not-a-guid\", \"transcript\": "));
 
-        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId);
+        // Unreadable before any caller was proven: nothing can replay it, so only its metadata is kept, on the bounded queue.
+        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId);
 
         Assert.Equal(RejectionReasons.InvalidRequest, deadLetter.Header(VocabHeaders.Reason));
+        Assert.Equal("", deadLetter.Body);
         Assert.DoesNotContain(key, deadLetter.AllText, StringComparison.Ordinal);
         Assert.Equal(callsBefore, fixture.Llm.CallCount);
     }

@@ -1,7 +1,9 @@
 using System.Text;
 using RabbitMQ.Client;
 using Vocab.Admin.DeadLetters;
+using Microsoft.Extensions.Options;
 using Vocab.Contracts;
+using Vocab.Security.DeadLetters;
 using Vocab.TestSupport;
 
 namespace Vocab.Tests;
@@ -29,7 +31,8 @@ public sealed class DeadLetterQueueTests : IAsyncLifetime
     [Fact]
     public async Task Visit_ThatFailsHalfWay_LeavesEveryMessageOnTheQueue()
     {
-        await using var queue = new DeadLetterQueue(_vhost.AmqpUri, "generate-vocabulary");
+        var signer = new DeadLetterSigner(Options.Create(new DeadLetterSigningOptions { SigningKey = TestTokens.DeadLetterSigningKey }));
+        await using var queue = new DeadLetterQueue(_vhost.AmqpUri, "generate-vocabulary", signer);
         var seen = 0;
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => queue.VisitAsync(int.MaxValue,

@@ -13,6 +13,7 @@ public sealed class StartupValidationTests
     [InlineData("Llm:ApiKey", "Llm:ApiKey")]
     [InlineData("ConnectionStrings:RabbitMq", "ConnectionStrings:RabbitMq")]
     [InlineData("ConnectionStrings:Mongo", "ConnectionStrings:Mongo")]
+    [InlineData("DeadLetter:SigningKey", "DeadLetter:SigningKey")]
     public async Task Start_WithoutSetting_FailsNamingIt(string missing, string expectedInMessage)
     {
         var configuration = ValidConfiguration();
@@ -59,5 +60,6 @@ public sealed class StartupValidationTests
             ["Llm:Endpoint"] = "http://127.0.0.1:1/v1",
             ["Llm:Model"] = "m",
             ["Llm:ApiKey"] = "k",
+            ["DeadLetter:SigningKey"] = "a-dead-letter-signing-key-long-enough-0123",
         };
 }

@@ -106,26 +106,35 @@ public sealed class VocabCtlTests(VocabCtlTests.AdminWorker fixture) : IClassFix
         fixture.Llm.Behaviour = _ => FakeLlmAnswer.ServerError;
         var llmDown = WorkerFixture.NewRequest();
         var llmDownId = await fixture.SendAsync(llmDown, c => c.UseApiKey(key));
-        await DeadLetterReaderWait(2);
+        var failed = await _vocabctl.WaitForDeadLetterAsync(llmDownId.ToString());
+        var refusal = await _vocabctl.WaitForDeadLetterAsync(noCredentialId.ToString(), refused: true);
         fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
 
-        var list = await _vocabctl.RunAsync("dlq", "list", "--json");
-        Assert.Equal(0, list.ExitCode);
-        var rows = list.Json.EnumerateArray().ToDictionary(r => r.GetProperty("messageId").GetString()!);
-        Assert.Equal(RejectionReasons.MissingCredentials, rows[noCredentialId.ToString()].GetProperty("reason").GetString());
-        Assert.Equal(RejectionReasons.LlmUnavailable, rows[llmDownId.ToString()].GetProperty("reason").GetString());
-        Assert.Equal(keyId, rows[llmDownId.ToString()].GetProperty("keyId").GetString());
-        Assert.Equal(llmDown.VideoId, rows[llmDownId.ToString()].GetProperty("videoId").GetString());
+        // The refusal keeps metadata only, on its own bounded queue; the failure can be replayed and stays on _error.
+        Assert.Equal(RejectionReasons.MissingCredentials, refusal.GetProperty("reason").GetString());
+        Assert.True(refusal.GetProperty("verified").GetBoolean());
+        Assert.Equal(RejectionReasons.LlmUnavailable, failed.GetProperty("reason").GetString());
+        Assert.True(failed.GetProperty("verified").GetBoolean());
+        Assert.Equal(keyId, failed.GetProperty("keyId").GetString());
+        Assert.Equal(llmDown.VideoId, failed.GetProperty("videoId").GetString());
+        var errorList = await _vocabctl.RunAsync("dlq", "list", "--json");
+        Assert.DoesNotContain(errorList.Json.EnumerateArray(), r => r.GetProperty("messageId").GetString() == noCredentialId.ToString());
+        var deadLetterId = failed.GetProperty("deadLetterId").GetString()!;
+        var refusalId = refusal.GetProperty("deadLetterId").GetString()!;
 
-        var show = await _vocabctl.RunAsync("dlq", "show", llmDownId.ToString());
+        var show = await _vocabctl.RunAsync("dlq", "show", deadLetterId);
         Assert.Equal(0, show.ExitCode);
         Assert.Contains(RejectionReasons.LlmUnavailable, show.Output, StringComparison.Ordinal);
         Assert.Contains(llmDown.Transcript, show.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(key, show.Output, StringComparison.Ordinal);
+        var shownRefusal = await _vocabctl.RunAsync("dlq", "show", refusalId, "--refused", "--json");
+        Assert.Equal("", shownRefusal.Json.GetProperty("body").GetString());
 
-        var refused = await _vocabctl.RunAsync("dlq", "replay", noCredentialId.ToString());
-        Assert.NotEqual(0, refused.ExitCode);
-        Assert.Contains("credential", refused.Error, StringComparison.Ordinal);
+        // Replay takes dead-letter ids only: not a message id, not a refusal.
+        var byMessageId = await _vocabctl.RunAsync("dlq", "replay", llmDownId.ToString());
+        Assert.NotEqual(0, byMessageId.ExitCode);
+        Assert.Contains("DEAD LETTER ID", byMessageId.Error, StringComparison.Ordinal);
+        Assert.NotEqual(0, (await _vocabctl.RunAsync("dlq", "replay", refusalId)).ExitCode);
 
         var replay = await _vocabctl.RunAsync("dlq", "replay", "--reason", RejectionReasons.LlmUnavailable, "--json");
         Assert.Equal(0, replay.ExitCode);
@@ -134,25 +143,13 @@ public sealed class VocabCtlTests(VocabCtlTests.AdminWorker fixture) : IClassFix
         var stored = await Eventually(() => store.FindByRequestIdAsync(llmDown.RequestId, default));
         Assert.Equal("ctl-dlq", stored.UserId);
 
-        var cancelled = await _vocabctl.RunWithInputAsync("n\n", "dlq", "purge");
+        var cancelled = await _vocabctl.RunWithInputAsync("n\n", "dlq", "purge", "--all");
         Assert.NotEqual(0, cancelled.ExitCode);
-        var purge = await _vocabctl.RunAsync("dlq", "purge", "--reason", RejectionReasons.MissingCredentials, "--yes", "--json");
+        var purge = await _vocabctl.RunAsync("dlq", "purge", "--refused", "--reason", RejectionReasons.MissingCredentials, "--yes", "--json");
         Assert.Equal(0, purge.ExitCode);
         Assert.True(purge.Json.GetProperty("purged").GetInt64() >= 1);
-        var afterPurge = await _vocabctl.RunAsync("dlq", "list", "--reason", RejectionReasons.MissingCredentials, "--json");
+        var afterPurge = await _vocabctl.RunAsync("dlq", "list", "--refused", "--reason", RejectionReasons.MissingCredentials, "--json");
         Assert.Equal(0, afterPurge.Json.GetArrayLength());
-    }
-
-    private async Task DeadLetterReaderWait(int atLeast)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            var list = await _vocabctl.RunAsync("dlq", "list", "--json");
-            if (list.ExitCode == 0 && list.Json.GetArrayLength() >= atLeast)
-                return;
-            await Task.Delay(200);
-        }
-        throw new TimeoutException("dead letters did not arrive");
     }
 
     private static async Task<T> Eventually<T>(Func<Task<T?>> probe) where T : class

@@ -65,11 +65,12 @@ public static class JunkCredentialFloodRun
             }
         }
         await Task.WhenAll(publishes);
-        // Done when the worker has dead-lettered them all.
-        while ((await channel.QueueDeclarePassiveAsync("generate-vocabulary_error")).MessageCount < count)
+        // Done when the worker has refused them all: the refusals queue keeps the newest 10,000 (DeadLetter:RefusedQueueMaxLength).
+        while ((await channel.QueueDeclarePassiveAsync("generate-vocabulary_refused")).MessageCount < Math.Min(count, 10_000) ||
+               (await channel.QueueDeclarePassiveAsync("generate-vocabulary")).MessageCount > 0)
             await Task.Delay(250);
         var seconds = watch.Elapsed.TotalSeconds;
-        await channel.QueuePurgeAsync("generate-vocabulary_error");
+        await channel.QueuePurgeAsync("generate-vocabulary_refused");
         var (workingSetAfter, managedAfter) = Measure();
         await worker.StopAsync();
         return new Growth(Mb(workingSetAfter - workingSet), Mb(managedAfter - managed), count / seconds);

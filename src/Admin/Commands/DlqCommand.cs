@@ -5,7 +5,11 @@ using Vocab.Admin.Output;
 
 namespace Vocab.Admin.Commands;
 
-/// <summary><c>vocabctl dlq list|show|replay|purge</c> over the worker's error queue.</summary>
+/// <summary>
+/// <c>vocabctl dlq list|show|replay|purge</c> over the worker's error queue (and, with <c>--refused</c>, its bounded
+/// refusals). Messages are addressed by the dead-letter id the worker assigned, never by a message id a publisher chose;
+/// a message whose signature does not verify is listed as unverified and never replayed.
+/// </summary>
 public static class DlqCommand
 {
     public static Command Create(CommandContext context)
@@ -18,90 +22,114 @@ public static class DlqCommand
         return dlq;
     }
 
+    private static Option<bool> RefusedOption() =>
+        new("--refused") { Description = "The refusals queue (credential and permission failures, metadata only) instead of the error queue" };
+
+    private static async Task<T> OnQueueAsync<T>(CommandContext context, bool refused, Func<DeadLetterQueue, Task<T>> body)
+    {
+        var errors = context.Services.GetRequiredService<DeadLetterQueue>();
+        if (!refused)
+            return await body(errors);
+        await using var refusals = errors.Refusals();
+        return await body(refusals);
+    }
+
     private static Command List(CommandContext context)
     {
         var reason = new Option<string?>("--reason") { Description = "Only this Vocab-Reason" };
         var limit = new Option<int>("--limit") { Description = "At most this many", DefaultValueFactory = _ => 100 };
-        var command = new Command("list", "List dead-lettered messages (they stay on the queue)") { reason, limit };
-        command.SetAction(context.Run(async (parse, ct) =>
+        var refused = RefusedOption();
+        var command = new Command("list", "List dead-lettered messages (they stay on the queue); VERIFIED says whether the worker's signature holds")
+            { reason, limit, refused };
+        command.SetAction(context.Run((parse, ct) => OnQueueAsync(context, parse.GetValue(refused), async queue =>
         {
-            var queue = context.Services.GetRequiredService<DeadLetterQueue>();
             var wanted = parse.GetValue(reason);
             var messages = (await queue.BrowseAsync(int.MaxValue, ct))
                 .Where(m => wanted is null || m.Reason == wanted).Take(parse.GetValue(limit)).ToList();
-            context.OutputFor(parse).Table(messages.Select(m => new { m.MessageId, m.Time, m.Reason, m.UserId, m.KeyId, m.TokenId, m.VideoId }).ToList(),
+            context.OutputFor(parse).Table(messages.Select(m => new
+            {
+                m.DeadLetterId, m.Verified, m.Unverified, m.Time, m.Reason, m.UserId, m.KeyId, m.TokenId, m.VideoId, m.MessageId,
+            }).ToList(),
             [
-                ("MESSAGE ID", m => m.MessageId), ("TIME", m => CommandOutput.Time(m.Time)), ("REASON", m => m.Reason),
-                ("USER", m => m.UserId), ("KEY ID", m => m.KeyId), ("JTI", m => m.TokenId), ("VIDEO", m => m.VideoId),
+                ("DEAD LETTER ID", m => m.DeadLetterId), ("VERIFIED", m => m.Verified ? "yes" : "NO"), ("TIME", m => CommandOutput.Time(m.Time)),
+                ("REASON", m => m.Reason), ("USER", m => m.UserId), ("KEY ID", m => m.KeyId), ("JTI", m => m.TokenId),
+                ("VIDEO", m => m.VideoId), ("MESSAGE ID", m => m.MessageId),
             ]);
             return 0;
-        }));
+        })));
         return command;
     }
 
     private static Command Show(CommandContext context)
     {
-        var messageId = new Argument<string>("messageId");
-        var command = new Command("show", "Show one message: reason, fault, headers and body") { messageId };
-        command.SetAction(context.Run(async (parse, ct) =>
+        var deadLetterId = new Argument<string>("deadLetterId") { Description = "The DEAD LETTER ID from dlq list" };
+        var refused = RefusedOption();
+        var command = new Command("show", "Show one message: verification, reason, fault, headers and body") { deadLetterId, refused };
+        command.SetAction(context.Run((parse, ct) => OnQueueAsync(context, parse.GetValue(refused), async queue =>
         {
-            var id = parse.GetValue(messageId)!;
-            var message = (await context.Services.GetRequiredService<DeadLetterQueue>().BrowseAsync(int.MaxValue, ct))
-                .FirstOrDefault(m => m.MessageId == id) ?? throw new InvalidOperationException($"no message '{id}' on the error queue");
+            var id = parse.GetValue(deadLetterId)!;
+            var matches = (await queue.BrowseAsync(int.MaxValue, ct)).Where(m => m.DeadLetterId == id).ToList();
+            // A forger may copy a real dead-letter id: the verified copy is the one shown.
+            var message = matches.OrderBy(m => m.Verified ? 0 : 1).FirstOrDefault()
+                          ?? throw new InvalidOperationException($"no dead letter '{id}' on {queue.ErrorQueueName}");
             context.OutputFor(parse).Object(message,
             [
+                ("dead letter id", message.DeadLetterId), ("verified", message.Verified ? "yes" : $"NO: {message.Unverified}"),
                 ("message id", message.MessageId), ("time", CommandOutput.Time(message.Time)), ("reason", message.Reason),
-                ("user", message.UserId), ("key id", message.KeyId), ("jti", message.TokenId), ("video", message.VideoId),
+                ("user", message.UserId), ("role", message.Role), ("key id", message.KeyId), ("jti", message.TokenId), ("video", message.VideoId),
                 ("fault", $"{message.FaultType}: {message.FaultMessage}"), ("content type", message.ContentType),
                 .. message.Headers.Select(h => ($"header {h.Key}", (string?)h.Value)),
                 ("body", message.Body),
             ]);
             return 0;
-        }));
+        })));
         return command;
     }
 
     private static Command Replay(CommandContext context)
     {
-        var messageId = new Argument<string?>("messageId") { Arity = ArgumentArity.ZeroOrOne };
-        var reason = new Option<string?>("--reason") { Description = "Every message with this Vocab-Reason" };
+        var deadLetterId = new Argument<string?>("deadLetterId") { Arity = ArgumentArity.ZeroOrOne, Description = "The DEAD LETTER ID from dlq list" };
+        var reason = new Option<string?>("--reason") { Description = "Every verified message with this Vocab-Reason" };
         var all = new Option<bool>("--all") { Description = "Every replayable message" };
         var tokenLifetime = new Option<string>("--token-ttl") { Description = "Lifetime of the replay's credential", DefaultValueFactory = _ => "1h" };
-        var command = new Command("replay", "Move messages back to the worker's queue (not credential failures)") { messageId, reason, all, tokenLifetime };
+        var command = new Command("replay", "Move messages back to the worker's queue (verified copies only; not credential failures)")
+            { deadLetterId, reason, all, tokenLifetime };
         command.SetAction(context.Run(async (parse, ct) =>
         {
-            var id = parse.GetValue(messageId);
+            var id = parse.GetValue(deadLetterId);
             var byReason = parse.GetValue(reason);
             var everything = parse.GetValue(all);
             if ((id is null ? 0 : 1) + (byReason is null ? 0 : 1) + (everything ? 1 : 0) != 1)
-                throw new ArgumentException("say which messages: a message id, --reason <code> or --all");
+                throw new ArgumentException("say which messages: a dead-letter id, --reason <code> or --all");
             var lifetime = Durations.ParseDuration(parse.GetValue(tokenLifetime)!, "--token-ttl");
 
             var services = context.Services;
             var queue = services.GetRequiredService<DeadLetterQueue>();
             var replayer = services.GetRequiredService<DeadLetterReplayer>();
-            var candidates = (await queue.BrowseAsync(int.MaxValue, ct))
-                .Where(m => everything || m.MessageId == id || (byReason is not null && m.Reason == byReason)).ToList();
+            var browsed = await queue.BrowseAsync(int.MaxValue, ct);
+            var candidates = browsed.Where(m => everything || (id is not null && m.DeadLetterId == id) || (byReason is not null && m.Reason == byReason)).ToList();
             if (id is not null && candidates.Count == 0)
-                throw new InvalidOperationException($"no message '{id}' on the error queue");
+                throw new InvalidOperationException(browsed.Any(m => m.MessageId == id)
+                    ? $"'{id}' is a message id; replay takes the DEAD LETTER ID from dlq list"
+                    : $"no dead letter '{id}' on {queue.ErrorQueueName}");
 
             var replayable = new HashSet<string>(StringComparer.Ordinal);
             var refused = new List<object>();
             foreach (var message in candidates)
             {
-                if (await replayer.RefusalAsync(message, ct) is { } why)
+                var why = await replayer.RefusalAsync(message, ct);
+                if (why is null && !replayable.Add(message.DeadLetterId!))
+                    why = "a second copy of the same dead letter; only one is replayed";
+                if (why is not null)
                 {
-                    refused.Add(new { message.MessageId, reason = why });
-                    await context.Error.WriteLineAsync($"not replayed {message.MessageId}: {why}");
-                }
-                else
-                {
-                    replayable.Add(message.MessageId);
+                    refused.Add(new { message.DeadLetterId, message.MessageId, reason = why });
+                    await context.Error.WriteLineAsync($"not replayed {message.DeadLetterId ?? "(no dead-letter id)"}: {why}");
                 }
             }
 
-            var replayed = await queue.VisitAsync(int.MaxValue, m => replayable.Contains(m.MessageId),
-                (channel, original) => replayer.PublishAsync(channel, original, DeadLetterMessage.From(original), queue.QueueName, lifetime), ct);
+            // Decided again on each fetched message: only a verified copy whose id was chosen, and each id once.
+            var replayed = await queue.VisitAsync(int.MaxValue, m => m.Verified && m.DeadLetterId is { } d && replayable.Remove(d),
+                (channel, original, message) => replayer.PublishAsync(channel, original, message, queue.QueueName, lifetime), ct);
             context.OutputFor(parse).Done(new { replayed, refused }, $"replayed {replayed}, refused {refused.Count}");
             return id is not null && replayed == 0 ? 1 : 0;
         }));
@@ -110,16 +138,22 @@ public static class DlqCommand
 
     private static Command Purge(CommandContext context)
     {
-        var reason = new Option<string?>("--reason") { Description = "Only messages with this Vocab-Reason" };
+        var deadLetterId = new Argument<string?>("deadLetterId") { Arity = ArgumentArity.ZeroOrOne, Description = "The DEAD LETTER ID from dlq list" };
+        var reason = new Option<string?>("--reason") { Description = "Every message with this Vocab-Reason" };
+        var all = new Option<bool>("--all") { Description = "Every message on the queue" };
         var yes = new Option<bool>("--yes") { Description = "Do not ask for confirmation" };
-        var command = new Command("purge", "Delete dead-lettered messages for good") { reason, yes };
-        command.SetAction(context.Run(async (parse, ct) =>
+        var refused = RefusedOption();
+        var command = new Command("purge", "Delete dead-lettered messages for good") { deadLetterId, reason, all, yes, refused };
+        command.SetAction(context.Run((parse, ct) => OnQueueAsync(context, parse.GetValue(refused), async queue =>
         {
-            var queue = context.Services.GetRequiredService<DeadLetterQueue>();
+            var id = parse.GetValue(deadLetterId);
             var byReason = parse.GetValue(reason);
+            var everything = parse.GetValue(all);
+            if ((id is null ? 0 : 1) + (byReason is null ? 0 : 1) + (everything ? 1 : 0) != 1)
+                throw new ArgumentException("say which messages: a dead-letter id, --reason <code> or --all");
             if (!parse.GetValue(yes))
             {
-                var what = byReason is null ? $"all {await queue.CountAsync(ct)} messages" : $"every '{byReason}' message";
+                var what = everything ? $"all {await queue.CountAsync(ct)} messages" : id is not null ? $"dead letter '{id}'" : $"every '{byReason}' message";
                 await context.Out.WriteAsync($"Delete {what} on {queue.ErrorQueueName} for good? [y/N] ");
                 var answer = await context.Input.ReadLineAsync(ct);
                 if (!string.Equals(answer?.Trim(), "y", StringComparison.OrdinalIgnoreCase) &&
@@ -130,12 +164,12 @@ public static class DlqCommand
                 }
             }
 
-            long purged = byReason is null
+            long purged = everything
                 ? await queue.PurgeAllAsync(ct)
-                : await queue.VisitAsync(int.MaxValue, m => m.Reason == byReason, null, ct);
+                : await queue.VisitAsync(int.MaxValue, m => id is not null ? m.DeadLetterId == id : m.Reason == byReason, null, ct);
             context.OutputFor(parse).Done(new { purged }, $"purged {purged}");
-            return 0;
-        }));
+            return id is not null && purged == 0 ? 1 : 0;
+        })));
         return command;
     }
 }

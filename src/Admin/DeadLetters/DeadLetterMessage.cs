@@ -1,16 +1,24 @@
 using System.Text;
 using RabbitMQ.Client;
 using Vocab.Contracts;
+using Vocab.Security.DeadLetters;
 
 namespace Vocab.Admin.DeadLetters;
 
-/// <summary>One message of the error queue as ops see it: ids, reason, caller identifiers, fault, headers and body.</summary>
+/// <summary>
+/// One message of a dead-letter queue as ops see it: its dead-letter id, whether the worker's signature verifies, reason,
+/// caller identifiers, fault, headers and body. An unverified message's Vocab-* values are whatever its publisher wrote.
+/// </summary>
 public sealed record DeadLetterMessage(
-    string MessageId, DateTime? Time, string Reason, string? UserId, string? KeyId, string? TokenId, string? VideoId,
-    string? FaultType, string? FaultMessage, string? ContentType, IReadOnlyDictionary<string, string> Headers, string Body)
+    string? DeadLetterId, string? Unverified, string MessageId, DateTime? Time, string Reason, string? UserId, string? Role,
+    string? KeyId, string? TokenId, string? VideoId, string? FaultType, string? FaultMessage, string? ContentType,
+    IReadOnlyDictionary<string, string> Headers, string Body)
 {
-    /// <summary>Parses a fetched message; the video id is read from the body when it is JSON.</summary>
-    public static DeadLetterMessage From(BasicGetResult result)
+    /// <summary>True when the worker's signature verifies: only then may anything act on this message's metadata.</summary>
+    public bool Verified => Unverified is null;
+
+    /// <summary>Parses a fetched message and verifies its signature; the video id is read from the body when it is JSON.</summary>
+    public static DeadLetterMessage From(BasicGetResult result, DeadLetterSigner signer)
     {
         var properties = result.BasicProperties;
         var headers = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -18,14 +26,18 @@ public sealed record DeadLetterMessage(
             headers[name] = HeaderText(value);
         var body = Encoding.UTF8.GetString(result.Body.Span);
         string? Header(string name) => headers.TryGetValue(name, out var v) ? v : null;
-        var time = Header("MT-Fault-Timestamp") is { } ts && DateTime.TryParse(ts, null, System.Globalization.DateTimeStyles.AdjustToUniversal, out var parsed)
+        var time = (Header(VocabHeaders.DeadLetteredAt) ?? Header("MT-Fault-Timestamp")) is { } ts &&
+                   DateTime.TryParse(ts, null, System.Globalization.DateTimeStyles.AdjustToUniversal, out var parsed)
             ? parsed
             : properties.Timestamp.UnixTime > 0 ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime).UtcDateTime : (DateTime?)null;
         return new DeadLetterMessage(
+            Header(VocabHeaders.DeadLetterId),
+            signer.WhyUnverified(properties, result.Body.Span),
             properties.MessageId ?? "",
             time,
             Header(VocabHeaders.Reason) ?? "unknown",
             Header(VocabHeaders.UserId),
+            Header(VocabHeaders.Role),
             Header(VocabHeaders.KeyId),
             Header(VocabHeaders.TokenId),
             ReadVideoId(body),

@@ -1,29 +1,41 @@
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using Vocab.Security.DeadLetters;
 
 namespace Vocab.Admin.DeadLetters;
 
 /// <summary>
-/// Reads and acts on the worker's error queue. Messages are fetched unacknowledged and only acknowledged once their fate
-/// is done (replayed and confirmed, or purged); everything else goes back, and a crash leaves all of them on the queue.
+/// Reads and acts on one of the worker's dead-letter queues (<c>_error</c>, or the refusals on <c>_refused</c>), verifying
+/// each message's signature as it is read. Messages are fetched unacknowledged and only acknowledged once their fate is
+/// done (replayed and confirmed, or purged); everything else goes back, and a crash leaves all of them on the queue.
 /// </summary>
-public sealed class DeadLetterQueue(Uri rabbitMq, string queueName, SslOption? ssl = null, IReadOnlyList<string>? clusterHosts = null) : IAsyncDisposable
+public sealed class DeadLetterQueue(Uri rabbitMq, string queueName, DeadLetterSigner signer, SslOption? ssl = null,
+    IReadOnlyList<string>? clusterHosts = null, string suffix = DeadLetterQueue.Error) : IAsyncDisposable
 {
+    /// <summary>The suffix of the queue of failures that can be replayed.</summary>
+    public const string Error = "_error";
+
+    /// <summary>The suffix of the bounded queue of credential and permission refusals (metadata only).</summary>
+    public const string Refused = "_refused";
+
     private const int NotFound = 404;
     private IConnection? _connection;
 
-    /// <summary>The queue the worker consumes; replayed messages go there.</summary>
+    /// <summary>The queue the worker consumes; replayed messages go there (through its exchange of the same name).</summary>
     public string QueueName => queueName;
 
-    /// <summary>The error queue.</summary>
-    public string ErrorQueueName => queueName + "_error";
+    /// <summary>The dead-letter queue this reads.</summary>
+    public string ErrorQueueName => queueName + suffix;
+
+    /// <summary>The same broker's refusals queue.</summary>
+    public DeadLetterQueue Refusals() => new(rabbitMq, queueName, signer, ssl, clusterHosts, Refused);
 
     /// <summary>
     /// Visits up to <paramref name="limit"/> messages; <paramref name="decide"/> says which to remove, after
     /// <paramref name="act"/> (if any) has handled them. The rest are returned to the queue in order.
     /// </summary>
     public async Task<int> VisitAsync(int limit, Func<DeadLetterMessage, bool> decide,
-        Func<IChannel, BasicGetResult, Task>? act, CancellationToken cancellationToken)
+        Func<IChannel, BasicGetResult, DeadLetterMessage, Task>? act, CancellationToken cancellationToken)
     {
         var connection = await ConnectAsync(cancellationToken);
         await using var channel = await connection.CreateChannelAsync(
@@ -39,13 +51,14 @@ public sealed class DeadLetterQueue(Uri rabbitMq, string queueName, SslOption? s
                 var result = await channel.BasicGetAsync(ErrorQueueName, autoAck: false, cancellationToken);
                 if (result is null)
                     break;
-                if (!decide(DeadLetterMessage.From(result)))
+                var message = DeadLetterMessage.From(result, signer);
+                if (!decide(message))
                 {
                     held.Add(result.DeliveryTag);
                     continue;
                 }
                 if (act is not null)
-                    await act(channel, result);
+                    await act(channel, result, message);
                 await channel.BasicAckAsync(result.DeliveryTag, multiple: false, cancellationToken);
                 removed++;
             }

@@ -5,10 +5,10 @@ namespace Vocab.Worker.DeadLetter;
 
 /// <summary>
 /// Files what the broker dead-lettered itself (expired in the queue, rejected, over a limit) into <c>&lt;queue&gt;_error</c>
-/// as a scrubbed copy with a reason ops can read. The broker routes such messages to a quarantine queue that only this
+/// as a scrubbed, signed copy with a reason ops can read. The broker routes such messages to a quarantine queue that only this
 /// worker reads, because the broker cannot remove credentials; no caller was proven, so the copy names none.
 /// </summary>
-public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue errorQueue, ILogger logger) : IFilter<TContext>
+public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue errorQueue, ScrubbedCopyWriter copies, ILogger logger) : IFilter<TContext>
     where TContext : class, ReceiveContext
 {
     /// <inheritdoc />
@@ -24,7 +24,7 @@ public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue e
             _ => RejectionReasons.DeadLetteredByBroker,
         };
         LogFiled(logger, context.GetMessageId(), reason, fromQueue);
-        await ScrubbedCopyWriter.WriteAsync(context, errorQueue,
+        await copies.WriteAsync(context, errorQueue,
         [
             new(VocabHeaders.Reason, reason),
             new(VocabHeaders.DeadLetteredFrom, fromQueue),

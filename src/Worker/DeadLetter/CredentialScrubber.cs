@@ -16,6 +16,9 @@ public static class CredentialScrubber
     {
         public const string NotJson = "not_json";
         public const string CredentialInBody = "credential_in_body";
+
+        /// <summary>A credential or permission refusal: only its metadata is kept, on the bounded refused queue.</summary>
+        public const string Refused = "refused";
     }
 
     /// <summary>A clean copy of the message.</summary>

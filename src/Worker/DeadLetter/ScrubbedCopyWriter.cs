@@ -1,24 +1,29 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using MassTransit;
 using MassTransit.RabbitMqTransport;
 using RabbitMQ.Client;
 using Vocab.Contracts;
+using Vocab.Security.DeadLetters;
 
 namespace Vocab.Worker.DeadLetter;
 
 /// <summary>
-/// Writes the scrubbed copy of a received message to a dead-letter queue (<c>_error</c>, <c>_skipped</c>) on the
-/// channel it arrived on, and waits for the broker's confirmation so the original is acknowledged only once the copy is safe.
+/// Writes the copy of a received message that a dead-letter queue keeps (<c>_error</c>, <c>_skipped</c>, <c>_refused</c>)
+/// on the channel it arrived on, and waits for the broker's confirmation so the original is acknowledged only once the
+/// copy is safe. Every copy gets a dead-letter id of its own and a signature over the worker's metadata, its body and
+/// what a replay would send on, so ops tools can tell it from a copy anyone else published.
 /// </summary>
-public static class ScrubbedCopyWriter
+public sealed class ScrubbedCopyWriter(DeadLetterSigner signer, TimeProvider time, DeadLetterMetrics metrics)
 {
-    /// <summary>Scrubs the message and writes it to <paramref name="queue"/> with the worker's own <paramref name="metadata"/>.</summary>
-    public static async Task WriteAsync(ReceiveContext context, FilingQueue queue, IEnumerable<KeyValuePair<string, object?>> metadata)
-    {
-        if (!context.TryGetPayload(out ChannelContext? channel))
-            throw new InvalidOperationException("The received message has no RabbitMQ channel to write its dead-letter copy on.");
-        context.TryGetPayload(out RabbitMqBasicConsumeContext? delivery);
+    // A refusal keeps short metadata only: a bound on the queue's length is then a bound on its size.
+    private const int MaxRefusalHeaderLength = 1024;
+    private static readonly string[] DroppedFromRefusals = ["MT-Fault-StackTrace"];
 
+    /// <summary>Scrubs the message and writes it, body included, to <paramref name="queue"/> with the worker's own <paramref name="metadata"/>.</summary>
+    public async Task WriteAsync(ReceiveContext context, FilingQueue queue, IEnumerable<KeyValuePair<string, object?>> metadata)
+    {
+        var (channel, delivery) = Channel(context);
         var copy = CredentialScrubber.Scrub(delivery?.Properties, context.Body.GetBytes());
         var properties = copy.Properties;
         // A dead letter waits for ops: it must neither expire nor vanish with a broker restart.
@@ -32,9 +37,54 @@ public static class ScrubbedCopyWriter
         }
         if (copy.BodyRemovedBecause is { } why)
             headers[VocabHeaders.BodyRemoved] = why;
+        await SignAndPublishAsync(context, channel, queue, properties, copy.Body);
+    }
+
+    /// <summary>
+    /// Writes a refusal to <paramref name="queue"/>: the worker's metadata and the message's ids, never its body or the
+    /// publisher's headers. It cannot be replayed (the credential was refused), so it only needs to tell ops who was refused why.
+    /// </summary>
+    public async Task WriteRefusalAsync(ReceiveContext context, FilingQueue queue, IEnumerable<KeyValuePair<string, object?>> metadata)
+    {
+        var (channel, delivery) = Channel(context);
+        // Scrubbed for its properties only: the body, however large, is never read.
+        var scrubbed = CredentialScrubber.Scrub(delivery?.Properties, ReadOnlySpan<byte>.Empty).Properties;
+        var headers = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in metadata)
+        {
+            if (!DroppedFromRefusals.Contains(name, StringComparer.OrdinalIgnoreCase) && AmqpValue(value) is { } amqp)
+                headers[name] = amqp is string text && text.Length > MaxRefusalHeaderLength ? text[..MaxRefusalHeaderLength] : amqp;
+        }
+        headers[VocabHeaders.BodyRemoved] = CredentialScrubber.BodyRemoval.Refused;
+        var properties = new BasicProperties
+        {
+            MessageId = scrubbed.MessageId,
+            CorrelationId = scrubbed.CorrelationId,
+            Timestamp = scrubbed.Timestamp,
+            Persistent = true,
+            Headers = headers,
+        };
+        await SignAndPublishAsync(context, channel, queue, properties, []);
+    }
+
+    private async Task SignAndPublishAsync(ReceiveContext context, ChannelContext channel, FilingQueue queue, BasicProperties properties, byte[] body)
+    {
+        var headers = properties.Headers!;
+        headers[VocabHeaders.DeadLetterId] = Guid.CreateVersion7(time.GetUtcNow()).ToString("D");
+        headers[VocabHeaders.DeadLetteredAt] = time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+        signer.Sign(properties, body);
 
         await DeclareOnceAsync(channel, queue, context.CancellationToken);
-        await channel.BasicPublishAsync(queue.Name, "", true, properties, copy.Body, true, context.CancellationToken);
+        await channel.BasicPublishAsync(queue.Name, "", true, properties, body, true, context.CancellationToken);
+        metrics.Filed(queue.Name, headers.TryGetValue(VocabHeaders.Reason, out var reason) ? reason as string : null);
+    }
+
+    private static (ChannelContext Channel, RabbitMqBasicConsumeContext? Delivery) Channel(ReceiveContext context)
+    {
+        if (!context.TryGetPayload(out ChannelContext? channel))
+            throw new InvalidOperationException("The received message has no RabbitMQ channel to write its dead-letter copy on.");
+        context.TryGetPayload(out RabbitMqBasicConsumeContext? delivery);
+        return (channel, delivery);
     }
 
     // AMQP tables take strings, numbers and booleans; anything else is written as text.
@@ -42,8 +92,8 @@ public static class ScrubbedCopyWriter
     {
         null => null,
         string or bool or int or long or double or decimal or byte[] => value,
-        DateTime time => time.ToUniversalTime().ToString("O"),
-        DateTimeOffset time => time.UtcDateTime.ToString("O"),
+        DateTime dateTime => dateTime.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
+        DateTimeOffset dateTime => dateTime.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
         _ => value.ToString(),
     };
 

@@ -1,4 +1,5 @@
 using Vocab.Contracts;
+using Vocab.Security.DeadLetters;
 
 namespace Vocab.Worker.DeadLetter;
 
@@ -8,10 +9,8 @@ namespace Vocab.Worker.DeadLetter;
 /// </summary>
 public static class TrustedHeaders
 {
-    private static readonly string[] Prefixes = [VocabHeaders.Prefix, "MT-Fault-", "MT-Reason"];
-
     /// <summary>True for a header name only the worker may set (any casing).</summary>
-    public static bool IsTrusted(string name) => Prefixes.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+    public static bool IsTrusted(string name) => DeadLetterContent.IsWorkerHeader(name);
 
     /// <summary>True for a header that carries a credential (any casing).</summary>
     public static bool IsCredential(string name) =>

@@ -48,6 +48,8 @@ public static class MessagingExtensions
                     context.GetRequiredService<ILoggerFactory>().CreateLogger("Vocab.Worker.RabbitMq"));
 
                 var errorQueue = new FilingQueue(options.ErrorQueueName, options.DeclaredQueueArguments);
+                var refusedQueue = context.GetRequiredService<IOptions<DeadLetterOptions>>().Value.RefusedQueue(options);
+                var copies = context.GetRequiredService<ScrubbedCopyWriter>();
                 var credentialRemoval = new CredentialHeaderRemovalObserver();
                 rabbit.ConnectSendObserver(credentialRemoval);
                 rabbit.ConnectPublishObserver(credentialRemoval);
@@ -75,10 +77,10 @@ public static class MessagingExtensions
                     {
                         error.UseFilter(new DeadLetterReasonFilter(context.GetRequiredService<ILogger<DeadLetterReasonFilter>>()));
                         error.UseFilter(new FaultUnlessRejectedFilter());
-                        error.UseFilter(new ScrubbedErrorTransportFilter(errorQueue));
+                        error.UseFilter(new ScrubbedErrorTransportFilter(errorQueue, refusedQueue, copies));
                     });
                     endpoint.ConfigureDeadLetter(skipped => skipped.UseFilter(
-                        new ScrubbedSkippedTransportFilter(new FilingQueue(options.SkippedQueueName, options.DeclaredQueueArguments))));
+                        new ScrubbedSkippedTransportFilter(new FilingQueue(options.SkippedQueueName, options.DeclaredQueueArguments), copies)));
 
                     if (llm.RetryLimit > 0)
                     {
@@ -108,8 +110,8 @@ public static class MessagingExtensions
                     if (options.IsQuorum)
                         quarantine.SetQuorumQueue();
                     var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BrokerDeadLetterFilingFilter<>).FullName!);
-                    quarantine.ConfigureDeadLetter(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ReceiveContext>(errorQueue, logger)));
-                    quarantine.ConfigureError(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ExceptionReceiveContext>(errorQueue, logger)));
+                    quarantine.ConfigureDeadLetter(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ReceiveContext>(errorQueue, copies, logger)));
+                    quarantine.ConfigureError(pipe => pipe.UseFilter(new BrokerDeadLetterFilingFilter<ExceptionReceiveContext>(errorQueue, copies, logger)));
                 });
             });
         });

@@ -2,6 +2,7 @@ using Vocab.Authentication;
 using Vocab.Plans;
 using Vocab.Security;
 using Vocab.Vocabularies;
+using Vocab.Worker.DeadLetter;
 using Vocab.Worker.Filters;
 using Vocab.ServiceDefaults;
 
@@ -10,7 +11,7 @@ namespace Vocab.Worker.Extensions;
 /// <summary>Everything the worker process runs, in one call, so tests host exactly what production runs.</summary>
 public static class WorkerExtensions
 {
-    /// <summary>Adds logging, telemetry, MongoDB, authentication, the LLM and the bus.</summary>
+    /// <summary>Adds logging, telemetry, MongoDB, authentication, the LLM, signed dead letters and the bus.</summary>
     public static IHostApplicationBuilder AddVocabWorker(this IHostApplicationBuilder builder) =>
         builder.AddVocabWorker(typeof(AuthenticationFilter<>));
 
@@ -24,6 +25,7 @@ public static class WorkerExtensions
             .AddVocabPlans()
             .AddVocabularies()
             .AddVocabularyGeneration()
+            .AddVocabDeadLetters()
             .AddVocabMessaging(callerFilter)
             .AddHealthFile();
 

@@ -94,7 +94,7 @@ public sealed class AttackCorpusTests(BridgeFixture fixture) : IClassFixture<Bri
         while (found.Count(f => expected.Contains(f.Key)) < expected.Count && DateTime.UtcNow < deadline)
         {
             var any = false;
-            foreach (var queue in new[] { WorkerFixture.ErrorQueueName, WorkerFixture.QueueName + "_skipped" })
+            foreach (var queue in new[] { WorkerFixture.ErrorQueueName, WorkerFixture.RefusedQueueName, WorkerFixture.QueueName + "_skipped" })
             {
                 BasicGetResult? result;
                 try

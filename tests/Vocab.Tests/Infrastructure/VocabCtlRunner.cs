@@ -26,6 +26,21 @@ public sealed class VocabCtlRunner(WorkerFixture fixture)
 
     public Task<Result> RunAsync(params string[] args) => RunWithInputAsync("", args);
 
+    /// <summary>Waits until <c>dlq list</c> shows the message with this message id; returns its row.</summary>
+    public async Task<JsonElement> WaitForDeadLetterAsync(string messageId, bool refused = false)
+    {
+        string[] args = refused ? ["dlq", "list", "--refused", "--json"] : ["dlq", "list", "--json"];
+        for (var i = 0; i < 150; i++)
+        {
+            var list = await RunAsync(args);
+            if (list.ExitCode == 0 && list.Json.EnumerateArray().FirstOrDefault(r => r.GetProperty("messageId").GetString() == messageId) is
+                { ValueKind: JsonValueKind.Object } row)
+                return row.Clone();
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"no dead letter of message {messageId}");
+    }
+
     /// <summary>Runs with this configuration instead of the worker's.</summary>
     public static async Task<Result> RunWithAsync(IDictionary<string, string?> configuration, params string[] args)
     {

@@ -23,6 +23,7 @@ public class WorkerFixture : IAsyncLifetime
 {
     public const string QueueName = "generate-vocabulary";
     public const string ErrorQueueName = QueueName + "_error";
+    public const string RefusedQueueName = QueueName + "_refused";
 
     public FakeLlmServer Llm { get; private set; } = null!;
 
