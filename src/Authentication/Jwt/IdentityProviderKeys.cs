@@ -24,10 +24,11 @@ public sealed partial class IdentityProviderKeys : BackgroundService
     private readonly JwtOptions _options;
     private readonly ConfigurationManager<OpenIdConnectConfiguration>? _manager;
     private readonly HttpClient? _http;
+    private readonly ObservedRetriever? _observed;
     private readonly Lock _gate = new();
     private Task<bool>? _refreshing;
     private DateTimeOffset _lastUnknownKeyRefresh = DateTimeOffset.MinValue;
-    private OpenIdConnectConfiguration? _applied;
+    private long _lastRequestTimestamp;
 
     /// <summary>Creates the configuration manager when a provider is configured.</summary>
     public IdentityProviderKeys(IOptions<JwtOptions> options, JwtSigningKeys keys, TimeProvider time, ILogger<IdentityProviderKeys> logger)
@@ -40,10 +41,10 @@ public sealed partial class IdentityProviderKeys : BackgroundService
             return;
         _http = new HttpClient { Timeout = FetchTimeout };
         var retriever = new HttpDocumentRetriever(_http) { RequireHttps = _options.RequireHttpsMetadata };
-        _manager = string.IsNullOrWhiteSpace(_options.JwksUri)
-            ? new ConfigurationManager<OpenIdConnectConfiguration>(
-                _options.Authority!.TrimEnd('/') + "/.well-known/openid-configuration", new OpenIdConnectConfigurationRetriever(), retriever)
-            : new ConfigurationManager<OpenIdConnectConfiguration>(_options.JwksUri!, new JwksConfigurationRetriever(), retriever);
+        var discovery = string.IsNullOrWhiteSpace(_options.JwksUri);
+        _observed = new ObservedRetriever(discovery ? new OpenIdConnectConfigurationRetriever() : new JwksConfigurationRetriever(), Apply);
+        _manager = new ConfigurationManager<OpenIdConnectConfiguration>(
+            discovery ? _options.Authority!.TrimEnd('/') + "/.well-known/openid-configuration" : _options.JwksUri!, _observed, retriever);
         // This class owns the schedule (on TimeProvider); the manager's own throttle is kept out of the way.
         _manager.AutomaticRefreshInterval = TimeSpan.FromDays(1);
         _manager.RefreshInterval = BaseConfigurationManager.MinimumRefreshInterval;
@@ -88,7 +89,17 @@ public sealed partial class IdentityProviderKeys : BackgroundService
         var retry = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
-            var fetched = await RefreshAsync();
+            bool fetched;
+            try
+            {
+                fetched = await RefreshAsync();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Whatever a provider answers must not stop the loop (nor, through it, the host): report and retry.
+                LogFetchFailed(_logger, Address, e.GetType().Name, e.Message);
+                fetched = false;
+            }
             TimeSpan wait;
             if (fetched)
             {
@@ -131,25 +142,34 @@ public sealed partial class IdentityProviderKeys : BackgroundService
         await Task.Yield();
         try
         {
-            var before = _applied;
             var manager = _manager!;
+            var fetched = _observed!.NextFetchAsync();
+            // The manager ignores a request made within its RefreshInterval (1 s, on the wall clock) of the previous one:
+            // let that second pass rather than wait for a fetch that will not come.
+            var sinceLast = System.Diagnostics.Stopwatch.GetElapsedTime(_lastRequestTimestamp);
+            var spacing = manager.RefreshInterval + TimeSpan.FromMilliseconds(50);
+            if (_lastRequestTimestamp != 0 && sinceLast < spacing)
+                await Task.Delay(spacing - sinceLast);
+            _lastRequestTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
             manager.RequestRefresh();
-            var configuration = await manager.GetConfigurationAsync(CancellationToken.None);
-            // With a configuration already held, the manager fetches in the background and answers with the old one
-            // meanwhile: wait (bounded) for the new one.
-            var deadline = DateTime.UtcNow + FetchTimeout;
-            while (ReferenceEquals(configuration, before) && DateTime.UtcNow < deadline)
+            try
             {
-                await Task.Delay(50);
-                configuration = await manager.GetConfigurationAsync(CancellationToken.None);
+                // Without a configuration yet this fetches (and throws when it cannot); with one, the manager fetches in
+                // the background and answers with what it holds.
+                await manager.GetConfigurationAsync(CancellationToken.None);
             }
-            if (ReferenceEquals(configuration, before))
+            catch (InvalidOperationException)
+            {
+                // Reported below through the observed fetch.
+            }
+            if (await Task.WhenAny(fetched, Task.Delay(FetchTimeout)) != fetched)
+            {
+                LogFetchFailed(_logger, Address, "timeout", $"no fetch finished within {FetchTimeout}");
                 return false;
-            return Apply(configuration);
-        }
-        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException or ArgumentException or TaskCanceledException)
-        {
-            LogFetchFailed(_logger, Address, e.GetType().Name, e.Message);
+            }
+            if (await fetched)
+                return true;
+            LogFetchFailed(_logger, Address, "error", _observed.LastError ?? "no usable keys");
             return false;
         }
         finally
@@ -159,6 +179,7 @@ public sealed partial class IdentityProviderKeys : BackgroundService
         }
     }
 
+    // Every fetch the manager makes, whoever asked for it, lands here.
     private bool Apply(OpenIdConnectConfiguration configuration)
     {
         var keys = (configuration.JsonWebKeySet?.Keys ?? []).Where(IsRsaSigningKey).ToList();
@@ -168,7 +189,6 @@ public sealed partial class IdentityProviderKeys : BackgroundService
             LogNoUsableKeys(_logger, Address);
             return false;
         }
-        _applied = configuration;
         _keys.ReplaceProvidedKeys(keys);
         LogKeysLoaded(_logger, Address, string.Join(", ", keys.Select(k => k.Kid)));
         return true;
@@ -178,6 +198,53 @@ public sealed partial class IdentityProviderKeys : BackgroundService
         key.Kty == JsonWebAlgorithmsKeyTypes.RSA && !string.IsNullOrEmpty(key.Kid)
         && (string.IsNullOrEmpty(key.Use) || key.Use == JsonWebKeyUseNames.Sig)
         && (string.IsNullOrEmpty(key.Alg) || key.Alg == SecurityAlgorithms.RsaSha256);
+
+    /// <summary>
+    /// Wraps the manager's retriever: applies every fetched configuration at once and tells whoever waits for the next
+    /// fetch how it went (the manager itself fetches in the background and says nothing).
+    /// </summary>
+    private sealed class ObservedRetriever(IConfigurationRetriever<OpenIdConnectConfiguration> inner, Func<OpenIdConnectConfiguration, bool> apply)
+        : IConfigurationRetriever<OpenIdConnectConfiguration>
+    {
+        private readonly Lock _gate = new();
+        private TaskCompletionSource<bool>? _next;
+
+        public string? LastError { get; private set; }
+
+        /// <summary>Completes with the outcome of the next fetch to finish: true when it brought usable keys.</summary>
+        public Task<bool> NextFetchAsync()
+        {
+            lock (_gate)
+                return (_next ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+
+        public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(string address, IDocumentRetriever retriever, CancellationToken cancel)
+        {
+            try
+            {
+                var configuration = await inner.GetConfigurationAsync(address, retriever, cancel);
+                Complete(apply(configuration));
+                return configuration;
+            }
+            catch (Exception e)
+            {
+                LastError = $"{e.GetType().Name}: {e.InnerException?.Message ?? e.Message}";
+                Complete(false);
+                throw;
+            }
+        }
+
+        private void Complete(bool fetched)
+        {
+            TaskCompletionSource<bool>? next;
+            lock (_gate)
+            {
+                next = _next;
+                _next = null;
+            }
+            next?.TrySetResult(fetched);
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Signing keys loaded from the identity provider {Address}: {KeyIds}")]
     private static partial void LogKeysLoaded(ILogger logger, string address, string keyIds);
