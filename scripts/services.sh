@@ -148,6 +148,18 @@ publishers_up() {
 # The README's first run calls the bridge with curl and reads vocabctl's JSON with jq.
 tools_up() { if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then apt_install curl jq; fi; }
 
+# The OpenID provider (npm oidc-provider, a certified implementation) the identity tests start from tests/OidcProvider.
+OIDC="$state/oidc"
+OIDC_PROVIDER_VERSION=9.13.3
+oidc_up() {
+  if [ ! -f "$OIDC/node_modules/oidc-provider/package.json" ]; then
+    command -v npm >/dev/null || apt_install npm
+    mkdir -p "$OIDC"
+    log "installing oidc-provider $OIDC_PROVIDER_VERSION (npm)"
+    npm install --silent --no-audit --no-fund --prefix "$OIDC" "oidc-provider@$OIDC_PROVIDER_VERSION" >/dev/null
+  fi
+}
+
 write_env() {
   local rabbit="${VOCAB_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672/}"
   local mgmt="${VOCAB_RABBITMQ_MANAGEMENT_URI:-http://guest:guest@127.0.0.1:15672/}"
@@ -242,7 +254,8 @@ case "${1:-up}" in
       down) cluster_down ;;
       *) echo "usage: $0 cluster up|down" >&2; exit 2 ;;
     esac ;;
-  up) rabbit_up; mongo_up; publishers_up; tools_up; write_env ;;
+  up) rabbit_up; mongo_up; publishers_up; tools_up; oidc_up; write_env ;;
+  oidc) oidc_up ;;
   mongo)
     case "${2:-}" in
       restart) mongo_restart; write_env ;;

@@ -4,8 +4,9 @@ namespace Vocab.Authentication;
 public sealed class AuthenticationResult
 {
     private AuthenticationResult(AuthenticatedCaller? caller, string? failureReason, string? failureDetail,
-        string method, string? userId, string? keyId, string? tokenId)
+        string method, string? userId, string? keyId, string? tokenId, bool isPossibleGuess)
     {
+        IsPossibleGuess = isPossibleGuess;
         Caller = caller;
         FailureReason = failureReason;
         FailureDetail = failureDetail;
@@ -36,15 +37,27 @@ public sealed class AuthenticationResult
     /// <summary>The token's jti when known, even on failure.</summary>
     public string? TokenId { get; }
 
+    /// <summary>
+    /// True for a failure that could be someone guessing (an unknown key, a bad signature, an unknown <c>kid</c>, anything
+    /// unreadable); false on success and for a credential proved genuine (its key matched or its signature verified) but
+    /// refused: expired, revoked, forbidden, or with claims this service does not take. Throttles count only guesses.
+    /// </summary>
+    public bool IsPossibleGuess { get; }
+
     /// <summary>True when <see cref="Caller"/> is set.</summary>
     public bool Succeeded => Caller is not null;
 
     /// <summary>A successful result.</summary>
     public static AuthenticationResult Success(AuthenticatedCaller caller) =>
-        new(caller, null, null, caller.Method, caller.UserId, caller.KeyId, caller.TokenId);
+        new(caller, null, null, caller.Method, caller.UserId, caller.KeyId, caller.TokenId, false);
 
-    /// <summary>A failed result.</summary>
+    /// <summary>A failed result that may be a guess: the credential proved nothing.</summary>
     public static AuthenticationResult Failure(string reason, string detail, string method,
         string? userId = null, string? keyId = null, string? tokenId = null) =>
-        new(null, reason, detail, method, userId, keyId, tokenId);
+        new(null, reason, detail, method, userId, keyId, tokenId, true);
+
+    /// <summary>A failed result for a credential proved genuine (key matched, signature verified) but refused.</summary>
+    public static AuthenticationResult Refused(string reason, string detail, string method,
+        string? userId = null, string? keyId = null, string? tokenId = null) =>
+        new(null, reason, detail, method, userId, keyId, tokenId, false);
 }

@@ -33,6 +33,8 @@ public static class AuthenticationServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ApiKeyUsageRecorder>());
         services.TryAddSingleton<ApiKeyValidator>();
         services.TryAddSingleton<JwtSigningKeys>();
+        services.TryAddSingleton<IdentityProviderKeys>();
+        services.AddHostedService(sp => sp.GetRequiredService<IdentityProviderKeys>());
         services.TryAddSingleton<TokenBlacklist>();
         services.TryAddSingleton<JwtValidator>();
         services.TryAddSingleton<CredentialValidator>();

@@ -24,7 +24,7 @@ public sealed class CredentialValidator(
         };
 
         if (result.Caller is { } caller && !_allowedRoles.Contains(caller.Role))
-            result = AuthenticationResult.Failure(RejectionReasons.Forbidden, $"role '{caller.Role}' may not request vocabulary",
+            result = AuthenticationResult.Refused(RejectionReasons.Forbidden, $"role '{caller.Role}' may not request vocabulary",
                 caller.Method, caller.UserId, caller.KeyId, caller.TokenId);
 
         metrics.Record(result);

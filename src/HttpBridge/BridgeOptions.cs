@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Vocab.HttpBridge;
 
 /// <summary>The bridge's settings: <c>ConnectionStrings:RabbitMq</c> and <c>Bridge:*</c>.</summary>
-public sealed class BridgeOptions
+public sealed class BridgeOptions : IValidatableObject
 {
     public const string SectionName = "Bridge";
 
@@ -22,7 +22,45 @@ public sealed class BridgeOptions
     [Range(1, 100_000, ErrorMessage = "Bridge:PermitsPerMinute must be between 1 and 100000.")]
     public int PermitsPerMinute { get; set; } = 60;
 
-    /// <summary>Failed authentications per client address per minute before a 429 that comes before any lookup.</summary>
+    /// <summary>
+    /// Failed authentications that could be guesses (unknown key, bad signature, unreadable) per client address per
+    /// minute; beyond it such failures are answered 429. Valid credentials are served whatever the count.
+    /// </summary>
     [Range(1, 100_000, ErrorMessage = "Bridge:FailedAuthenticationsPerMinute must be between 1 and 100000.")]
     public int FailedAuthenticationsPerMinute { get; set; } = 30;
+
+    /// <summary>The most client addresses the failed-authentication throttle holds; the least recently seen go first.</summary>
+    [Range(100, 10_000_000, ErrorMessage = "Bridge:ThrottledAddressLimit must be between 100 and 10000000.")]
+    public int ThrottledAddressLimit { get; set; } = 100_000;
+
+    /// <summary>Addresses or CIDR networks of known backends, exempt from the failed-authentication throttle.</summary>
+    public string[] TrustedClients { get; set; } = [];
+
+    /// <summary><see cref="TrustedClients"/> as networks (an address is a network of one).</summary>
+    public IReadOnlyList<System.Net.IPNetwork> TrustedClientNetworks() =>
+        TrustedClients.Select(entry => TryParseNetwork(entry, out var network)
+            ? network
+            : throw new InvalidOperationException($"Bridge:TrustedClients has '{entry}', which is neither an IP address nor a CIDR network.")).ToList();
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        for (var i = 0; i < TrustedClients.Length; i++)
+        {
+            if (!TryParseNetwork(TrustedClients[i], out _))
+                yield return new ValidationResult($"Bridge:TrustedClients:{i} ('{TrustedClients[i]}') is neither an IP address nor a CIDR network.");
+        }
+    }
+
+    private static bool TryParseNetwork(string entry, out System.Net.IPNetwork network)
+    {
+        if (System.Net.IPNetwork.TryParse(entry.Trim(), out network))
+            return true;
+        if (System.Net.IPAddress.TryParse(entry.Trim(), out var address))
+        {
+            network = new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+        return false;
+    }
 }

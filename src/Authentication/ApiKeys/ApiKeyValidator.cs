@@ -24,9 +24,9 @@ public sealed class ApiKeyValidator(
             return AuthenticationResult.Failure(RejectionReasons.InvalidCredentials, "unknown API key", method, keyId: keyId);
 
         if (!stored.Active)
-            return AuthenticationResult.Failure(RejectionReasons.RevokedCredentials, "API key is revoked or inactive", method, stored.UserId, keyId);
+            return AuthenticationResult.Refused(RejectionReasons.RevokedCredentials, "API key is revoked or inactive", method, stored.UserId, keyId);
         if (stored.ExpiresAt is { } expiresAt && expiresAt <= time.GetUtcNow().UtcDateTime)
-            return AuthenticationResult.Failure(RejectionReasons.ExpiredCredentials, "API key has expired", method, stored.UserId, keyId);
+            return AuthenticationResult.Refused(RejectionReasons.ExpiredCredentials, "API key has expired", method, stored.UserId, keyId);
 
         usage.Record(keyId);
         return AuthenticationResult.Success(new AuthenticatedCaller(stored.UserId, stored.Role, method, keyId, null));

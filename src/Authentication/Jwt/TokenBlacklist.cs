@@ -14,10 +14,14 @@ public sealed class TokenBlacklist(VocabDatabase database, LookupCache cache)
 
     private readonly IMongoCollection<RevocationDocument> _revocations = database.Collection<RevocationDocument>(CollectionName);
 
-    /// <summary>True when the jti is blacklisted or the user revoked every token issued before <paramref name="issuedAt"/>.</summary>
-    public async ValueTask<bool> IsRevokedAsync(string tokenId, string userId, DateTime? issuedAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// True when the jti is blacklisted or the user revoked every token issued before <paramref name="issuedAt"/>. A token
+    /// without a jti (<c>Jwt:RequireTokenId=false</c>) can be revoked only with its user's.
+    /// </summary>
+    public async ValueTask<bool> IsRevokedAsync(string? tokenId, string userId, DateTime? issuedAt, CancellationToken cancellationToken)
     {
-        var tokenKey = RevocationDocument.TokenKey(tokenId);
+        // No jti: a key that no document can have, so the query and its cache entry keep one shape.
+        var tokenKey = tokenId is null ? "none:" : RevocationDocument.TokenKey(tokenId);
         var userKey = RevocationDocument.UserKey(userId);
         var entries = await cache.GetOrLoadAsync(nameof(TokenBlacklist), tokenKey + "\n" + userKey, async ct =>
             await _revocations.Find(Builders<RevocationDocument>.Filter.In(r => r.Id, [tokenKey, userKey])).ToListAsync(ct), cancellationToken);

@@ -1,65 +1,145 @@
 using System.Net;
-using System.Threading.RateLimiting;
+using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 
 namespace Vocab.HttpBridge.Authentication;
 
 /// <summary>
-/// Limits failed authentications per client address, checked before any credential lookup, so a flood of junk
-/// credentials costs neither MongoDB queries nor memory. Addresses share a fixed number of sliding windows (IPv6 by /64),
-/// which bounds the state whatever the number of addresses; only failures count against a window.
+/// Limits credential guessing per client address: only failures that could be guesses count (an unknown key, a bad
+/// signature, an unknown <c>kid</c>, anything unreadable), never an expired, revoked or forbidden credential that proved
+/// genuine, and a valid credential is served whatever its address's count. Each address (IPv6 by /64) has a window of its
+/// own; the addresses held are bounded by <see cref="BridgeOptions.ThrottledAddressLimit"/>, the least recently seen
+/// going first. Addresses in <see cref="BridgeOptions.TrustedClients"/> are never counted.
 /// </summary>
-public sealed class FailedAuthenticationThrottle : IDisposable
+public sealed class FailedAuthenticationThrottle
 {
-    /// <summary>How many windows addresses are spread over: the bound on the throttle's memory.</summary>
-    public const int BucketCount = 16_384;
+    private const int Segments = 6;
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private static readonly long SegmentTicks = Window.Ticks / Segments;
 
-    private readonly PartitionedRateLimiter<int> _limiter;
-    private readonly TimeSpan _window = TimeSpan.FromMinutes(1);
+    private readonly int _permits;
+    private readonly int _capacity;
+    private readonly TimeProvider _time;
+    private readonly IReadOnlyList<System.Net.IPNetwork> _trusted;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<AddressKey, LinkedListNode<Entry>> _entries = [];
+    private readonly LinkedList<Entry> _recency = new();
 
-    public FailedAuthenticationThrottle(IOptions<BridgeOptions> options)
+    public FailedAuthenticationThrottle(IOptions<BridgeOptions> options, TimeProvider time)
     {
-        var permits = options.Value.FailedAuthenticationsPerMinute;
-        _limiter = PartitionedRateLimiter.Create<int, int>(bucket => RateLimitPartition.GetSlidingWindowLimiter(bucket, _ => new SlidingWindowRateLimiterOptions
+        _permits = options.Value.FailedAuthenticationsPerMinute;
+        _capacity = options.Value.ThrottledAddressLimit;
+        _trusted = options.Value.TrustedClientNetworks();
+        _time = time;
+    }
+
+    /// <summary>How many addresses are held now.</summary>
+    public int Count
+    {
+        get
         {
-            PermitLimit = permits,
-            Window = _window,
-            SegmentsPerWindow = 6,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
+            lock (_gate)
+                return _entries.Count;
+        }
     }
 
-    /// <summary>Whether this address may still try; when not, how long until it may.</summary>
-    public bool MayTry(IPAddress? address, out TimeSpan retryAfter)
-    {
-        // Asking for no permit tells whether any is left without taking one.
-        using var lease = _limiter.AttemptAcquire(BucketOf(address), 0);
-        retryAfter = lease.IsAcquired ? TimeSpan.Zero
-            : lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : _window / 6;
-        return lease.IsAcquired;
-    }
-
-    /// <summary>Counts one failed authentication against the address.</summary>
-    public void RecordFailure(IPAddress? address)
-    {
-        using var _ = _limiter.AttemptAcquire(BucketOf(address));
-    }
-
-    /// <inheritdoc />
-    public void Dispose() => _limiter.Dispose();
-
-    private static int BucketOf(IPAddress? address)
+    /// <summary>Whether the address belongs to a trusted client (a known backend), exempt from the throttle.</summary>
+    public bool IsTrusted(IPAddress? address)
     {
         if (address is null)
-            return 0;
+            return false;
         if (address.IsIPv4MappedToIPv6)
             address = address.MapToIPv4();
-        var bytes = address.GetAddressBytes();
-        // One IPv6 client usually owns a whole /64: count it as one address.
-        var significant = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? bytes.AsSpan(0, 8) : bytes;
-        var hash = new HashCode();
-        hash.AddBytes(significant);
-        return (int)((uint)hash.ToHashCode() % BucketCount);
+        foreach (var network in _trusted)
+        {
+            if (network.Contains(address))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Counts one possible guess from the address, unless it already used its allowance; then answers false with how long
+    /// until it may guess again.
+    /// </summary>
+    public bool TryRecordGuess(IPAddress? address, out TimeSpan retryAfter)
+    {
+        var key = AddressKey.Of(address);
+        var segment = _time.GetUtcNow().UtcTicks / SegmentTicks;
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(key, out var node))
+                _recency.Remove(node);
+            else
+            {
+                if (_entries.Count >= _capacity)
+                {
+                    _entries.Remove(_recency.Last!.Value.Key);
+                    _recency.RemoveLast();
+                }
+                node = new LinkedListNode<Entry>(new Entry(key));
+                _entries.Add(key, node);
+            }
+            _recency.AddFirst(node);
+
+            var entry = node.Value;
+            entry.Advance(segment);
+            if (entry.Total < _permits)
+            {
+                entry.Counts[(int)(segment % Segments)]++;
+                retryAfter = TimeSpan.Zero;
+                return true;
+            }
+            retryAfter = entry.RetryAfter(segment, _permits, _time.GetUtcNow().UtcTicks);
+            return false;
+        }
+    }
+
+    /// <summary>One address, or one IPv6 /64 (a client usually owns a whole one), compared exactly.</summary>
+    private readonly record struct AddressKey(UInt128 Value, bool IsV6)
+    {
+        public static AddressKey Of(IPAddress? address)
+        {
+            if (address is null)
+                return default;
+            if (address.IsIPv4MappedToIPv6)
+                address = address.MapToIPv4();
+            var bytes = address.GetAddressBytes();
+            if (address.AddressFamily != AddressFamily.InterNetworkV6)
+                return new AddressKey(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes), false);
+            return new AddressKey(System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes), true);
+        }
+    }
+
+    /// <summary>A sliding window in segments: the guesses of each of the last <see cref="Segments"/> tenths of a minute.</summary>
+    private sealed class Entry(AddressKey key)
+    {
+        public AddressKey Key { get; } = key;
+
+        public int[] Counts { get; } = new int[Segments];
+
+        private long _segment;
+
+        public int Total => Counts.Sum();
+
+        public void Advance(long segment)
+        {
+            for (var s = Math.Max(_segment + 1, segment - Segments + 1); s <= segment; s++)
+                Counts[(int)(s % Segments)] = 0;
+            _segment = Math.Max(_segment, segment);
+        }
+
+        // Until enough of the oldest segments have slid out for one more guess.
+        public TimeSpan RetryAfter(long segment, int permits, long nowTicks)
+        {
+            var total = Total;
+            for (var s = segment - Segments + 1; s <= segment; s++)
+            {
+                total -= Counts[(int)(s % Segments)];
+                if (total < permits)
+                    return TimeSpan.FromTicks(Math.Max(SegmentTicks / 10, (s + Segments) * SegmentTicks - nowTicks));
+            }
+            return Window;
+        }
     }
 }

@@ -24,19 +24,20 @@ public sealed partial class VocabAuthenticationHandler(
         if (credential.Kind == CredentialKind.None)
             return AuthenticateResult.NoResult();
 
-        var address = Context.Connection.RemoteIpAddress;
-        if (!throttle.MayTry(address, out var retryAfter))
-        {
-            Context.Items[VocabAuthenticationDefaults.FailureReasonItem] = RejectionReasons.RateLimited;
-            Context.Items[VocabAuthenticationDefaults.RetryAfterItem] = retryAfter;
-            LogThrottled(Logger, address?.ToString());
-            return AuthenticateResult.Fail(RejectionReasons.RateLimited);
-        }
-
         var result = await validator.ValidateAsync(credential, Context.RequestAborted);
         if (result.Caller is not { } caller)
         {
-            throttle.RecordFailure(address);
+            var address = Context.Connection.RemoteIpAddress;
+            // Only what could be a guess counts, and a valid credential never reaches here: a backend relaying its users'
+            // expired tokens, or a caller with a good key on a busy address, is never locked out.
+            if (result.IsPossibleGuess && !throttle.IsTrusted(address) && !throttle.TryRecordGuess(address, out var retryAfter))
+            {
+                Context.Items[VocabAuthenticationDefaults.FailureReasonItem] = RejectionReasons.RateLimited;
+                Context.Items[VocabAuthenticationDefaults.RetryAfterItem] = retryAfter;
+                LogThrottled(Logger, address?.ToString(), result.FailureDetail!, result.Method, result.KeyId);
+                return AuthenticateResult.Fail(RejectionReasons.RateLimited);
+            }
+
             Context.Items[VocabAuthenticationDefaults.FailureReasonItem] = result.FailureReason;
             LogRejected(Logger, result.FailureReason!, result.FailureDetail!, result.Method, result.UserId, result.KeyId, result.TokenId);
             return AuthenticateResult.Fail(result.FailureReason!);
@@ -69,8 +70,8 @@ public sealed partial class VocabAuthenticationHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         ProblemResponses.WriteRejectionAsync(Context, RejectionReasons.Forbidden);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "HTTP caller throttled before authentication: too many failures from {Address}")]
-    private static partial void LogThrottled(ILogger logger, string? address);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "HTTP caller throttled: too many failed guesses from {Address} ({Detail}); method {Method}, key {KeyId}")]
+    private static partial void LogThrottled(ILogger logger, string? address, string detail, string method, string? keyId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "HTTP caller rejected: {Reason} ({Detail}); method {Method}, user {UserId}, key {KeyId}, jti {TokenId}")]
     private static partial void LogRejected(ILogger logger, string reason, string detail, string method, string? userId, string? keyId, string? tokenId);

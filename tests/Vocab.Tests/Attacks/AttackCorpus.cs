@@ -76,14 +76,24 @@ public static class AttackCorpus
         Bearer("jti-number", RawJwt.Sign(RawJwt.Header(), With(c => c["jti"] = 12345)), Invalid);
         Bearer("jti-array", RawJwt.Sign(RawJwt.Header(), With(c => c["jti"] = new JsonArray("a", "b"))), Invalid);
         Bearer("no-sub", RawJwt.Sign(RawJwt.Header(), With(c => c.Remove("sub"))), Invalid);
-        Bearer("sub-number", RawJwt.Sign(RawJwt.Header(), With(c => c["sub"] = 42)), Invalid);
+        // An integer sub or user_id is an identity (the seed's own payload); any other number is refused, not coerced.
+        Bearer("sub-fraction", RawJwt.Sign(RawJwt.Header(), With(c => c["sub"] = 42.5)), Invalid);
+        Bearer("sub-exponent", RawJwt.Sign(RawJwt.Header(), With(c => c["sub"] = JsonNode.Parse("4e1"))), Invalid);
+        Bearer("sub-integer-written-as-float", RawJwt.Sign(RawJwt.Header(), With(c => c["sub"] = JsonNode.Parse("42.0"))), Invalid);
+        Bearer("sub-bool", RawJwt.Sign(RawJwt.Header(), With(c => c["sub"] = true)), Invalid);
+        Bearer("sub-array", RawJwt.Sign(RawJwt.Header(), With(c => c["sub"] = new JsonArray(42))), Invalid);
         Bearer("sub-object", RawJwt.Sign(RawJwt.Header(), With(c => c["sub"] = new JsonObject { ["id"] = "x" })), Invalid);
-        Bearer("sub-and-user-id-numbers", RawJwt.Sign(RawJwt.Header(), With(c => { c.Remove("sub"); c["user_id"] = 7; })), Invalid);
+        Bearer("user-id-fraction", RawJwt.Sign(RawJwt.Header(), With(c => { c.Remove("sub"); c["user_id"] = 7.5; })), Invalid);
+        Bearer("bad-sub-with-good-user-id", RawJwt.Sign(RawJwt.Header(), With(c => { c["sub"] = true; c["user_id"] = "someone"; })), Invalid);
+        Bearer("iat-in-a-year", RawJwt.Sign(RawJwt.Header(), With(c => { c["iat"] = now + 365 * 86400; c["nbf"] = now - 10; c["exp"] = now + 365 * 86400 + 3600; })), Invalid);
+        Bearer("iat-in-the-future", RawJwt.Sign(RawJwt.Header(), With(c => c["iat"] = now + 600)), Invalid);
         Bearer("sub-empty", RawJwt.Sign(RawJwt.Header(), With(c => c["sub"] = "")), Invalid);
         foreach (var role in new[] { "superuser", "Admin", "ADMIN", " admin", "admin ", "", "user,admin" })
             Bearer($"role-{role.Replace(' ', '_')}", RawJwt.Sign(RawJwt.Header(), RawJwt.Claims(role: role)), Invalid);
         Bearer("role-missing", RawJwt.Sign(RawJwt.Header(), RawJwt.Claims(role: null)), Invalid);
         Bearer("role-array", RawJwt.Sign(RawJwt.Header(), With(c => c["role"] = new JsonArray("user", "admin"))), Invalid);
+        Bearer("role-array-none-known", RawJwt.Sign(RawJwt.Header(), With(c => c["role"] = new JsonArray("Admin", "offline_access"))), Invalid);
+        Bearer("role-array-with-number", RawJwt.Sign(RawJwt.Header(), With(c => c["role"] = new JsonArray("user", 1))), Invalid);
         Bearer("role-number", RawJwt.Sign(RawJwt.Header(), With(c => c["role"] = 1)), Invalid);
         Bearer("role-bool", RawJwt.Sign(RawJwt.Header(), With(c => c["role"] = true)), Invalid);
         Bearer("role-object", RawJwt.Sign(RawJwt.Header(), With(c => c["role"] = new JsonObject { ["name"] = "admin" })), Invalid);

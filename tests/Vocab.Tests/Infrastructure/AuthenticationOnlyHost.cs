@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using MongoDB.Driver;
 using MongoDB.Driver.Core.Events;
 using Vocab.Authentication;
@@ -27,7 +28,8 @@ public sealed class AuthenticationOnlyHost(IHost host, string databaseName, Test
     public int CommandCount(string command, string collection) => commands.Count(c => c.Command == command && c.Collection == collection);
 
     /// <summary>Starts the host; <paramref name="configure"/> may add configuration sources after the defaults (environment variables, say).</summary>
-    public static async Task<AuthenticationOnlyHost> StartAsync(IDictionary<string, string?>? settings = null, Action<IConfigurationBuilder>? configure = null)
+    public static async Task<AuthenticationOnlyHost> StartAsync(IDictionary<string, string?>? settings = null, Action<IConfigurationBuilder>? configure = null,
+        CapturedLogs? logs = null)
     {
         var databaseName = $"vocab_auth_{Guid.NewGuid():N}";
         var tokens = new TestTokens();
@@ -52,6 +54,8 @@ public sealed class AuthenticationOnlyHost(IHost host, string databaseName, Test
             return new MongoClient(mongo);
         });
         builder.AddVocabAuthentication();
+        if (logs is not null)
+            builder.Logging.AddProvider(logs);
         var host = builder.Build();
         await host.StartAsync();
         return new AuthenticationOnlyHost(host, databaseName, tokens, commands);
