@@ -21,6 +21,7 @@ public sealed class IdentitySettingsTests
         ["Llm:Model"] = "m",
         ["Llm:ApiKey"] = "k",
         ["Security:RequireTls"] = "false",
+        ["DeadLetter:SigningKey"] = Vocab.TestSupport.TestTokens.DeadLetterSigningKey,
     };
 
     [Theory]
