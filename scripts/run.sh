@@ -18,7 +18,9 @@ fi
 scripts/services.sh up
 # shellcheck disable=SC1091
 source .services/env
-export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-$VOCAB_RABBITMQ_URI}"
+# Each process on its own broker account (rabbitmq/definitions.json): ConnectionStrings__RabbitMq, when set, wins for both.
+worker_rabbitmq="${ConnectionStrings__RabbitMq:-$VOCAB_RABBITMQ_WORKER_URI}"
+bridge_rabbitmq="${ConnectionStrings__RabbitMq:-$VOCAB_RABBITMQ_BRIDGE_URI}"
 export ConnectionStrings__Mongo="${ConnectionStrings__Mongo:-$VOCAB_MONGO_URI}"
 if [ -z "${Jwt__Keys__0__Secret:-}${Jwt__Keys__0__PublicKeyPem:-}" ]; then
   if [ ! -f .services/dev.env ]; then
@@ -36,8 +38,8 @@ export Security__RequireTls="${Security__RequireTls:-false}"
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://127.0.0.1:8080}"
 
 dotnet build Vocab.sln -c Release --nologo -v quiet
-dotnet run --project src/Worker -c Release --no-build &
+ConnectionStrings__RabbitMq="$worker_rabbitmq" dotnet run --project src/Worker -c Release --no-build &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM
 echo "[run] worker started (pid $worker); bridge on $ASPNETCORE_URLS" >&2
-dotnet run --project src/HttpBridge -c Release --no-build
+ConnectionStrings__RabbitMq="$bridge_rabbitmq" dotnet run --project src/HttpBridge -c Release --no-build
