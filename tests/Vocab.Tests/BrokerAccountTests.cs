@@ -47,6 +47,69 @@ public sealed class BrokerAccountTests(RoleAccountFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Worker_OverTheRate_DelaysOnItsAccountAndAnswersEveryRequest()
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync("accounts-burst", role: Vocab.Authentication.Roles.Premium);
+        await using var connection = await ConnectAsync(RabbitMqRoleAccounts.Publisher);
+        await using var channel = await connection.CreateChannelAsync();
+        var replyQueue = (await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true)).QueueName;
+        var replies = new List<string>();
+        var allAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            lock (replies)
+            {
+                replies.Add(delivery.BasicProperties.Type ?? "");
+                if (replies.Count == 3)
+                    allAnswered.TrySetResult();
+            }
+            return Task.CompletedTask;
+        };
+        await channel.BasicConsumeAsync(replyQueue, autoAck: true, consumer);
+
+        for (var i = 0; i < 3; i++)
+            await PublishRequestAsync(channel, key, replyQueue, Guid.NewGuid().ToString());
+
+        await allAnswered.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.All(replies, type => Assert.Equal(nameof(VocabularyGenerated), type));
+        Assert.Contains(fixture.Logs.Lines, l => l.Contains("accounts-burst", StringComparison.Ordinal) && l.Contains("back on the queue", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Worker_OnQuorumQueues_DeclaresItsTopologyOnItsAccount()
+    {
+        // The cluster profile's shape: no definitions imported, the worker declares quorum queues with their dead-letter
+        // arguments (which the broker checks against the declaring account too).
+        await using var vhost = await RabbitMqVirtualHost.CreateAsync("accounts-quorum");
+        await using var accounts = await RabbitMqRoleAccounts.CreateAsync(vhost);
+        var configuration = fixture.WorkerConfiguration();
+        configuration["ConnectionStrings:RabbitMq"] = accounts.AmqpUri(RabbitMqRoleAccounts.Worker).ToString();
+        configuration["Worker:QueueType"] = "quorum";
+        using var worker = WorkerFixture.BuildWorker(configuration);
+        using (var starting = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            await worker.StartAsync(starting.Token);
+        try
+        {
+            var (_, key) = await fixture.CreateApiKeyAsync("accounts-quorum");
+            await using var connection = await ConnectAsync(accounts, RabbitMqRoleAccounts.Publisher);
+            await using var channel = await connection.CreateChannelAsync();
+            var replyQueue = (await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true)).QueueName;
+            var reply = await ConsumeOneAsync(channel, replyQueue);
+
+            await PublishRequestAsync(channel, key, replyQueue, Guid.NewGuid().ToString());
+
+            Assert.Equal(nameof(VocabularyGenerated), (await reply.WaitAsync(Patience)).Properties.Type);
+            using var input = JsonDocument.Parse(await vhost.Management.GetStringAsync($"api/queues/{vhost.Name}/{Input}"));
+            Assert.Equal("quorum", input.RootElement.GetProperty("type").GetString());
+        }
+        finally
+        {
+            await worker.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task Publisher_DirectReplyTo_GetsItsReply()
     {
         var (_, key) = await fixture.CreateApiKeyAsync("accounts-direct");
@@ -209,8 +272,10 @@ public sealed class BrokerAccountTests(RoleAccountFixture fixture) : IClassFixtu
 
     private static CreateChannelOptions Confirms => new(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true);
 
-    private async Task<IConnection> ConnectAsync(string role) =>
-        await new ConnectionFactory { Uri = fixture.Accounts.AmqpUri(role), ClientProvidedName = $"test-{role}" }.CreateConnectionAsync();
+    private Task<IConnection> ConnectAsync(string role) => ConnectAsync(fixture.Accounts, role);
+
+    private static async Task<IConnection> ConnectAsync(RabbitMqRoleAccounts accounts, string role) =>
+        await new ConnectionFactory { Uri = accounts.AmqpUri(role), ClientProvidedName = $"test-{role}" }.CreateConnectionAsync();
 
     private static async Task<string?> TryDeclareServerNamedAsync(IChannel channel)
     {

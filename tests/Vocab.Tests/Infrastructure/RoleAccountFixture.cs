@@ -15,6 +15,11 @@ public sealed class RoleAccountFixture : WorkerFixture
     protected override IDictionary<string, string?> ExtraConfiguration => new Dictionary<string, string?>
     {
         ["ConnectionStrings:RabbitMq"] = Accounts.AmqpUri(RabbitMqRoleAccounts.Worker).ToString(),
+        // Premium callers get one request per second, so a burst takes the worker's delay queues (declared on its account).
+        ["Plans:narrow:RequestsPerMinute"] = "1",
+        ["Plans:RoleMap:premium"] = "narrow",
+        ["RateLimits:Window"] = "00:00:01",
+        ["RateLimits:MaxDelay"] = "00:01:00",
     };
 
     protected override async Task PrepareVirtualHostAsync() => Accounts = await RabbitMqRoleAccounts.CreateAsync(VirtualHost);
