@@ -195,6 +195,30 @@ public sealed class BrokerAccountTests(RoleAccountFixture fixture) : IClassFixtu
         await channel.BasicPublishAsync(Input, "", true, new BasicProperties { ContentType = "application/json" }, "{}"u8.ToArray());
     }
 
+    [Fact]
+    public async Task Vocabctl_AsOps_ListsAndPurgesDeadLetters()
+    {
+        await using (var publisher = await ConnectAsync(RabbitMqRoleAccounts.Publisher))
+        await using (var channel = await publisher.CreateChannelAsync())
+            await PublishRequestAsync(channel, "vocab_unknown_" + Guid.NewGuid().ToString("N"), replyTo: null, Guid.NewGuid().ToString());
+        var configuration = fixture.WorkerConfiguration();
+        configuration["ConnectionStrings:RabbitMq"] = fixture.Accounts.AmqpUri(RabbitMqRoleAccounts.Ops).ToString();
+
+        var list = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "list", "--json");
+        for (var deadline = DateTime.UtcNow + Patience; list.ExitCode == 0 && list.Json.GetArrayLength() == 0 && DateTime.UtcNow < deadline;)
+        {
+            await Task.Delay(100);
+            list = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "list", "--json");
+        }
+        var purge = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "purge", "--yes");
+
+        Assert.True(list.ExitCode == 0 && list.Json.GetArrayLength() > 0, list.ToString());
+        Assert.True(purge.ExitCode == 0, purge.ToString());
+        await using var ops = await ConnectAsync(RabbitMqRoleAccounts.Ops);
+        await using var opsChannel = await ops.CreateChannelAsync();
+        Assert.Equal(0u, (await opsChannel.QueueDeclarePassiveAsync(Error)).MessageCount);
+    }
+
     // --- refusals ---
 
     public static TheoryData<string, string> Refusals => new()
