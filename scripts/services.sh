@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up the services the apps and tests need: RabbitMQ (with the management API) and MongoDB.
-# Usage: scripts/services.sh up|down|status | cluster up|down | mongo restart
+# Usage: scripts/services.sh up|down|status|accounts | cluster up|down | mongo restart
 # Honours VOCAB_RABBITMQ_URI / VOCAB_MONGO_URI when set (e.g. docker compose's real MongoDB);
 # otherwise installs Debian's rabbitmq-server and the jongodb MongoDB stand-in and starts them in the background.
 # Writes .services/env with the addresses; `source .services/env` to use them.
@@ -91,6 +91,29 @@ rabbit_up() {
   exit 1
 }
 
+# The broker accounts by role of rabbitmq/definitions.json (vocab-publisher, vocab-worker, vocab-bridge, vocab-ops,
+# vocab-events), added on vhost / with exactly the permissions the definitions give them. Passwords come from
+# RABBITMQ_<ROLE>_PASSWORD; unset, a local-development default (vocab-<role>-dev) that only this loopback broker knows.
+# Only these users are written: guest and every other account stay as they are.
+role_password() { local variable="RABBITMQ_${1^^}_PASSWORD"; echo "${!variable:-vocab-$1-dev}"; }
+rabbit_accounts() {
+  if [ -n "${VOCAB_RABBITMQ_URI:-}" ]; then log "RabbitMQ: external; create the accounts of rabbitmq/definitions.json there"; return; fi
+  command -v jq >/dev/null || apt_install jq
+  local definitions="$root/rabbitmq/definitions.json" api="http://127.0.0.1:15672/api" user
+  for user in $(jq -r '.users[].name | select(startswith("vocab-"))' "$definitions"); do
+    jq -n --arg password "$(role_password "${user#vocab-}")" '{password: $password, tags: ""}' \
+      | curl -fsS -u guest:guest -X PUT -H 'content-type: application/json' --data @- "$api/users/$user" >/dev/null
+    jq -c --arg user "$user" '.permissions[] | select(.user == $user and .vhost == "/") | {configure, write, read}' "$definitions" \
+      | curl -fsS -u guest:guest -X PUT -H 'content-type: application/json' --data @- "$api/permissions/%2F/$user" >/dev/null
+  done
+  log "RabbitMQ accounts by role ready on vhost / (rabbitmq/definitions.json)"
+}
+
+# amqp:// address of a role's account on the local broker (or the external address, when one is given).
+role_uri() {
+  if [ -n "${VOCAB_RABBITMQ_URI:-}" ]; then echo "$VOCAB_RABBITMQ_URI"; else echo "amqp://vocab-$1:$(role_password "$1")@127.0.0.1:5672/"; fi
+}
+
 jongodb_bin() { echo "$state/jongodb-$JONGODB_VERSION/package/bin/jongodb"; }
 
 mongo_up() {
@@ -172,6 +195,11 @@ export VOCAB_CERTS_DIR='${VOCAB_CERTS_DIR:-$CERTS}'
 export VOCAB_RABBITMQ_URI='$rabbit'
 export VOCAB_RABBITMQ_MANAGEMENT_URI='$mgmt'
 export VOCAB_MONGO_URI='$mongo'
+export VOCAB_RABBITMQ_PUBLISHER_URI='${VOCAB_RABBITMQ_PUBLISHER_URI:-$(role_uri publisher)}'
+export VOCAB_RABBITMQ_WORKER_URI='${VOCAB_RABBITMQ_WORKER_URI:-$(role_uri worker)}'
+export VOCAB_RABBITMQ_BRIDGE_URI='${VOCAB_RABBITMQ_BRIDGE_URI:-$(role_uri bridge)}'
+export VOCAB_RABBITMQ_OPS_URI='${VOCAB_RABBITMQ_OPS_URI:-$(role_uri ops)}'
+export VOCAB_RABBITMQ_EVENTS_URI='${VOCAB_RABBITMQ_EVENTS_URI:-$(role_uri events)}'
 ENV
   echo "RabbitMQ   $rabbit (management ${mgmt}; TLS $tls, CA ${VOCAB_CERTS_DIR:-$CERTS}/ca.pem)"
   echo "MongoDB    $mongo"
@@ -250,12 +278,14 @@ cluster_down() {
 case "${1:-up}" in
   cluster)
     case "${2:-up}" in
-      up) cluster_up; mongo_up; write_env ;;
+      up) cluster_up; rabbit_accounts; mongo_up; write_env ;;
       down) cluster_down ;;
       *) echo "usage: $0 cluster up|down" >&2; exit 2 ;;
     esac ;;
-  up) rabbit_up; mongo_up; publishers_up; tools_up; oidc_up; write_env ;;
+  up) rabbit_up; rabbit_accounts; mongo_up; publishers_up; tools_up; oidc_up; write_env ;;
   oidc) oidc_up ;;
+  # Adds the accounts to a broker that is already up (the addresses reach .services/env with the next `up`).
+  accounts) rabbit_accounts; for role in publisher worker bridge ops events; do echo "vocab-$role  $(role_uri "$role")"; done ;;
   mongo)
     case "${2:-}" in
       restart) mongo_restart; write_env ;;
@@ -263,5 +293,5 @@ case "${1:-up}" in
     esac ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status | cluster up|down | mongo restart" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|accounts | cluster up|down | mongo restart" >&2; exit 2 ;;
 esac

@@ -40,7 +40,7 @@ public static class AdminHost
             var configuration = sp.GetRequiredService<IConfiguration>();
             var rabbitMq = configuration.GetConnectionString("RabbitMq")
                            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is required.");
-            var address = new Uri(rabbitMq);
+            var address = RabbitMqTls.ClientAddress(new Uri(rabbitMq));
             var tls = sp.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value;
             return new DeadLetterQueue(address, configuration["Worker:QueueName"] ?? "generate-vocabulary", sp.GetRequiredService<DeadLetterSigner>(),
                 // Thrown from the handshake, this becomes vocabctl's one-line error, naming the setting to fix.

@@ -7,7 +7,7 @@ public sealed class BridgeOptions : IValidatableObject
 {
     public const string SectionName = "Bridge";
 
-    [Required(ErrorMessage = "ConnectionStrings:RabbitMq is required (e.g. amqp://guest:guest@localhost:5672/).")]
+    [Required(ErrorMessage = "ConnectionStrings:RabbitMq is required (e.g. amqp://vocab-bridge:password@localhost:5672/).")]
     public string RabbitMqConnectionString { get; set; } = "";
 
     /// <summary>The worker's queue.</summary>

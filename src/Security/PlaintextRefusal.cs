@@ -5,8 +5,10 @@ namespace Vocab.Security;
 
 /// <summary>
 /// With <c>Security:RequireTls</c> on, fails start-up for every checked setting whose address would carry credentials
-/// in clear, naming the setting. Checked: RabbitMQ (<c>amqps</c>), MongoDB (<c>tls=true</c> or <c>mongodb+srv</c>),
-/// HTTP addresses (<c>https</c>), and the URLs the process itself serves on.
+/// in clear or over TLS without its checks, naming the setting. Addresses are parsed, not searched: RabbitMQ must be
+/// <c>amqps://</c> or <c>rabbitmqs://</c>; MongoDB <c>mongodb://</c> with a <c>tls=true</c> (or <c>ssl=true</c>) query
+/// option, or <c>mongodb+srv://</c>, and neither may turn TLS or its certificate and host-name checks off; HTTP addresses
+/// and the URLs the process serves on must be <c>https://</c>. Anything else, or a value that is no address, is refused.
 /// </summary>
 public sealed class PlaintextRefusal(IConfiguration configuration, IReadOnlyList<string> checkedSettings) : IValidateOptions<TransportSecurityOptions>
 {
@@ -32,14 +34,18 @@ public sealed class PlaintextRefusal(IConfiguration configuration, IReadOnlyList
 
     private static string? Plaintext(string value)
     {
-        if (value.StartsWith("amqp://", StringComparison.OrdinalIgnoreCase))
-            return "uses amqp:// (use amqps://)";
-        if (value.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
-            return "uses http:// (use https://)";
-        if (value.StartsWith("mongodb://", StringComparison.OrdinalIgnoreCase) &&
-            !value.Contains("tls=true", StringComparison.OrdinalIgnoreCase) && !value.Contains("ssl=true", StringComparison.OrdinalIgnoreCase))
-            return "is a MongoDB address without tls=true";
-        return null;
+        if (MongoAddressTls.IsMongoAddress(value))
+            return MongoAddressTls.Refusal(value);
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var address))
+            return "is not an address Security:RequireTls can check";
+        return address.Scheme.ToLowerInvariant() switch
+        {
+            "amqps" or "rabbitmqs" or "https" => null,
+            "amqp" or "rabbitmq" => $"uses {address.Scheme}:// (use amqps://)",
+            "http" => "uses http:// (use https://)",
+            // Not repeated: a value without its scheme reads "user:password@host" as scheme "user".
+            _ => "uses a scheme Security:RequireTls does not know to be encrypted (use amqps://, https:// or a MongoDB address with TLS)",
+        };
     }
 
     // What Kestrel binds to, in its own order of precedence: Kestrel:Endpoints, else urls, else http_ports/https_ports,

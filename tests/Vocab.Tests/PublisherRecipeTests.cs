@@ -8,9 +8,10 @@ namespace Vocab.Tests;
 
 /// <summary>
 /// The README's Python (pika) and Node (amqplib) publisher recipes, run as written against the broker's AMQPS listener
-/// with the local CA: each gets its vocabulary back from the real worker.
+/// with the local CA, on the publisher account rabbitmq/definitions.json declares: each gets its vocabulary back from the
+/// real worker on its own account.
 /// </summary>
-public sealed partial class PublisherRecipeTests(WorkerFixture fixture) : IClassFixture<WorkerFixture>
+public sealed partial class PublisherRecipeTests(RoleAccountFixture fixture) : IClassFixture<RoleAccountFixture>
 {
     [Theory]
     [InlineData("python", "/usr/bin/python3", "recipe.py")]
@@ -20,7 +21,7 @@ public sealed partial class PublisherRecipeTests(WorkerFixture fixture) : IClass
         var (_, key) = await fixture.CreateApiKeyAsync($"recipe-{language}");
         var script = Path.Combine(Path.GetTempPath(), $"{Guid.NewGuid():N}-{fileName}");
         await File.WriteAllTextAsync(script, Recipe(language));
-        var amqps = new UriBuilder(ServiceAddresses.RabbitMqTls) { Path = "/" + Uri.EscapeDataString(fixture.VirtualHost.Name) }.Uri;
+        var amqps = fixture.Accounts.AmqpsUri(RabbitMqRoleAccounts.Publisher);
 
         var (exitCode, output, error) = await RunAsync(interpreter, script, new Dictionary<string, string>
         {

@@ -70,11 +70,18 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
         Assert.Contains("not issued by the CA", result.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Worker_TrustingAnotherCa_LogsWhyTheBrokerWasRefused()
+    // Every address MassTransit connects to over TLS gets our CA check, not MassTransit's default: amqps://, its own
+    // rabbitmqs://, and a plaintext scheme on the AMQPS port (which MassTransit would otherwise turn to TLS by itself).
+    [Theory]
+    [InlineData("amqps", 0)]
+    [InlineData("rabbitmqs", 0)]
+    [InlineData("amqp", 5671)]
+    [InlineData("rabbitmq", 5671)]
+    public async Task Worker_TrustingAnotherCa_LogsWhyTheBrokerWasRefused(string scheme, int port)
     {
         var logs = new CapturedLogs();
         var configuration = fixture.WorkerConfiguration();
+        configuration["ConnectionStrings:RabbitMq"] = Address(scheme, port);
         configuration["RabbitMq:CaCertificatePath"] = AnotherCa();
         using var host = WorkerFixture.BuildWorker(configuration, logs);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -87,6 +94,59 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
 
         Assert.Contains(logs.Lines, l => l.Contains("refused over TLS", StringComparison.Ordinal) && l.Contains("not issued by the CA in RabbitMq:CaCertificatePath", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("rabbitmqs", 0)]
+    [InlineData("amqp", 5671)]
+    public async Task Worker_OnEveryTlsAddressForm_StartsWithTheLocalCa(string scheme, int port)
+    {
+        var configuration = fixture.WorkerConfiguration();
+        configuration["ConnectionStrings:RabbitMq"] = Address(scheme, port);
+        using var host = WorkerFixture.BuildWorker(configuration);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        // The host waits for its bus: it starts only once the broker accepted the connection and the CA check passed.
+        await host.StartAsync(cancel.Token);
+        await host.StopAsync(CancellationToken.None);
+    }
+
+    [Theory]
+    [InlineData("rabbitmqs", 0)]
+    [InlineData("amqp", 5671)]
+    public async Task Vocabctl_OnEveryTlsAddressForm_ChecksTheCa(string scheme, int port)
+    {
+        var trusted = await VocabCtlRunner.RunWithAsync(WithSettings(new() { ["ConnectionStrings:RabbitMq"] = Address(scheme, port) }), "dlq", "list");
+        var other = await VocabCtlRunner.RunWithAsync(WithSettings(new()
+        {
+            ["ConnectionStrings:RabbitMq"] = Address(scheme, port),
+            ["RabbitMq:CaCertificatePath"] = AnotherCa(),
+        }), "dlq", "list");
+
+        Assert.True(trusted.ExitCode == 0, trusted.ToString());
+        Assert.Equal(1, other.ExitCode);
+        Assert.Contains("RabbitMq:CaCertificatePath", other.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("rabbitmq", 5672, "uses rabbitmq://")]
+    [InlineData("amqp", 5671, "uses amqp://")]
+    public void RequireTls_WithPlaintextScheme_StopsTheWorkerNamingTheSetting(string scheme, int port, string why)
+    {
+        var configuration = fixture.WorkerConfiguration();
+        configuration["ConnectionStrings:RabbitMq"] = Address(scheme, port);
+        configuration["ConnectionStrings:Mongo"] = "mongodb://db.example:27017/?tls=true";
+        configuration["Llm:Endpoint"] = "https://llm.example/v1";
+        configuration["Security:RequireTls"] = "true";
+        using var host = WorkerFixture.BuildWorker(configuration);
+
+        var error = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<TransportSecurityOptions>>().Value);
+
+        Assert.Contains($"ConnectionStrings:RabbitMq {why}", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The fixture's AMQPS address (localhost, as the broker's certificate names it) in another form.</summary>
+    private string Address(string scheme, int port) =>
+        new UriBuilder(fixture.AmqpsUri) { Scheme = scheme, Port = port == 0 ? -1 : port }.Uri.ToString();
 
     [Fact]
     public void RequireTls_WithPlaintextAddresses_StopsTheWorkerNamingEachSetting()

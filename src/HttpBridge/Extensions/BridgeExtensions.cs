@@ -19,6 +19,9 @@ namespace Vocab.HttpBridge.Extensions;
 /// <summary>The bridge's services and pipeline, so tests host exactly what production runs.</summary>
 public static class BridgeExtensions
 {
+    /// <summary>The start of every bridge bus-instance queue (and exchange) name; the vocab-bridge account may use only these.</summary>
+    public const string BusEndpointPrefix = "vocab-bridge-bus-";
+
     public static WebApplicationBuilder AddVocabBridge(this WebApplicationBuilder builder)
     {
         builder.AddVocabLogging();
@@ -66,6 +69,9 @@ public static class BridgeExtensions
                 rabbit.VocabHost(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),
                     context.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value,
                     context.GetRequiredService<ILoggerFactory>().CreateLogger("Vocab.HttpBridge.RabbitMq"));
+                // The request client's responses arrive on this bus-instance queue. A name of our own, rather than MassTransit's
+                // <machine>_<process>_bus_<id>, lets the vocab-bridge broker account be limited to it (rabbitmq/definitions.json).
+                rabbit.OverrideDefaultBusEndpointQueueName($"{BusEndpointPrefix}{NewId.Next().ToString("N")}");
                 // Responses one at a time, in arrival order. The worker sends a requester one answer; this keeps the
                 // bridge safe with an older worker, whose bare fault followed its rejection.
                 rabbit.ConcurrentMessageLimit = 1;

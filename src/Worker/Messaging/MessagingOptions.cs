@@ -9,7 +9,7 @@ public sealed class MessagingOptions
     public const string SectionName = "Worker";
 
     /// <summary>From <c>ConnectionStrings:RabbitMq</c>, e.g. <c>amqp://user:pass@host:5672/vhost</c>.</summary>
-    [Required(ErrorMessage = "ConnectionStrings:RabbitMq is required (e.g. amqp://guest:guest@localhost:5672/).")]
+    [Required(ErrorMessage = "ConnectionStrings:RabbitMq is required (e.g. amqp://vocab-worker:password@localhost:5672/).")]
     public string ConnectionString { get; set; } = "";
 
     /// <summary>The durable queue publishers send to; failures go to <c>&lt;queue&gt;_error</c>.</summary>

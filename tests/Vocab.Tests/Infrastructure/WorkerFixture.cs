@@ -48,12 +48,16 @@ public class WorkerFixture : IAsyncLifetime
     /// <summary>Extra configuration a derived fixture wants (e.g. LLM timeouts).</summary>
     protected virtual IDictionary<string, string?> ExtraConfiguration => new Dictionary<string, string?>();
 
+    /// <summary>Runs once the virtual host has its definitions, before the worker starts (e.g. to add broker accounts).</summary>
+    protected virtual Task PrepareVirtualHostAsync() => Task.CompletedTask;
+
     public virtual async Task InitializeAsync()
     {
         Llm = await FakeLlmServer.StartAsync();
         VirtualHost = await RabbitMqVirtualHost.CreateAsync("vocab-test");
         // The worker must run against the broker as deployed: its queues and dead-letter policy pre-declared.
         await VirtualHost.ImportDefinitionsAsync();
+        await PrepareVirtualHostAsync();
         Worker = await StartWorkerAsync();
         Publisher = Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
