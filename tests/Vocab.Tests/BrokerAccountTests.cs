@@ -18,6 +18,7 @@ public sealed class BrokerAccountTests(RoleAccountFixture fixture) : IClassFixtu
 {
     private const string Input = WorkerFixture.QueueName;
     private const string Error = WorkerFixture.ErrorQueueName;
+    private const string Refused = WorkerFixture.QueueName + "_refused";
     private const string Quarantine = Input + "_quarantine";
     private const string Events = "Vocab.Contracts:VocabularyGenerated";
     private const int AccessRefused = 403;
@@ -172,11 +173,21 @@ public sealed class BrokerAccountTests(RoleAccountFixture fixture) : IClassFixtu
         var (properties, _) = await reply.WaitAsync(Patience);
         Assert.Equal(nameof(GenerateVocabularyRejected), properties.Type);
         await using var ops = await ConnectAsync(RabbitMqRoleAccounts.Ops);
-        await using var opsChannel = await ops.CreateChannelAsync();
-        // The copy is filed as the rejection is sent: wait for it rather than race it.
+        var opsChannel = await ops.CreateChannelAsync();
+        // The copy is filed (a credential refusal: on _refused, metadata only) as the rejection is sent: wait for it
+        // rather than race it (the queue itself is declared with the first copy; until then basic.get closes the channel).
         BasicGetResult? filed = null;
         for (var deadline = DateTime.UtcNow + Patience; filed is null && DateTime.UtcNow < deadline; await Task.Delay(100))
-            filed = await opsChannel.BasicGetAsync(Error, autoAck: false);
+        {
+            try
+            {
+                filed = await opsChannel.BasicGetAsync(Refused, autoAck: false);
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+                opsChannel = await ops.CreateChannelAsync();
+            }
+        }
         Assert.NotNull(filed);
         Assert.Equal(correlationId, filed.BasicProperties.CorrelationId);
         await opsChannel.BasicNackAsync(filed.DeliveryTag, multiple: false, requeue: true);
@@ -204,19 +215,19 @@ public sealed class BrokerAccountTests(RoleAccountFixture fixture) : IClassFixtu
         var configuration = fixture.WorkerConfiguration();
         configuration["ConnectionStrings:RabbitMq"] = fixture.Accounts.AmqpUri(RabbitMqRoleAccounts.Ops).ToString();
 
-        var list = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "list", "--json");
+        var list = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "list", "--refused", "--json");
         for (var deadline = DateTime.UtcNow + Patience; list.ExitCode == 0 && list.Json.GetArrayLength() == 0 && DateTime.UtcNow < deadline;)
         {
             await Task.Delay(100);
-            list = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "list", "--json");
+            list = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "list", "--refused", "--json");
         }
-        var purge = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "purge", "--yes");
+        var purge = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "purge", "--all", "--refused", "--yes");
 
         Assert.True(list.ExitCode == 0 && list.Json.GetArrayLength() > 0, list.ToString());
         Assert.True(purge.ExitCode == 0, purge.ToString());
         await using var ops = await ConnectAsync(RabbitMqRoleAccounts.Ops);
         await using var opsChannel = await ops.CreateChannelAsync();
-        Assert.Equal(0u, (await opsChannel.QueueDeclarePassiveAsync(Error)).MessageCount);
+        Assert.Equal(0u, (await opsChannel.QueueDeclarePassiveAsync(Refused)).MessageCount);
     }
 
     // --- refusals ---
