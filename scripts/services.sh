@@ -60,6 +60,20 @@ consumer_timeout = 1800000
 CONF
 }
 
+# Test nodes the default node still lists as cluster members but that do not run (a cluster test cut short): forgotten,
+# with their data, so the default node stands alone and `cluster up` starts them afresh.
+forget_stopped_test_nodes() {
+  local host n name; host="$(short_host)"
+  for n in "${CLUSTER_NODES[@]}"; do
+    name="vocab$n@$host"
+    [ -d "/var/lib/rabbitmq/vocab$n" ] || continue
+    timeout 15 rabbitmqctl -q -n "$name" status >/dev/null 2>&1 && continue
+    log "forgetting stopped test node $name"
+    as_root rabbitmqctl -q forget_cluster_node "$name" >/dev/null 2>&1 || true
+    as_root rm -rf "/var/lib/rabbitmq/vocab$n"
+  done
+}
+
 rabbit_up() {
   if [ -n "${VOCAB_RABBITMQ_URI:-}" ]; then log "RabbitMQ: using VOCAB_RABBITMQ_URI"; return; fi
   command -v curl >/dev/null || apt_install curl
@@ -77,6 +91,12 @@ rabbit_up() {
   fi
   as_root rabbitmq-plugins enable --offline rabbitmq_management >/dev/null
   if ! rabbit_ping; then
+    # A cluster test cut short (machine stopped or snapshotted mid-run) leaves this node clustered with vocab2/vocab3,
+    # which are not running: it would wait for them for five minutes and then give up. force_boot starts it alone.
+    if ls -d /var/lib/rabbitmq/vocab[0-9]* >/dev/null 2>&1; then
+      log "the default node was left clustered with test nodes that are not running: starting it alone (force_boot)"
+      as_root rabbitmqctl force_boot >/dev/null 2>&1 || true
+    fi
     log "starting RabbitMQ in the background"
     # The /usr/sbin wrapper switches to the rabbitmq user so the Erlang cookie matches.
     as_root env RABBITMQ_PID_FILE=/var/lib/rabbitmq/vocab.pid \
@@ -84,7 +104,10 @@ rabbit_up() {
     echo "/var/lib/rabbitmq/vocab.pid" > "$RABBIT_PIDFILE"
   fi
   for _ in $(seq 1 120); do
-    if management_ready && port_open 127.0.0.1 5672 && port_open 127.0.0.1 5671; then log "RabbitMQ ready (AMQP, AMQPS and management API)"; return; fi
+    if management_ready && port_open 127.0.0.1 5672 && port_open 127.0.0.1 5671; then
+      forget_stopped_test_nodes
+      log "RabbitMQ ready (AMQP, AMQPS and management API)"; return
+    fi
     sleep 1
   done
   log "RabbitMQ did not become ready; last log lines:"; tail -n 30 "$state/rabbitmq.log" >&2 || true
