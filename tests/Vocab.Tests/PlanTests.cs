@@ -170,6 +170,36 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     }
 
     [Fact]
+    public async Task LlmFailingForGood_IsAnsweredOnce_AndItsReservationGivenBack_AfterRetriesUnderOneAdmission()
+    {
+        var user = $"failing-{Guid.NewGuid():N}";
+        var (_, key) = await fixture.CreateApiKeyAsync(user, role: Roles.User);
+        var callsBefore = fixture.Llm.CallCount;
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.ServerError;
+        try
+        {
+            var request = WorkerFixture.NewRequest();
+            var response = await fixture.RequestAsync(request, c => c.UseApiKey(key));
+
+            Assert.True(response.Is(out Response<GenerateVocabularyRejected>? rejected));
+            Assert.Equal(RejectionReasons.LlmUnavailable, rejected!.Message.Reason);
+            // The first call and Llm:RetryLimit (1) retry, all under the one admission the ledger shows.
+            Assert.True(fixture.Llm.CallCount >= callsBefore + 2);
+            var ledger = fixture.Services.GetRequiredService<QuotaLedger>();
+            var usage = await ledger.GetAsync(user, UsageMonth.Of(DateTimeOffset.UtcNow), default);
+            Assert.Equal(1, usage.Requests);
+            Assert.Equal(0, usage.ReservedTokens);
+            var entry = await fixture.Database.GetCollection<MongoDB.Bson.BsonDocument>("usage_ledger")
+                .Find(new MongoDB.Bson.BsonDocument("_id", $"{user}|{request.RequestId:D}")).SingleAsync();
+            Assert.Equal("released", entry["state"].AsString);
+        }
+        finally
+        {
+            fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+        }
+    }
+
+    [Fact]
     public async Task Quota_ResetsAtMidnightUtcOnTheFirst_AndCountsARequestOnce()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 23, 59, 59, TimeSpan.Zero));

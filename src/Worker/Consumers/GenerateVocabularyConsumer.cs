@@ -1,5 +1,4 @@
 using MassTransit;
-using Microsoft.Extensions.Options;
 using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Vocabularies;
@@ -15,27 +14,13 @@ namespace Vocab.Worker.Consumers;
 /// <see cref="VocabularyGenerated"/> and answers the requester.
 /// </summary>
 public sealed partial class GenerateVocabularyConsumer(
-    VocabularySource source, VocabularyStore store, QuotaLedger quotas, UsageMetrics usage, IOptions<LlmOptions> llmOptions, TimeProvider time,
+    VocabularySource source, VocabularyStore store, QuotaLedger quotas, UsageMetrics usage, TimeProvider time,
     ILogger<GenerateVocabularyConsumer> logger)
     : IConsumer<GenerateVocabulary>
 {
     /// <inheritdoc />
-    public async Task Consume(ConsumeContext<GenerateVocabulary> context)
-    {
-        try
-        {
-            await ProduceAsync(context);
-        }
-        catch (VocabRequestException e) when (e is InvalidRequestException or LlmInvalidOutputException || context.GetRetryAttempt() >= llmOptions.Value.RetryLimit)
-        {
-            // Final: no retry is left. A MassTransit requester is answered with the reason by RequestAdmissionFilter, once
-            // what was reserved is given back; failing outside the consumer then dead-letters the message without the
-            // reason-less Fault<T> that would race that answer. Anyone else learns it from the dead-letter pipe.
-            if (!RejectionReply.AnswersRequester(context))
-                throw;
-            DeferredFailure.Defer(context.ReceiveContext, e);
-        }
-    }
+    /// <remarks>A failure is thrown as it is: the outcome filter gives back what was reserved, answers and dead-letters.</remarks>
+    public Task Consume(ConsumeContext<GenerateVocabulary> context) => ProduceAsync(context);
 
     private async Task ProduceAsync(ConsumeContext<GenerateVocabulary> context)
     {

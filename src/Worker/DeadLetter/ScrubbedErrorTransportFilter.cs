@@ -1,11 +1,14 @@
 using MassTransit;
-using Vocab.Contracts;
+using Vocab.Authentication;
+using Vocab.Worker.Outcome;
 
 namespace Vocab.Worker.DeadLetter;
 
 /// <summary>
-/// The error pipe's last step, in place of MassTransit's error transport: files a scrubbed, signed copy of the failed
-/// message with the fault headers and the reason the pipe set, and nothing a publisher could forge. What can be replayed
+/// The error pipe, in place of MassTransit's (which would also send a reason-less <c>ReceiveFault</c>): the one entry point
+/// of the signed dead-letter path. Files a scrubbed, signed copy of the failed message with the fault headers and the
+/// <see cref="FailureVerdict"/> the outcome filter reached (or, for a message that never reached the consume pipe, such as
+/// one that is not even JSON, the verdict on its exception), and nothing a publisher could forge. What can be replayed
 /// (a proven caller's failure) goes whole to <c>&lt;queue&gt;_error</c>, where nothing drops it. What cannot (a refused
 /// credential or permission, or a message no caller was proven for, such as unauthenticated junk that is not even JSON)
 /// keeps only its metadata on the bounded <c>&lt;queue&gt;_refused</c>, so a flood costs the broker a bounded amount of disk.
@@ -16,8 +19,15 @@ public sealed class ScrubbedErrorTransportFilter(FilingQueue errorQueue, FilingQ
     /// <inheritdoc />
     public async Task Send(ExceptionReceiveContext context, IPipe<ExceptionReceiveContext> next)
     {
+        if (!context.TryGetPayload(out FailureVerdict? verdict))
+        {
+            context.TryGetPayload(out AuthenticatedCaller? caller);
+            verdict = FailureVerdict.For(context.Exception, caller);
+        }
+        verdict.WriteTo(context.ExceptionHeaders);
         IEnumerable<KeyValuePair<string, object?>> metadata = context.ExceptionHeaders.GetAll()!;
-        if (IsRefusal(context))
+        // vocabctl replays a copy on behalf of the caller the worker proved; without one, or after a credential refusal, never.
+        if (verdict.IsRefusal)
             await copies.WriteRefusalAsync(context, refusedQueue, metadata);
         else
             await copies.WriteAsync(context, errorQueue, metadata);
@@ -26,10 +36,4 @@ public sealed class ScrubbedErrorTransportFilter(FilingQueue errorQueue, FilingQ
 
     /// <inheritdoc />
     public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-scrubbed-error-transport");
-
-    // vocabctl replays a copy on behalf of the caller the worker proved; without one, or after a credential refusal, never.
-    private static bool IsRefusal(ExceptionReceiveContext context) =>
-        !context.ExceptionHeaders.TryGetHeader(VocabHeaders.UserId, out _) ||
-        (context.ExceptionHeaders.TryGetHeader(VocabHeaders.Reason, out var reason) && reason is string code &&
-         RejectionReasons.CredentialReasons.Contains(code));
 }

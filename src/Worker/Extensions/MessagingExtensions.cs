@@ -6,6 +6,7 @@ using Vocab.Worker.DeadLetter;
 using Vocab.Worker.Filters;
 using Vocab.Worker.Llm;
 using Vocab.Worker.Messaging;
+using Vocab.Worker.Outcome;
 
 namespace Vocab.Worker.Extensions;
 
@@ -73,33 +74,29 @@ public static class MessagingExtensions
                     endpoint.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
 
                     // Both dead-letter paths write a scrubbed copy of their own instead of MassTransit's verbatim move.
-                    endpoint.ConfigureError(error =>
-                    {
-                        error.UseFilter(new DeadLetterReasonFilter(context.GetRequiredService<ILogger<DeadLetterReasonFilter>>()));
-                        error.UseFilter(new FaultUnlessRejectedFilter());
-                        error.UseFilter(new ScrubbedErrorTransportFilter(errorQueue, refusedQueue, copies));
-                    });
+                    endpoint.ConfigureError(error => error.UseFilter(new ScrubbedErrorTransportFilter(errorQueue, refusedQueue, copies)));
                     endpoint.ConfigureDeadLetter(skipped => skipped.UseFilter(
                         new ScrubbedSkippedTransportFilter(new FilingQueue(options.SkippedQueueName, options.DeclaredQueueArguments), copies)));
 
-                    if (llm.RetryLimit > 0)
-                    {
-                        endpoint.UseMessageRetry(retry =>
-                        {
-                            retry.Exponential(llm.RetryLimit, llm.RetryMinInterval, llm.RetryMaxInterval, llm.RetryMinInterval);
-                            retry.Ignore<CredentialRejectedException>();
-                            retry.Ignore<InvalidRequestException>();
-                            retry.Ignore<PlanRefusedException>();
-                            // Unusable answers have their own, smaller budget (Llm:InvalidOutputRetryLimit) in the generator.
-                            retry.Ignore<LlmInvalidOutputException>();
-                            retry.Ignore<System.Runtime.Serialization.SerializationException>();
-                            retry.Ignore<System.Text.Json.JsonException>();
-                        });
-                    }
-
+                    // In this order, per message: the outcome owner sees only final failures (retry is innermost, around the
+                    // consumer alone, so one admission and one lease last through every attempt at the LLM).
+                    endpoint.UseConsumeFilter(typeof(RequestOutcomeFilter<>), context);
                     endpoint.UseConsumeFilter(callerFilter, context);
                     endpoint.UseConsumeFilter(typeof(RequestAdmissionFilter<>), context);
-                    endpoint.ConfigureConsumer<GenerateVocabularyConsumer>(context);
+                    endpoint.ConfigureConsumer<GenerateVocabularyConsumer>(context, consumer =>
+                    {
+                        if (llm.RetryLimit > 0)
+                        {
+                            consumer.UseMessageRetry(retry =>
+                            {
+                                retry.Exponential(llm.RetryLimit, llm.RetryMinInterval, llm.RetryMaxInterval, llm.RetryMinInterval);
+                                // Only the LLM call is retried: credentials and plans were judged before, once.
+                                retry.Ignore<InvalidRequestException>();
+                                // Unusable answers have their own, smaller budget (Llm:InvalidOutputRetryLimit) in the generator.
+                                retry.Ignore<LlmInvalidOutputException>();
+                            });
+                        }
+                    });
                 });
 
                 rabbit.ReceiveEndpoint(options.QuarantineQueueName, quarantine =>

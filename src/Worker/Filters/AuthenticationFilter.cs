@@ -1,13 +1,12 @@
 using MassTransit;
 using Vocab.Authentication;
-using Vocab.Contracts;
-using Vocab.Worker.Messaging;
 
 namespace Vocab.Worker.Filters;
 
 /// <summary>
 /// Authenticates every consumed message before its consumer runs. On success the caller becomes a payload of the consume
-/// context; on failure the message goes to the error queue (<see cref="CredentialRejectedException"/> is never retried).
+/// context; on failure it throws <see cref="CredentialRejectedException"/> (never retried), which the outcome filter answers
+/// and dead-letters.
 /// </summary>
 public sealed partial class AuthenticationFilter<T>(CredentialValidator validator, ILogger<AuthenticationFilter<T>> logger)
     : IFilter<ConsumeContext<T>>
@@ -21,7 +20,6 @@ public sealed partial class AuthenticationFilter<T>(CredentialValidator validato
         {
             LogRejected(logger, context.MessageId, typeof(T).Name, result.FailureReason!, result.FailureDetail!, result.Method,
                 result.UserId, result.KeyId, result.TokenId);
-            await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary, result.FailureReason!);
             throw new CredentialRejectedException(result);
         }
 

@@ -5,6 +5,7 @@ using Vocab.Contracts;
 using Vocab.Plans;
 using Vocab.Vocabularies;
 using Vocab.Worker.Messaging;
+using Vocab.Worker.Outcome;
 
 namespace Vocab.Worker.Filters;
 
@@ -12,56 +13,16 @@ namespace Vocab.Worker.Filters;
 /// After authentication, decides whether a request may spend money, in order: its fields are valid; its requestId is
 /// bound to this very request (<see cref="RequestClaims"/>: the same id with another body or caller is refused
 /// <c>invalid_request</c> before any quota or LLM call); an answered id goes straight to its stored answer; one worker at
-/// a time holds the id (the others wait for its answer); the caller's plan admits it (refusals dead-lettered with the
-/// reason, never retried; over the rate, sent back to the queue after the window, until RateLimits:MaxDelay). It owns
-/// the request's end: what was reserved is given back on every failure, whatever the exception, before the requester is
-/// answered with the reason; the id is marked answered on success.
+/// a time holds the id (the others wait for its answer); the caller's plan admits it (refusals thrown with the reason,
+/// never retried; over the rate, sent back to the queue after the window, until RateLimits:MaxDelay). What it takes (the
+/// lease, the reservation) it leaves on the receive context as a <see cref="RequestHold"/>: the outcome filter ends them.
 /// </summary>
-public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, RequestClaims claims, QuotaLedger quotas,
-    RequestTokenEstimator estimator, IOptions<RateLimitOptions> rateOptions, IOptions<MessagingOptions> messaging, TimeProvider time,
-    ILogger<RequestAdmissionFilter<T>> logger) : IFilter<ConsumeContext<T>>
+public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, RequestClaims claims, RequestTokenEstimator estimator,
+    IOptions<RateLimitOptions> rateOptions, IOptions<MessagingOptions> messaging, TimeProvider time, ILogger<RequestAdmissionFilter<T>> logger)
+    : IFilter<ConsumeContext<T>>
     where T : class
 {
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
-    {
-        try
-        {
-            await AdmitAsync(context, next);
-        }
-        catch (Exception e)
-        {
-            await ReleaseAsync(context, e);
-            throw;
-        }
-        if (context.ReceiveContext.TryGetPayload(out DeferredFailure? failure))
-        {
-            // The consumer's final failure, held for here: give back, answer with the reason, then fail the message.
-            await ReleaseAsync(context, failure.Exception);
-            await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary,
-                failure.Exception is VocabRequestException known ? known.Reason : RejectionReasons.InternalError);
-            DeferredFailure.ThrowIfAny(context.ReceiveContext);
-        }
-    }
-
-    // What an admitted request reserved goes back on every failure, less what its unusable answers cost; a settled one
-    // is left as it is (releasing is a no-op then, so doing it twice is harmless).
-    private async Task ReleaseAsync(ConsumeContext<T> context, Exception failure)
-    {
-        if (context.TryGetPayload(out AdmittedRequest? _) && context.TryGetPayload(out AuthenticatedCaller? caller) && context.Message is GenerateVocabulary request)
-            await quotas.ReleaseAsync(caller.UserId, request.RequestId, CancellationToken.None, SpentTokens(failure));
-    }
-
-    private static long SpentTokens(Exception? failure)
-    {
-        for (var e = failure; e is not null; e = e.InnerException)
-        {
-            if (e is LlmInvalidOutputException { SpentTokens: > 0 } invalid)
-                return invalid.SpentTokens;
-        }
-        return 0;
-    }
-
-    private async Task AdmitAsync(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
     {
         // Without a proven caller the consumer refuses (fail closed); other message types are not requests.
         if (context.Message is not GenerateVocabulary request || !context.TryGetPayload(out AuthenticatedCaller? caller))
@@ -72,7 +33,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
 
         var errors = GenerateVocabularyRules.Validate(request);
         if (errors.Count > 0)
-            await RefuseAsync(context, request, new InvalidRequestException($"Invalid request: {string.Join(" ", errors.Values)}"));
+            throw new InvalidRequestException($"Invalid request: {string.Join(" ", errors.Values)}");
 
         var planned = admission.PlanFor(caller.Role);
         if (planned.Plan is not { } plan)
@@ -85,7 +46,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         if (claim == RequestClaimState.Conflict)
         {
             LogReused(logger, request.RequestId, caller.UserId);
-            await RefuseAsync(context, request, new InvalidRequestException("requestId reused with a different request."));
+            throw new InvalidRequestException("requestId reused with a different request.");
         }
         if (claim == RequestClaimState.Completed)
         {
@@ -109,41 +70,20 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             return;
         }
 
-        await using (lease)
+        var hold = new RequestHold(lease, caller.UserId, request.RequestId);
+        context.ReceiveContext.AddOrUpdatePayload(() => hold, _ => hold);
+        var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken);
+        if (!decision.Admitted)
         {
-            var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken);
-            if (!decision.Admitted)
-            {
-                await RefusePlanAsync(context, request, caller, decision);
-                return;
-            }
-
-            context.AddOrUpdatePayload(() => new AdmittedRequest(plan), _ => new AdmittedRequest(plan));
-            // Released while the lease is still held: a copy waiting for the lease must not find this reservation live
-            // and call the LLM on it after it is given back.
-            try
-            {
-                await next.Send(context);
-            }
-            catch (Exception e)
-            {
-                await ReleaseAsync(context, e);
-                throw;
-            }
-            if (context.ReceiveContext.TryGetPayload(out DeferredFailure? deferred))
-                await ReleaseAsync(context, deferred.Exception);
-            else
-                await lease.CompleteAsync();
+            await RefusePlanAsync(context, request, caller, decision);
+            return;
         }
+        hold.MarkReserved();
+        context.AddOrUpdatePayload(() => new AdmittedRequest(plan), _ => new AdmittedRequest(plan));
+        await next.Send(context);
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-request-admission");
-
-    private static async Task RefuseAsync(ConsumeContext<T> context, GenerateVocabulary request, VocabRequestException failure)
-    {
-        await RejectionReply.SendAsync(context.ReceiveContext, context, request, failure.Reason);
-        throw failure;
-    }
 
     private async Task RefusePlanAsync(ConsumeContext<T> context, GenerateVocabulary request, AuthenticatedCaller caller, AdmissionDecision decision)
     {
@@ -161,10 +101,11 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         }
 
         LogRefused(logger, request.RequestId, caller.UserId, decision.RefusalReason!, decision.Detail!);
-        await RejectionReply.SendAsync(context.ReceiveContext, context, request, decision.RefusalReason!,
-            retryAfterSeconds: decision.Rate is { Allowed: false } r ? (int)Math.Ceiling(r.ResetAfter.TotalSeconds) : null,
-            quotaResetsAt: decision.RefusalReason == RejectionReasons.QuotaExceeded ? decision.QuotaResetsAt : null);
-        throw new PlanRefusedException(decision.RefusalReason!, $"Plan refused the request: {decision.RefusalReason} ({decision.Detail}).");
+        throw new PlanRefusedException(decision.RefusalReason!, $"Plan refused the request: {decision.RefusalReason} ({decision.Detail}).")
+        {
+            RetryAfterSeconds = decision.Rate is { Allowed: false } r ? (int)Math.Ceiling(r.ResetAfter.TotalSeconds) : null,
+            QuotaResetsAt = decision.RefusalReason == RejectionReasons.QuotaExceeded ? decision.QuotaResetsAt : null,
+        };
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of user {UserId} refused: requestId reused with a different request")]

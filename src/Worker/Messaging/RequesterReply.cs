@@ -13,19 +13,19 @@ public static class RequesterReply
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Sends the reply if anyone asked for one.</summary>
-    public static async Task SendAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message) where T : class
+    /// <summary>Sends the reply if anyone asked for one; false when nobody did.</summary>
+    public static async Task<bool> SendAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message) where T : class
     {
         if (consumeContext?.ResponseAddress is not null)
         {
             await consumeContext.RespondAsync(message);
-            return;
+            return true;
         }
 
         if (!receiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? delivery) ||
             string.IsNullOrEmpty(delivery.Properties.ReplyTo) ||
             !receiveContext.TryGetPayload(out ChannelContext? channel))
-            return;
+            return false;
 
         // Published straight to the default exchange: MassTransit would try to declare the reply queue, which the
         // client owns (and which may be exclusive or a reserved amq.* name).
@@ -38,5 +38,6 @@ public static class RequesterReply
         };
         await channel.BasicPublishAsync("", delivery.Properties.ReplyTo, false, properties, JsonSerializer.SerializeToUtf8Bytes(message, Json), true,
             CancellationToken.None);
+        return true;
     }
 }

@@ -1,0 +1,92 @@
+using MassTransit;
+using Vocab.Authentication;
+using Vocab.Contracts;
+using Vocab.Plans;
+using Vocab.Worker.Messaging;
+
+namespace Vocab.Worker.Outcome;
+
+/// <summary>
+/// The one owner of a message's final outcome, first in the consume pipe (outside authentication, admission and retry, so
+/// it sees only what is final). On success it completes the request's lease. On failure, in this order: gives back what
+/// the request reserved (less what its unusable answers cost) while the lease still keeps other copies out, ends the lease,
+/// answers the requester once with the reason, and leaves the <see cref="FailureVerdict"/> for the error pipe, which files
+/// the signed dead-letter copy. Nothing below it answers or sends <c>Fault&lt;T&gt;</c>.
+/// </summary>
+public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<RequestOutcomeFilter<T>> logger) : IFilter<ConsumeContext<T>>
+    where T : class
+{
+    public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    {
+        try
+        {
+            await next.Send(new FaultlessConsumeContext<T>(context));
+        }
+        catch (Exception failure)
+        {
+            await FailAsync(context, failure);
+            throw;
+        }
+        if (context.ReceiveContext.TryGetPayload(out RequestHold? hold))
+        {
+            // Admitted and answered: the requestId now stands for its stored answer. Not admitted (sent back over the
+            // rate): the lease is simply given up.
+            if (hold.Reserved)
+                await hold.Lease.CompleteAsync();
+            await hold.Lease.DisposeAsync();
+        }
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-request-outcome");
+
+    private async Task FailAsync(ConsumeContext<T> context, Exception failure)
+    {
+        await GiveBackAsync(context.ReceiveContext, failure);
+
+        context.ReceiveContext.TryGetPayload(out AuthenticatedCaller? caller);
+        var verdict = FailureVerdict.For(failure, caller);
+        context.ReceiveContext.AddOrUpdatePayload(() => verdict, _ => verdict);
+        LogFailed(logger, verdict.IsCallersFault ? LogLevel.Warning : LogLevel.Error, context.MessageId, verdict.Reason, verdict.UserId,
+            verdict.KeyId, verdict.TokenId, failure.Message);
+
+        var refusal = FailureVerdict.Find<PlanRefusedException>(failure);
+        try
+        {
+            await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary, verdict.Reason,
+                publishWhenNobodyAsked: !verdict.IsRefusal, refusal?.RetryAfterSeconds, refusal?.QuotaResetsAt);
+        }
+        catch (Exception e)
+        {
+            // The message must still reach the dead-letter queue.
+            LogReplyFailed(logger, e, context.MessageId);
+        }
+    }
+
+    private async Task GiveBackAsync(ReceiveContext context, Exception failure)
+    {
+        if (!context.TryGetPayload(out RequestHold? hold))
+            return;
+        try
+        {
+            if (hold.Reserved)
+                await quotas.ReleaseAsync(hold.UserId, hold.RequestId, CancellationToken.None, FailureVerdict.Find<LlmInvalidOutputException>(failure)?.SpentTokens ?? 0);
+        }
+        catch (Exception e)
+        {
+            LogReleaseFailed(logger, e, hold.RequestId, hold.UserId);
+        }
+        finally
+        {
+            await hold.Lease.DisposeAsync();
+        }
+    }
+
+    [LoggerMessage(Message = "Request message {MessageId} failed for good: {Reason}; user {UserId}, key {KeyId}, jti {TokenId}: {Cause}")]
+    private static partial void LogFailed(ILogger logger, LogLevel level, Guid? messageId, string reason, string? userId, string? keyId, string? tokenId, string cause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the requester of message {MessageId} that it failed")]
+    private static partial void LogReplyFailed(ILogger logger, Exception exception, Guid? messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not give back the reservation of request {RequestId} of user {UserId}")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, Guid requestId, string userId);
+}
