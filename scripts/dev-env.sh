@@ -9,7 +9,10 @@ if [ ! -f "$_vocab_root/.services/env" ]; then
 fi
 # shellcheck disable=SC1091
 source "$_vocab_root/.services/env"
-export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-$VOCAB_RABBITMQ_URI}"
+# Set before sourcing: one address for every app (an external broker). Unset: each app its own account by role,
+# vocabctl as vocab-ops (scripts/run.sh gives the worker and the bridge theirs).
+if [ -n "${ConnectionStrings__RabbitMq:-}" ]; then export VOCAB_RABBITMQ_GIVEN="$ConnectionStrings__RabbitMq"; fi
+export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-${VOCAB_RABBITMQ_OPS_URI:-$VOCAB_RABBITMQ_URI}}"
 export ConnectionStrings__Mongo="${ConnectionStrings__Mongo:-$VOCAB_MONGO_URI}"
 if [ -z "${Jwt__Keys__0__Secret:-}${Jwt__Keys__0__PublicKeyPem:-}" ]; then
   if [ ! -f "$_vocab_root/.services/dev.env" ]; then

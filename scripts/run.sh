@@ -26,8 +26,11 @@ fi
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://127.0.0.1:8080}"
 
 dotnet build Vocab.sln -c Release --nologo -v quiet
-dotnet run --project src/Worker -c Release --no-build &
+# Least privilege locally too: the worker as vocab-worker, the bridge as vocab-bridge (rabbitmq/definitions.json).
+ConnectionStrings__RabbitMq="${VOCAB_RABBITMQ_GIVEN:-${VOCAB_RABBITMQ_WORKER_URI:-$ConnectionStrings__RabbitMq}}" \
+  dotnet run --project src/Worker -c Release --no-build &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM
 echo "[run] worker started (pid $worker); bridge on $ASPNETCORE_URLS" >&2
-dotnet run --project src/HttpBridge -c Release --no-build
+ConnectionStrings__RabbitMq="${VOCAB_RABBITMQ_GIVEN:-${VOCAB_RABBITMQ_BRIDGE_URI:-$ConnectionStrings__RabbitMq}}" \
+  dotnet run --project src/HttpBridge -c Release --no-build
