@@ -6,6 +6,9 @@ public enum RequestClaimState
     /// <summary>First seen now, or seen before with the same fingerprint and not answered yet.</summary>
     Open,
 
+    /// <summary>First seen now, and claimed with the lease the caller asked for: nothing can be stored under it yet.</summary>
+    Leased,
+
     /// <summary>Seen before with the same fingerprint and answered: the stored answer is its answer.</summary>
     Completed,
 

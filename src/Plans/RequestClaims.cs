@@ -15,14 +15,20 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
 
     private readonly IMongoCollection<RequestClaimDocument> _claims = database.Collection<RequestClaimDocument>(CollectionName);
 
-    /// <summary>Records the request under its id if the id is new; says whether it matches what the id was first used for.</summary>
-    public async Task<RequestClaimState> RegisterAsync(Guid requestId, string userId, string fingerprint, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the request under its id if the id is new, leased to <paramref name="leaseOwner"/> when one is given (the
+    /// usual first delivery then claims and leases in one command); says whether it matches what the id was first used for.
+    /// </summary>
+    public async Task<RequestClaimState> RegisterAsync(Guid requestId, string userId, string fingerprint, CancellationToken cancellationToken,
+        string? leaseOwner = null, TimeSpan lease = default)
     {
         var id = requestId.ToString("D");
         var now = time.GetUtcNow().UtcDateTime;
         var update = Builders<RequestClaimDocument>.Update
             .SetOnInsert(c => c.UserId, userId).SetOnInsert(c => c.Fingerprint, fingerprint).SetOnInsert(c => c.Completed, false)
             .SetOnInsert(c => c.CreatedAt, now).SetOnInsert(c => c.ExpiresAt, now + options.Value.LedgerRetention);
+        if (leaseOwner is not null)
+            update = update.SetOnInsert(c => c.Owner, leaseOwner).SetOnInsert(c => c.LeaseUntil, now + lease);
         RequestClaimDocument claim;
         try
         {
@@ -35,7 +41,10 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
         }
         if (claim.Fingerprint != fingerprint || claim.UserId != userId)
             return RequestClaimState.Conflict;
-        return claim.Completed ? RequestClaimState.Completed : RequestClaimState.Open;
+        if (claim.Completed)
+            return RequestClaimState.Completed;
+        // Owners are unique per delivery: holding it means this very command inserted the claim.
+        return leaseOwner is not null && claim.Owner == leaseOwner ? RequestClaimState.Leased : RequestClaimState.Open;
     }
 
     private Task<RequestClaimDocument> UpsertAsync(string id, UpdateDefinition<RequestClaimDocument> update, CancellationToken cancellationToken) =>

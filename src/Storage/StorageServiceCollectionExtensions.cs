@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using MongoDB.Driver;
+using MongoDB.Driver.Core.Events;
 using Vocab.Security;
 
 namespace Vocab.Storage;
@@ -33,8 +34,12 @@ public static class StorageServiceCollectionExtensions
             // tls=true in the address turns TLS on; a private CA is trusted alone, as for RabbitMQ.
             if (!string.IsNullOrWhiteSpace(mongo.CaCertificatePath))
                 settings.SslSettings = new SslSettings { ServerCertificateValidationCallback = CertificateTrust.Validator(mongo.CaCertificatePath, "Mongo:CaCertificatePath") };
+            var commands = sp.GetRequiredService<MongoCommandMetrics>();
+            settings.ClusterConfigurator = cluster => cluster.Subscribe<CommandStartedEvent>(commands.Started);
             return new MongoClient(settings);
         });
+        services.AddMetrics();
+        services.TryAddSingleton<MongoCommandMetrics>();
         services.TryAddSingleton<VocabDatabase>();
         services.TryAddSingleton(TimeProvider.System);
         if (!services.Any(d => d.ServiceType == typeof(MongoHealthCheck)))

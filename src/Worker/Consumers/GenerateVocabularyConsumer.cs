@@ -30,14 +30,18 @@ public sealed partial class GenerateVocabularyConsumer(
             throw new InvalidOperationException("No authenticated caller on the consume context: the authentication filter did not run.");
 
         var request = context.Message;
-        var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
+        context.TryGetPayload(out AdmittedRequest? admitted);
+        // A first attempt under a requestId this delivery claimed first has nothing stored to find (a retry may have).
+        var stored = admitted is { NothingStored: true } && context.GetRetryAttempt() == 0
+            ? null
+            : await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
         if (stored is not null && stored.UserId != caller.UserId)
             throw new InvalidRequestException("requestId is already used by another caller's request.");
 
         if (stored is null)
         {
             // No LLM call without a live reservation: only an admitted request (RequestAdmissionFilter) may pay for one.
-            if (!context.TryGetPayload(out AdmittedRequest? admitted))
+            if (admitted is null)
                 throw new InvalidOperationException($"Request {request.RequestId} has no stored answer and was not admitted: refusing to call the LLM.");
             var produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
             try
@@ -59,7 +63,7 @@ public sealed partial class GenerateVocabularyConsumer(
         else
         {
             // Stored by an attempt that died before settling: settle now (a no-op when it was settled).
-            if (context.TryGetPayload(out AdmittedRequest? _))
+            if (admitted is not null)
                 await quotas.SettleAsync(caller.UserId, request.RequestId, stored.InputTokens + stored.OutputTokens, CancellationToken.None);
             LogAlreadyStored(logger, request.RequestId, caller.UserId);
         }

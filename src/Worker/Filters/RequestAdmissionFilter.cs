@@ -42,7 +42,10 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             return;
         }
 
-        var claim = await claims.RegisterAsync(request.RequestId, caller.UserId, RequestFingerprint.For(request, caller.UserId, plan), context.CancellationToken);
+        var options = messaging.Value;
+        var owner = RequestLease.NewOwner();
+        var claim = await claims.RegisterAsync(request.RequestId, caller.UserId, RequestFingerprint.For(request, caller.UserId, plan), context.CancellationToken,
+            owner, options.RequestLease);
         if (claim == RequestClaimState.Conflict)
         {
             LogReused(logger, request.RequestId, caller.UserId);
@@ -54,8 +57,9 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             return;
         }
 
-        var options = messaging.Value;
-        var (lease, completed) = await RequestLease.AcquireAsync(claims, request.RequestId, options.RequestLease, options.InFlightWait, time, context.CancellationToken);
+        var (lease, completed) = claim == RequestClaimState.Leased
+            ? (RequestLease.Held(claims, request.RequestId, owner, options.RequestLease, time), false)
+            : await RequestLease.AcquireAsync(claims, request.RequestId, options.RequestLease, options.InFlightWait, time, context.CancellationToken);
         if (completed)
         {
             await next.Send(context);
@@ -79,7 +83,9 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             return;
         }
         hold.MarkReserved();
-        context.AddOrUpdatePayload(() => new AdmittedRequest(plan), _ => new AdmittedRequest(plan));
+        // First claimed by this delivery: nothing can be stored under the id yet, so the consumer need not look.
+        var admitted = new AdmittedRequest(plan, NothingStored: claim == RequestClaimState.Leased);
+        context.AddOrUpdatePayload(() => admitted, _ => admitted);
         await next.Send(context);
     }
 

@@ -25,11 +25,18 @@ public sealed class RequestLease : IAsyncDisposable
     /// <summary>Who holds it: unique per delivery.</summary>
     public string Owner { get; }
 
+    /// <summary>The lease <paramref name="owner"/> already holds (taken with the claim): kept renewed from now on.</summary>
+    public static RequestLease Held(RequestClaims claims, Guid requestId, string owner, TimeSpan length, TimeProvider time) =>
+        new(claims, requestId, owner, length, time);
+
+    /// <summary>A new owner name, unique per delivery.</summary>
+    public static string NewOwner() => Guid.NewGuid().ToString("N");
+
     /// <summary>Takes the lease, or waits for the copy being produced elsewhere: null when that copy completed the request meanwhile or <paramref name="wait"/> ran out.</summary>
     public static async Task<(RequestLease? Lease, bool Completed)> AcquireAsync(RequestClaims claims, Guid requestId, TimeSpan length, TimeSpan wait,
         TimeProvider time, CancellationToken cancellationToken)
     {
-        var owner = Guid.NewGuid().ToString("N");
+        var owner = NewOwner();
         var deadline = time.GetUtcNow() + wait;
         var pause = TimeSpan.FromMilliseconds(50);
         while (true)
