@@ -9,7 +9,8 @@ using System.Security.Authentication;
 using Microsoft.Extensions.Options;
 using Vocab.Plans;
 using Vocab.Security;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging;
+using Vocab.Messaging.DeadLetters;
 using Vocab.Storage;
 
 namespace Vocab.Admin;
@@ -31,6 +32,7 @@ public static class AdminHost
         builder.AddVocabAuthentication();
         builder.AddVocabPlans();
         builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo");
+        builder.AddRabbitMqConnection();
         // Checked when a dlq command first needs it (vocabctl never starts its host): the error names DeadLetter:SigningKey.
         builder.AddDeadLetterSigning();
         builder.Services.AddSingleton<JwtTokenIssuer>();
@@ -42,7 +44,7 @@ public static class AdminHost
                            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is required.");
             var address = RabbitMqTls.ClientAddress(new Uri(rabbitMq));
             var tls = sp.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value;
-            return new DeadLetterQueue(address, configuration["Worker:QueueName"] ?? "generate-vocabulary", sp.GetRequiredService<DeadLetterSigner>(),
+            return new DeadLetterQueue(address, configuration["Worker:QueueName"] ?? QueueNames.DefaultInput, sp.GetRequiredService<DeadLetterSigner>(),
                 // Thrown from the handshake, this becomes vocabctl's one-line error, naming the setting to fix.
                 RabbitMqTls.SslOption(address, tls, why => throw new AuthenticationException($"RabbitMQ refused over TLS: {why}")), tls.Hosts);
         });

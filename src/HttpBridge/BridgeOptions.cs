@@ -12,7 +12,7 @@ public sealed class BridgeOptions : IValidatableObject
 
     /// <summary>The worker's queue.</summary>
     [Required(ErrorMessage = "Bridge:QueueName is required.")]
-    public string QueueName { get; set; } = "generate-vocabulary";
+    public string QueueName { get; set; } = Vocab.Messaging.QueueNames.DefaultInput;
 
     /// <summary>How long a caller waits for the worker before a 504.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Bridge:RequestTimeout must be between 100 ms and 10 minutes.")]

@@ -9,6 +9,7 @@ using Vocab.Contracts;
 using Vocab.HttpBridge.Authentication;
 using Vocab.HttpBridge.Endpoints;
 using Vocab.HttpBridge.Errors;
+using Vocab.Messaging;
 using Vocab.Plans;
 using Vocab.Security;
 using Vocab.ServiceDefaults;
@@ -30,6 +31,7 @@ public static class BridgeExtensions
         builder.AddVocabPlans();
         builder.AddVocabularies();
         builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", PlaintextRefusal.ServerUrls);
+        builder.AddRabbitMqConnection();
         builder.AddForwardedHeadersFromTrustedProxies();
         builder.Services.AddHsts(options =>
         {
@@ -56,7 +58,7 @@ public static class BridgeExtensions
         services.AddSingleton<VocabularyRequester>();
         services.AddSingleton<FailedAuthenticationThrottle>();
 
-        var queueName = builder.Configuration["Bridge:QueueName"] ?? "generate-vocabulary";
+        var queueName = builder.Configuration["Bridge:QueueName"] ?? QueueNames.DefaultInput;
         services.AddMassTransit(bus =>
         {
             // MassTransit reports usage to its vendor over the internet unless told not to: nothing leaves this service.

@@ -1,5 +1,6 @@
 using MassTransit;
 using Vocab.Contracts;
+using Vocab.Messaging;
 
 namespace Vocab.Worker.DeadLetter;
 
@@ -39,8 +40,7 @@ public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue e
     private static (string? Reason, string? Queue) ReadDeath(Headers headers)
     {
         // RabbitMQ sets x-first-death-* on the first dead-lettering; x-death lists every one, newest first.
-        string? Text(string name) => headers.TryGetHeader(name, out var value) ? CredentialScrubber.Text(value) : null;
-        return (Text("x-first-death-reason"), Text("x-first-death-queue"));
+        return (HeaderText.Of(headers, "x-first-death-reason"), HeaderText.Of(headers, "x-first-death-queue"));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker dead-lettered message {MessageId} ({Reason}) from queue {Queue}; filed on the error queue")]

@@ -1,6 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
-using Vocab.Security;
+using Vocab.Messaging;
 using Vocab.Worker.Consumers;
 using Vocab.Worker.DeadLetter;
 using Vocab.Worker.Filters;

@@ -1,4 +1,5 @@
 using Vocab.Authentication;
+using Vocab.Messaging;
 using Vocab.Plans;
 using Vocab.Security;
 using Vocab.Vocabularies;
@@ -21,6 +22,7 @@ public static class WorkerExtensions
             .AddVocabLogging()
             .AddVocabTelemetry()
             .AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", "Llm:Endpoint")
+            .AddRabbitMqConnection()
             .AddVocabAuthentication()
             .AddVocabPlans()
             .AddVocabularies()

@@ -1,7 +1,8 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Vocab.Security;
 
-namespace Vocab.Security;
+namespace Vocab.Messaging;
 
 /// <summary>Points a MassTransit RabbitMQ bus at its broker (or cluster), over TLS when the address is <c>amqps://</c>.</summary>
 public static partial class RabbitMqBusTlsExtensions
