@@ -68,9 +68,8 @@ public static class BridgeExtensions
             bus.AddRequestClient<GenerateVocabulary>(new Uri($"exchange:{queueName}"));
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                rabbit.VocabHost(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),
-                    context.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value,
-                    context.GetRequiredService<ILoggerFactory>().CreateLogger("Vocab.HttpBridge.RabbitMq"));
+                rabbit.VocabHost(context, new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),
+                    "Vocab.HttpBridge.RabbitMq");
                 // The request client's responses arrive on this bus-instance queue. A name of our own, rather than MassTransit's
                 // <machine>_<process>_bus_<id>, lets the vocab-bridge broker account be limited to it (rabbitmq/definitions.json).
                 rabbit.OverrideDefaultBusEndpointQueueName($"{BusEndpointPrefix}{NewId.Next().ToString("N")}");

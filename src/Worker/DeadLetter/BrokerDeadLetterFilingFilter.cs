@@ -9,9 +9,13 @@ namespace Vocab.Worker.DeadLetter;
 /// as a scrubbed, signed copy with a reason ops can read. The broker routes such messages to a quarantine queue that only this
 /// worker reads, because the broker cannot remove credentials; no caller was proven, so the copy names none.
 /// </summary>
-public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue errorQueue, ScrubbedCopyWriter copies, ILogger logger) : IFilter<TContext>
+public sealed partial class BrokerDeadLetterFilingFilter<TContext>(DeadLetterQueues queues, ScrubbedCopyWriter copies, ILoggerFactory loggers)
+    : IFilter<TContext>
     where TContext : class, ReceiveContext
 {
+    // One category for both pipes it serves (dead-letter and error), as before.
+    private readonly ILogger _logger = loggers.CreateLogger(typeof(BrokerDeadLetterFilingFilter<>).FullName!);
+
     /// <inheritdoc />
     public async Task Send(TContext context, IPipe<TContext> next)
     {
@@ -24,8 +28,8 @@ public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue e
             "delivery_limit" => RejectionReasons.DeliveryLimitExceeded,
             _ => RejectionReasons.DeadLetteredByBroker,
         };
-        LogFiled(logger, context.GetMessageId(), reason, fromQueue);
-        await copies.WriteAsync(context, errorQueue,
+        LogFiled(_logger, context.GetMessageId(), reason, fromQueue);
+        await copies.WriteAsync(context, queues.Error,
         [
             new(VocabHeaders.Reason, reason),
             new(VocabHeaders.DeadLetteredFrom, fromQueue),

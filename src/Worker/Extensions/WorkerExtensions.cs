@@ -4,7 +4,6 @@ using Vocab.Plans;
 using Vocab.Security;
 using Vocab.Vocabularies;
 using Vocab.Worker.DeadLetter;
-using Vocab.Worker.Filters;
 using Vocab.ServiceDefaults;
 
 namespace Vocab.Worker.Extensions;
@@ -14,10 +13,6 @@ public static class WorkerExtensions
 {
     /// <summary>Adds logging, telemetry, MongoDB, authentication, the LLM, signed dead letters and the bus.</summary>
     public static IHostApplicationBuilder AddVocabWorker(this IHostApplicationBuilder builder) =>
-        builder.AddVocabWorker(typeof(AuthenticationFilter<>));
-
-    /// <summary>The same with another caller filter: the benchmark's no-authentication baseline only.</summary>
-    internal static IHostApplicationBuilder AddVocabWorker(this IHostApplicationBuilder builder, Type callerFilter) =>
         builder
             .AddVocabLogging()
             .AddVocabTelemetry()
@@ -28,7 +23,7 @@ public static class WorkerExtensions
             .AddVocabularies()
             .AddVocabularyGeneration()
             .AddVocabDeadLetters()
-            .AddVocabMessaging(callerFilter)
+            .AddVocabMessaging()
             .AddHealthFile();
 
     private static IHostApplicationBuilder AddHealthFile(this IHostApplicationBuilder builder)
