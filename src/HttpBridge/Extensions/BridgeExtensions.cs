@@ -58,14 +58,10 @@ public static class BridgeExtensions
         services.AddSingleton<VocabularyRequester>();
         services.AddSingleton<FailedAuthenticationThrottle>();
 
-        var queueName = builder.Configuration["Bridge:QueueName"] ?? QueueNames.DefaultInput;
         services.AddMassTransit(bus =>
         {
             // MassTransit reports usage to its vendor over the internet unless told not to: nothing leaves this service.
-            bus.ConfigureUsageTelemetryOptions(telemetry => telemetry.Enabled = false);
-            // To the queue's exchange, which the worker (or rabbitmq/definitions.json) binds to it: sending to queue:… would
-            // make the bridge declare a classic queue, which a quorum deployment's queue refuses.
-            bus.AddRequestClient<GenerateVocabulary>(new Uri($"exchange:{queueName}"));
+            bus.DisableUsageTelemetry();
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.VocabHost(context, new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),
