@@ -9,7 +9,8 @@ using System.Security.Authentication;
 using Microsoft.Extensions.Options;
 using Vocab.Plans;
 using Vocab.Security;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging;
+using Vocab.Messaging.DeadLetters;
 using Vocab.Storage;
 
 namespace Vocab.Admin;
@@ -31,18 +32,22 @@ public static class AdminHost
         builder.AddVocabAuthentication();
         builder.AddVocabPlans();
         builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo");
+        builder.AddRabbitMqConnection();
         // Checked when a dlq command first needs it (vocabctl never starts its host): the error names DeadLetter:SigningKey.
         builder.AddDeadLetterSigning();
         builder.Services.AddSingleton<JwtTokenIssuer>();
         builder.Services.AddSingleton<DeadLetterReplayer>();
+        // Checked when a dlq command first needs them, like the signing key.
+        builder.Services.AddOptions<DeadLetterQueueOptions>()
+            .BindConfiguration(DeadLetterQueueOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) => options.ConnectionString = configuration.GetConnectionString("RabbitMq") ?? "")
+            .ValidateDataAnnotations();
         builder.Services.AddSingleton(sp =>
         {
-            var configuration = sp.GetRequiredService<IConfiguration>();
-            var rabbitMq = configuration.GetConnectionString("RabbitMq")
-                           ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is required.");
-            var address = RabbitMqTls.ClientAddress(new Uri(rabbitMq));
+            var options = sp.GetRequiredService<IOptions<DeadLetterQueueOptions>>().Value;
+            var address = RabbitMqTls.ClientAddress(new Uri(options.ConnectionString));
             var tls = sp.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value;
-            return new DeadLetterQueue(address, configuration["Worker:QueueName"] ?? "generate-vocabulary", sp.GetRequiredService<DeadLetterSigner>(),
+            return new DeadLetterQueue(address, options.QueueName, sp.GetRequiredService<DeadLetterSigner>(),
                 // Thrown from the handshake, this becomes vocabctl's one-line error, naming the setting to fix.
                 RabbitMqTls.SslOption(address, tls, why => throw new AuthenticationException($"RabbitMQ refused over TLS: {why}")), tls.Hosts);
         });

@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using Vocab.Storage;
 
 namespace Vocab.Authentication;
 
@@ -15,7 +15,7 @@ public sealed class LookupCache : IDisposable
 {
     private readonly TimeSpan _duration;
     private readonly MemoryCache _cache;
-    private readonly ConcurrentDictionary<string, Lazy<Task<object?>>> _loading = new(StringComparer.Ordinal);
+    private readonly SingleFlight<object?> _loading = new();
 
     /// <summary>A cache of its own: its size limit must not apply to other users of <see cref="IMemoryCache"/>.</summary>
     public LookupCache(IOptions<AuthenticationOptions> options)
@@ -48,10 +48,9 @@ public sealed class LookupCache : IDisposable
             return cached!;
         }
 
-        var loading = new Lazy<Task<object?>>(() => LoadAndCacheAsync(digest, load));
-        var shared = _loading.GetOrAdd(digest, loading);
+        var (shared, _) = _loading.Join(digest, () => LoadAndCacheAsync(digest, load));
         // One caller giving up must not cancel the load the others wait for.
-        return (T)(await shared.Value.WaitAsync(cancellationToken))!;
+        return (T)(await shared.WaitAsync(cancellationToken))!;
     }
 
     /// <inheritdoc />
@@ -69,7 +68,7 @@ public sealed class LookupCache : IDisposable
         }
         finally
         {
-            _loading.TryRemove(digest, out _);
+            _loading.Land(digest);
         }
     }
 

@@ -12,7 +12,7 @@ public sealed class BridgeOptions : IValidatableObject
 
     /// <summary>The worker's queue.</summary>
     [Required(ErrorMessage = "Bridge:QueueName is required.")]
-    public string QueueName { get; set; } = "generate-vocabulary";
+    public string QueueName { get; set; } = Vocab.Messaging.QueueNames.DefaultInput;
 
     /// <summary>How long a caller waits for the worker before a 504.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Bridge:RequestTimeout must be between 100 ms and 10 minutes.")]
@@ -36,6 +36,12 @@ public sealed class BridgeOptions : IValidatableObject
     /// <summary>Addresses or CIDR networks of known backends, exempt from the failed-authentication throttle.</summary>
     public string[] TrustedClients { get; set; } = [];
 
+    /// <summary>
+    /// Addresses or CIDR networks of TLS-terminating proxies whose <c>X-Forwarded-For</c> / <c>-Proto</c> are believed;
+    /// empty: none (not even loopback).
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
     /// <summary><see cref="TrustedClients"/> as networks (an address is a network of one).</summary>
     public IReadOnlyList<System.Net.IPNetwork> TrustedClientNetworks() =>
         TrustedClients.Select(entry => TryParseNetwork(entry, out var network)
@@ -49,6 +55,11 @@ public sealed class BridgeOptions : IValidatableObject
         {
             if (!TryParseNetwork(TrustedClients[i], out _))
                 yield return new ValidationResult($"Bridge:TrustedClients:{i} ('{TrustedClients[i]}') is neither an IP address nor a CIDR network.");
+        }
+        for (var i = 0; i < TrustedProxies.Length; i++)
+        {
+            if (!TryParseNetwork(TrustedProxies[i], out _))
+                yield return new ValidationResult($"Bridge:TrustedProxies:{i} ('{TrustedProxies[i]}') is neither an IP address nor a CIDR network.");
         }
     }
 

@@ -9,12 +9,11 @@ namespace Vocab.Security;
 public static class TransportSecurityExtensions
 {
     /// <summary>
-    /// Adds <see cref="RabbitMqConnectionOptions"/> and <see cref="TransportSecurityOptions"/>, refusing at start (when
+    /// Adds <see cref="TransportSecurityOptions"/>, refusing at start (when
     /// <c>Security:RequireTls</c> is on) any of <paramref name="checkedSettings"/> that is plaintext.
     /// </summary>
     public static IHostApplicationBuilder AddTransportSecurity(this IHostApplicationBuilder builder, params string[] checkedSettings)
     {
-        builder.Services.AddOptions<RabbitMqConnectionOptions>().BindConfiguration(RabbitMqConnectionOptions.SectionName);
         builder.Services.AddOptions<TransportSecurityOptions>().BindConfiguration(TransportSecurityOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<TransportSecurityOptions>>(sp =>
             new PlaintextRefusal(sp.GetRequiredService<IConfiguration>(), checkedSettings));

@@ -24,7 +24,9 @@ public sealed partial class HealthFileReporter(HealthCheckService health, IOptio
                 var report = await health.CheckHealthAsync(check => check.Tags.Contains(MongoHealthCheck.ReadyTag), stoppingToken);
                 if (report.Status == HealthStatus.Healthy)
                 {
-                    await File.WriteAllTextAsync(path, DateTimeOffset.UtcNow.ToString("O"), stoppingToken);
+                    // Written aside and moved in place: a probe never reads a half-written file.
+                    await File.WriteAllTextAsync(path + ".tmp", DateTimeOffset.UtcNow.ToString("O"), stoppingToken);
+                    File.Move(path + ".tmp", path, overwrite: true);
                 }
                 else
                 {

@@ -3,7 +3,7 @@ using RabbitMQ.Client;
 using Vocab.Admin.DeadLetters;
 using Microsoft.Extensions.Options;
 using Vocab.Contracts;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging.DeadLetters;
 using Vocab.TestSupport;
 
 namespace Vocab.Tests;

@@ -2,7 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using Vocab.Contracts;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging.DeadLetters;
 using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 using Vocab.Contracts;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging.DeadLetters;
 using Vocab.Tests.Infrastructure;
 
 namespace Vocab.Tests;

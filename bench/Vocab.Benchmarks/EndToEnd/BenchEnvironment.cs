@@ -7,7 +7,6 @@ using Vocab.Authentication;
 using Vocab.Authentication.ApiKeys;
 using Vocab.TestSupport;
 using Vocab.Worker.Extensions;
-using Vocab.Worker.Filters;
 
 namespace Vocab.Benchmarks.EndToEnd;
 
@@ -85,7 +84,10 @@ public sealed class BenchEnvironment : IAsyncDisposable
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(Configuration());
-        builder.AddVocabWorker(authenticate ? typeof(AuthenticationFilter<>) : typeof(FixedCallerFilter<>));
+        if (authenticate)
+            builder.AddVocabWorker();
+        else
+            builder.AddVocabWorkerWithoutAuthentication();
         var host = builder.Build();
         await host.StartAsync();
         return host;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vocab.Benchmarks.EndToEnd;
 using Vocab.Benchmarks.Reporting;
 using Vocab.Contracts;
-using Vocab.Security;
+using Vocab.Messaging;
 using Vocab.TestSupport;
 
 namespace Vocab.Benchmarks.Transport;

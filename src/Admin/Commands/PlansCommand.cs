@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Vocab.Authentication;
 using Vocab.Plans;
 
 namespace Vocab.Admin.Commands;
@@ -41,7 +42,7 @@ public static class PlansCommand
     {
         var user = new Option<string>("--user") { Description = "The user", Required = true };
         var month = new Option<string?>("--month") { Description = "yyyy-MM (default: this month)" };
-        var role = new Option<string>("--role") { Description = "The role whose plan gives the limits", DefaultValueFactory = _ => "user" };
+        var role = new Option<string>("--role") { Description = "The role whose plan gives the limits", DefaultValueFactory = _ => Roles.User };
         var command = new Command("show", "One user's usage, plan and what is left") { user, month, role };
         command.SetAction(context.Run(async (parse, ct) =>
         {
@@ -49,10 +50,11 @@ public static class PlansCommand
             var m = parse.GetValue(month) ?? UsageMonth.Of(DateTimeOffset.UtcNow);
             var u = await services.GetRequiredService<QuotaLedger>().GetAsync(parse.GetValue(user)!, m, ct);
             var plan = services.GetRequiredService<PlanCatalog>().ForRole(parse.GetValue(role)!);
+            var remaining = RemainingQuota.Of(plan, u);
             var view = new
             {
                 userId = u.UserId, month = m, plan = plan?.Name, requests = u.Requests, tokensUsed = u.UsedTokens, tokensReserved = u.ReservedTokens,
-                remainingRequests = plan?.Limits.MonthlyRequests - u.Requests, remainingTokens = plan?.Limits.MonthlyTokens - u.CommittedTokens,
+                remainingRequests = remaining.Requests, remainingTokens = remaining.Tokens,
             };
             context.OutputFor(parse).Object(view,
             [

@@ -1,7 +1,8 @@
 using System.Text;
 using RabbitMQ.Client;
 using Vocab.Contracts;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging;
+using Vocab.Messaging.DeadLetters;
 
 namespace Vocab.Admin.DeadLetters;
 
@@ -23,7 +24,7 @@ public sealed record DeadLetterMessage(
         var properties = result.BasicProperties;
         var headers = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in properties.Headers ?? new Dictionary<string, object?>())
-            headers[name] = HeaderText(value);
+            headers[name] = HeaderText.Of(value, ",") ?? "";
         var body = Encoding.UTF8.GetString(result.Body.Span);
         string? Header(string name) => headers.TryGetValue(name, out var v) ? v : null;
         var time = (Header(VocabHeaders.DeadLetteredAt) ?? Header("MT-Fault-Timestamp")) is { } ts &&
@@ -47,15 +48,6 @@ public sealed record DeadLetterMessage(
             headers,
             body);
     }
-
-    private static string HeaderText(object? value) => value switch
-    {
-        null => "",
-        byte[] bytes => Encoding.UTF8.GetString(bytes),
-        AmqpTimestamp timestamp => DateTimeOffset.FromUnixTimeSeconds(timestamp.UnixTime).UtcDateTime.ToString("O"),
-        System.Collections.IEnumerable list and not string => string.Join(",", list.Cast<object?>().Select(HeaderText)),
-        _ => value.ToString() ?? "",
-    };
 
     private static string? ReadVideoId(string body)
     {

@@ -1,6 +1,7 @@
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging;
+using Vocab.Messaging.DeadLetters;
 
 namespace Vocab.Admin.DeadLetters;
 
@@ -13,10 +14,10 @@ public sealed class DeadLetterQueue(Uri rabbitMq, string queueName, DeadLetterSi
     IReadOnlyList<string>? clusterHosts = null, string suffix = DeadLetterQueue.Error) : IAsyncDisposable
 {
     /// <summary>The suffix of the queue of failures that can be replayed.</summary>
-    public const string Error = "_error";
+    public const string Error = QueueNames.ErrorSuffix;
 
     /// <summary>The suffix of the bounded queue of credential and permission refusals (metadata only).</summary>
-    public const string Refused = "_refused";
+    public const string Refused = QueueNames.RefusedSuffix;
 
     private const int NotFound = 404;
     private IConnection? _connection;

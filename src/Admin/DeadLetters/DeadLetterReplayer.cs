@@ -3,7 +3,7 @@ using Vocab.Authentication.ApiKeys;
 using Vocab.Authentication.Jwt;
 using Vocab.Admin.Tokens;
 using Vocab.Contracts;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging.DeadLetters;
 
 namespace Vocab.Admin.DeadLetters;
 

@@ -54,6 +54,8 @@ public sealed partial class VocabAuthenticationHandler(
         if (caller.TokenId is not null)
             claims.Add(new Claim(VocabAuthenticationDefaults.TokenIdClaim, caller.TokenId));
         var identity = new ClaimsIdentity(claims, Scheme.Name, VocabAuthenticationDefaults.UserIdClaim, VocabAuthenticationDefaults.RoleClaim);
+        // Read once per request: the endpoint forwards exactly this credential to the worker, which checks it again.
+        Context.Features.Set(credential);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
     }
 

@@ -23,8 +23,8 @@ public static class UsageEndpoints
         var plan = plans.ForRole(http.User.FindFirstValue(VocabAuthenticationDefaults.RoleClaim) ?? "");
         var now = time.GetUtcNow();
         var usage = await quotas.GetAsync(userId, UsageMonth.Of(now), http.RequestAborted);
+        var remaining = RemainingQuota.Of(plan, usage);
         return TypedResults.Ok(new UsageView(userId, plan?.Name, UsageMonth.Of(now), usage.Requests,
-            plan?.Limits.MonthlyRequests - usage.Requests, usage.UsedTokens, usage.ReservedTokens,
-            plan?.Limits.MonthlyTokens - usage.CommittedTokens, UsageMonth.ResetsAt(now)));
+            remaining.Requests, usage.UsedTokens, usage.ReservedTokens, remaining.Tokens, UsageMonth.ResetsAt(now)));
     }
 }

@@ -81,7 +81,8 @@ public static partial class VocabularyEndpoints
             return PlanResponses.Refusal(http, decision);
         }
 
-        var credential = PresentedCredential.FromHeaders(http.Request.Headers[VocabHeaders.ApiKey], http.Request.Headers.Authorization);
+        // As the authentication handler read it; without one the worker gets no credential and refuses.
+        var credential = http.Features.Get<PresentedCredential>() ?? PresentedCredential.None;
 
         try
         {

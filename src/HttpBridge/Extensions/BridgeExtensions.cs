@@ -9,6 +9,7 @@ using Vocab.Contracts;
 using Vocab.HttpBridge.Authentication;
 using Vocab.HttpBridge.Endpoints;
 using Vocab.HttpBridge.Errors;
+using Vocab.Messaging;
 using Vocab.Plans;
 using Vocab.Security;
 using Vocab.ServiceDefaults;
@@ -30,6 +31,7 @@ public static class BridgeExtensions
         builder.AddVocabPlans();
         builder.AddVocabularies();
         builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", PlaintextRefusal.ServerUrls);
+        builder.AddRabbitMqConnection();
         builder.AddForwardedHeadersFromTrustedProxies();
         builder.Services.AddHsts(options =>
         {
@@ -56,19 +58,14 @@ public static class BridgeExtensions
         services.AddSingleton<VocabularyRequester>();
         services.AddSingleton<FailedAuthenticationThrottle>();
 
-        var queueName = builder.Configuration["Bridge:QueueName"] ?? "generate-vocabulary";
         services.AddMassTransit(bus =>
         {
             // MassTransit reports usage to its vendor over the internet unless told not to: nothing leaves this service.
-            bus.ConfigureUsageTelemetryOptions(telemetry => telemetry.Enabled = false);
-            // To the queue's exchange, which the worker (or rabbitmq/definitions.json) binds to it: sending to queue:… would
-            // make the bridge declare a classic queue, which a quorum deployment's queue refuses.
-            bus.AddRequestClient<GenerateVocabulary>(new Uri($"exchange:{queueName}"));
+            bus.DisableUsageTelemetry();
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                rabbit.VocabHost(new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),
-                    context.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value,
-                    context.GetRequiredService<ILoggerFactory>().CreateLogger("Vocab.HttpBridge.RabbitMq"));
+                rabbit.VocabHost(context, new Uri(context.GetRequiredService<IOptions<BridgeOptions>>().Value.RabbitMqConnectionString),
+                    "Vocab.HttpBridge.RabbitMq");
                 // The request client's responses arrive on this bus-instance queue. A name of our own, rather than MassTransit's
                 // <machine>_<process>_bus_<id>, lets the vocab-bridge broker account be limited to it (rabbitmq/definitions.json).
                 rabbit.OverrideDefaultBusEndpointQueueName($"{BusEndpointPrefix}{NewId.Next().ToString("N")}");

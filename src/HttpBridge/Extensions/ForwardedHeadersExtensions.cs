@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
 
 namespace Vocab.HttpBridge.Extensions;
 
@@ -12,14 +13,14 @@ public static class ForwardedHeadersExtensions
 {
     public static WebApplicationBuilder AddForwardedHeadersFromTrustedProxies(this WebApplicationBuilder builder)
     {
-        var trusted = builder.Configuration.GetSection("Bridge:TrustedProxies").Get<string[]>() ?? [];
-        builder.Services.Configure<ForwardedHeadersOptions>(options =>
+        // Bridge:TrustedProxies is validated at start with the rest of BridgeOptions, naming the entry at fault.
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<BridgeOptions>>((options, bridge) =>
         {
             options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             // The defaults trust loopback; only what is configured is trusted here.
             options.KnownProxies.Clear();
             options.KnownIPNetworks.Clear();
-            foreach (var entry in trusted)
+            foreach (var entry in bridge.Value.TrustedProxies.Select(e => e.Trim()))
             {
                 if (System.Net.IPNetwork.TryParse(entry, out var network))
                     options.KnownIPNetworks.Add(network);

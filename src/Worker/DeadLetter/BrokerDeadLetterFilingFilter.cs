@@ -1,5 +1,6 @@
 using MassTransit;
 using Vocab.Contracts;
+using Vocab.Messaging;
 
 namespace Vocab.Worker.DeadLetter;
 
@@ -8,9 +9,13 @@ namespace Vocab.Worker.DeadLetter;
 /// as a scrubbed, signed copy with a reason ops can read. The broker routes such messages to a quarantine queue that only this
 /// worker reads, because the broker cannot remove credentials; no caller was proven, so the copy names none.
 /// </summary>
-public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue errorQueue, ScrubbedCopyWriter copies, ILogger logger) : IFilter<TContext>
+public sealed partial class BrokerDeadLetterFilingFilter<TContext>(DeadLetterQueues queues, ScrubbedCopyWriter copies, ILoggerFactory loggers)
+    : IFilter<TContext>
     where TContext : class, ReceiveContext
 {
+    // One category for both pipes it serves (dead-letter and error), as before.
+    private readonly ILogger _logger = loggers.CreateLogger(typeof(BrokerDeadLetterFilingFilter<>).FullName!);
+
     /// <inheritdoc />
     public async Task Send(TContext context, IPipe<TContext> next)
     {
@@ -23,8 +28,8 @@ public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue e
             "delivery_limit" => RejectionReasons.DeliveryLimitExceeded,
             _ => RejectionReasons.DeadLetteredByBroker,
         };
-        LogFiled(logger, context.GetMessageId(), reason, fromQueue);
-        await copies.WriteAsync(context, errorQueue,
+        LogFiled(_logger, context.GetMessageId(), reason, fromQueue);
+        await copies.WriteAsync(context, queues.Error,
         [
             new(VocabHeaders.Reason, reason),
             new(VocabHeaders.DeadLetteredFrom, fromQueue),
@@ -39,8 +44,7 @@ public sealed partial class BrokerDeadLetterFilingFilter<TContext>(FilingQueue e
     private static (string? Reason, string? Queue) ReadDeath(Headers headers)
     {
         // RabbitMQ sets x-first-death-* on the first dead-lettering; x-death lists every one, newest first.
-        string? Text(string name) => headers.TryGetHeader(name, out var value) ? CredentialScrubber.Text(value) : null;
-        return (Text("x-first-death-reason"), Text("x-first-death-queue"));
+        return (HeaderText.Of(headers, "x-first-death-reason"), HeaderText.Of(headers, "x-first-death-queue"));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker dead-lettered message {MessageId} ({Reason}) from queue {Queue}; filed on the error queue")]

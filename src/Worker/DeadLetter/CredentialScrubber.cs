@@ -1,6 +1,5 @@
-using System.Collections;
-using System.Text;
 using RabbitMQ.Client;
+using Vocab.Messaging;
 
 namespace Vocab.Worker.DeadLetter;
 
@@ -29,7 +28,7 @@ public static class CredentialScrubber
         foreach (var (name, value) in inbound)
         {
             if (TrustedHeaders.IsCredential(name))
-                detector.Add(Text(value));
+                detector.Add(HeaderText.Of(value));
         }
 
         var cleanBody = EnvelopeBodyScrubber.Scrub(body, detector);
@@ -42,7 +41,7 @@ public static class CredentialScrubber
         var headers = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in inbound)
         {
-            if (!TrustedHeaders.IsCredential(name) && !TrustedHeaders.IsTrusted(name) && !detector.Appears(name + "=" + Text(value)))
+            if (!TrustedHeaders.IsCredential(name) && !TrustedHeaders.IsTrusted(name) && !detector.Appears(name + "=" + HeaderText.Of(value)))
                 headers[name] = value;
         }
 
@@ -51,18 +50,6 @@ public static class CredentialScrubber
         ClearPropertiesHolding(properties, detector);
         return new ScrubbedMessage(properties, removedBecause is null ? cleanBody! : [], removedBecause);
     }
-
-    /// <summary>A header value as text, nested tables and lists included, for the credential check.</summary>
-    public static string Text(object? value) => value switch
-    {
-        null => "",
-        string s => s,
-        byte[] bytes => Encoding.UTF8.GetString(bytes),
-        ReadOnlyMemory<byte> memory => Encoding.UTF8.GetString(memory.Span),
-        IDictionary dictionary => string.Join("\n", dictionary.Keys.Cast<object?>().Select(k => Text(k) + "=" + Text(dictionary[k!]))),
-        IEnumerable list => string.Join("\n", list.Cast<object?>().Select(Text)),
-        _ => value.ToString() ?? "",
-    };
 
     private static void ClearPropertiesHolding(BasicProperties properties, CredentialDetector detector)
     {

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging.DeadLetters;
 
 namespace Vocab.Worker.DeadLetter;
 

@@ -1,10 +1,11 @@
 using System.ComponentModel.DataAnnotations;
+using Vocab.Messaging;
 using Vocab.Worker.Messaging;
 
 namespace Vocab.Worker.DeadLetter;
 
 /// <summary>
-/// The worker's dead-letter settings besides the signing key (<see cref="Security.DeadLetters.DeadLetterSigningOptions"/>,
+/// The worker's dead-letter settings besides the signing key (<see cref="Vocab.Messaging.DeadLetters.DeadLetterSigningOptions"/>,
 /// the same <c>DeadLetter</c> section): how many refusals the <c>_refused</c> audit queue keeps.
 /// </summary>
 public sealed class DeadLetterOptions
@@ -20,7 +21,7 @@ public sealed class DeadLetterOptions
     public int RefusedQueueMaxLength { get; set; } = 10_000;
 
     /// <summary>The queue credential and permission failures are filed on: metadata only, bounded, oldest dropped first.</summary>
-    public FilingQueue RefusedQueue(MessagingOptions messaging) => new(messaging.QueueName + "_refused",
+    public FilingQueue RefusedQueue(MessagingOptions messaging) => new(QueueNames.Refused(messaging.QueueName),
         new Dictionary<string, object>(messaging.DeclaredQueueArguments)
         {
             ["x-max-length"] = RefusedQueueMaxLength,

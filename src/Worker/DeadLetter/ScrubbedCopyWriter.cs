@@ -4,7 +4,7 @@ using MassTransit;
 using MassTransit.RabbitMqTransport;
 using RabbitMQ.Client;
 using Vocab.Contracts;
-using Vocab.Security.DeadLetters;
+using Vocab.Messaging.DeadLetters;
 
 namespace Vocab.Worker.DeadLetter;
 

@@ -13,7 +13,7 @@ namespace Vocab.Worker.DeadLetter;
 /// credential or permission, or a message no caller was proven for, such as unauthenticated junk that is not even JSON)
 /// keeps only its metadata on the bounded <c>&lt;queue&gt;_refused</c>, so a flood costs the broker a bounded amount of disk.
 /// </summary>
-public sealed class ScrubbedErrorTransportFilter(FilingQueue errorQueue, FilingQueue refusedQueue, ScrubbedCopyWriter copies)
+public sealed class ScrubbedErrorTransportFilter(DeadLetterQueues queues, ScrubbedCopyWriter copies)
     : IFilter<ExceptionReceiveContext>
 {
     /// <inheritdoc />
@@ -28,9 +28,9 @@ public sealed class ScrubbedErrorTransportFilter(FilingQueue errorQueue, FilingQ
         IEnumerable<KeyValuePair<string, object?>> metadata = context.ExceptionHeaders.GetAll()!;
         // vocabctl replays a copy on behalf of the caller the worker proved; without one, or after a credential refusal, never.
         if (verdict.IsRefusal)
-            await copies.WriteRefusalAsync(context, refusedQueue, metadata);
+            await copies.WriteRefusalAsync(context, queues.Refused, metadata);
         else
-            await copies.WriteAsync(context, errorQueue, metadata);
+            await copies.WriteAsync(context, queues.Error, metadata);
         await next.Send(context);
     }
 

@@ -32,6 +32,7 @@ public static class LlmExtensions
         builder.Services.AddSingleton<LlmCallGate>();
         builder.Services.AddSingleton<VocabularyGenerator>();
         builder.Services.AddSingleton<VocabularySource>();
+        builder.Services.AddHttpClient(LlmEndpointProbe.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
         builder.Services.AddHostedService<LlmEndpointProbe>();
         return builder;
     }

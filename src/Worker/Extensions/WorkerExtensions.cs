@@ -1,9 +1,9 @@
 using Vocab.Authentication;
+using Vocab.Messaging;
 using Vocab.Plans;
 using Vocab.Security;
 using Vocab.Vocabularies;
 using Vocab.Worker.DeadLetter;
-using Vocab.Worker.Filters;
 using Vocab.ServiceDefaults;
 
 namespace Vocab.Worker.Extensions;
@@ -13,20 +13,17 @@ public static class WorkerExtensions
 {
     /// <summary>Adds logging, telemetry, MongoDB, authentication, the LLM, signed dead letters and the bus.</summary>
     public static IHostApplicationBuilder AddVocabWorker(this IHostApplicationBuilder builder) =>
-        builder.AddVocabWorker(typeof(AuthenticationFilter<>));
-
-    /// <summary>The same with another caller filter: the benchmark's no-authentication baseline only.</summary>
-    internal static IHostApplicationBuilder AddVocabWorker(this IHostApplicationBuilder builder, Type callerFilter) =>
         builder
             .AddVocabLogging()
             .AddVocabTelemetry()
             .AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", "Llm:Endpoint")
+            .AddRabbitMqConnection()
             .AddVocabAuthentication()
             .AddVocabPlans()
             .AddVocabularies()
             .AddVocabularyGeneration()
             .AddVocabDeadLetters()
-            .AddVocabMessaging(callerFilter)
+            .AddVocabMessaging()
             .AddHealthFile();
 
     private static IHostApplicationBuilder AddHealthFile(this IHostApplicationBuilder builder)

@@ -1,7 +1,7 @@
-using System.Text;
 using MassTransit;
 using Vocab.Authentication;
 using Vocab.Contracts;
+using Vocab.Messaging;
 
 namespace Vocab.Worker.Filters;
 
@@ -13,16 +13,5 @@ public static class MessageCredentialReader
         PresentedCredential.FromHeaders(Header(context, VocabHeaders.ApiKey), Header(context, VocabHeaders.Authorization));
 
     private static string? Header(ConsumeContext context, string name) =>
-        AsString(context.Headers, name) ?? AsString(context.ReceiveContext.TransportHeaders, name);
-
-    private static string? AsString(Headers headers, string name) =>
-        headers.TryGetHeader(name, out var value)
-            ? value switch
-            {
-                string text => text,
-                byte[] bytes => Encoding.UTF8.GetString(bytes),
-                ReadOnlyMemory<byte> memory => Encoding.UTF8.GetString(memory.Span),
-                _ => value?.ToString(),
-            }
-            : null;
+        HeaderText.Of(context.Headers, name) ?? HeaderText.Of(context.ReceiveContext.TransportHeaders, name);
 }

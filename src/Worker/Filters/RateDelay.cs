@@ -1,6 +1,7 @@
 using MassTransit;
 using MassTransit.RabbitMqTransport;
 using RabbitMQ.Client;
+using Vocab.Messaging;
 
 namespace Vocab.Worker.Filters;
 
@@ -18,7 +19,7 @@ public static class RateDelay
 
     /// <summary>How long this message has already waited.</summary>
     public static TimeSpan AlreadyDelayed(ReceiveContext context) =>
-        context.TransportHeaders.TryGetHeader(DelayedHeader, out var value) && long.TryParse(DeadLetter.CredentialScrubber.Text(value), out var ms) && ms > 0
+        context.TransportHeaders.TryGetHeader(DelayedHeader, out var value) && long.TryParse(HeaderText.Of(value), out var ms) && ms > 0
             ? TimeSpan.FromMilliseconds(ms)
             : TimeSpan.Zero;
 
@@ -30,7 +31,7 @@ public static class RateDelay
     {
         if (!context.TryGetPayload(out ChannelContext? channel) || !context.TryGetPayload(out RabbitMqBasicConsumeContext? delivery))
             throw new InvalidOperationException("The received message has no RabbitMQ channel to delay it on.");
-        var queue = $"{inputQueue}_delay_{(int)step.TotalSeconds}s";
+        var queue = QueueNames.Delay(inputQueue, step);
         var arguments = new Dictionary<string, object>(queueArguments)
         {
             ["x-message-ttl"] = (int)step.TotalMilliseconds,

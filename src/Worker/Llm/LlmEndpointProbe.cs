@@ -7,14 +7,18 @@ namespace Vocab.Worker.Llm;
 /// At start, asks the LLM endpoint for its models (<c>GET {Llm:Endpoint}/models</c>) and logs one line saying whether it
 /// answered, so a newcomer with no LLM configured learns it at once, with the settings to set.
 /// </summary>
-public sealed partial class LlmEndpointProbe(IOptions<LlmOptions> options, ILogger<LlmEndpointProbe> logger) : BackgroundService
+public sealed partial class LlmEndpointProbe(IHttpClientFactory clients, IOptions<LlmOptions> options, ILogger<LlmEndpointProbe> logger)
+    : BackgroundService
 {
+    /// <summary>The named <see cref="HttpClient"/> the probe asks with (5 s timeout).</summary>
+    public const string HttpClientName = "Vocab.LlmEndpointProbe";
+
     private const string Settings = "set Llm:Endpoint (OpenAI https://api.openai.com/v1, Ollama http://127.0.0.1:11434/v1, vLLM http://host:8000/v1), Llm:Model and Llm:ApiKey";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var llm = options.Value;
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var client = clients.CreateClient(HttpClientName);
         using var request = new HttpRequestMessage(HttpMethod.Get, llm.Endpoint.TrimEnd('/') + "/models");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", llm.ApiKey);
         try

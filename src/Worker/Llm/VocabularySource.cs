@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Vocab.Contracts;
+using Vocab.Storage;
 using Vocab.Vocabularies;
 
 namespace Vocab.Worker.Llm;
@@ -11,7 +11,7 @@ namespace Vocab.Worker.Llm;
 /// </summary>
 public sealed class VocabularySource(VocabularyGenerator generator, VocabularyStore store, IOptions<LlmOptions> options)
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<GeneratedVocabulary>>> _inFlight = new(StringComparer.Ordinal);
+    private readonly SingleFlight<GeneratedVocabulary> _inFlight = new();
 
     /// <summary>The list for the request. The caller that got <c>Reused == false</c> must call <see cref="Release"/> once it has stored it.</summary>
     public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, string userId, string? model, int attempt, CancellationToken cancellationToken)
@@ -26,15 +26,14 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
         if (await store.FindByReuseKeyAsync(key, cancellationToken) is { } stored)
             return new ProducedVocabulary(new GeneratedVocabulary(stored.Items.Select(i => i.ToItem()).ToList(), stored.Model, new TokenUsage()), key, Reused: true);
 
-        var mine = new Lazy<Task<GeneratedVocabulary>>(() => GenerateSharedAsync(request, model, attempt));
-        var shared = _inFlight.GetOrAdd(key, mine);
+        var (shared, started) = _inFlight.Join(key, () => GenerateSharedAsync(request, model, attempt));
         GeneratedVocabulary generated;
         try
         {
             // One waiter giving up must not cancel the call the others wait for.
-            generated = await shared.Value.WaitAsync(cancellationToken);
+            generated = await shared.WaitAsync(cancellationToken);
         }
-        catch when (ReferenceEquals(shared, mine))
+        catch when (started)
         {
             Release(key);
             throw;
@@ -44,7 +43,7 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
             // Joined another request's call: that request pays for its unusable answers, not this one.
             throw new LlmInvalidOutputException(e.Message, e);
         }
-        return ReferenceEquals(shared, mine)
+        return started
             ? new ProducedVocabulary(generated, key, Reused: false)
             : new ProducedVocabulary(generated with { Usage = new TokenUsage() }, key, Reused: true);
     }
@@ -53,7 +52,7 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
     /// Ends the sharing of a call once its result is stored: later identical requests find it in the store. Until then
     /// they join the call, so there is no moment when neither would answer them.
     /// </summary>
-    public void Release(string key) => _inFlight.TryRemove(key, out _);
+    public void Release(string key) => _inFlight.Land(key);
 
     private Task<GeneratedVocabulary> GenerateSharedAsync(GenerateVocabulary request, string model, int attempt) =>
         generator.GenerateAsync(request, model, attempt, CancellationToken.None);

@@ -1,6 +1,6 @@
 using MassTransit;
 using Vocab.Contracts;
-using Vocab.Worker.DeadLetter;
+using Vocab.Messaging;
 
 namespace Vocab.Worker.Messaging;
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Vocab.Messaging;
 
 namespace Vocab.Worker.Messaging;
 
@@ -14,16 +15,16 @@ public sealed class MessagingOptions
 
     /// <summary>The durable queue publishers send to; failures go to <c>&lt;queue&gt;_error</c>.</summary>
     [Required(ErrorMessage = "Worker:QueueName is required.")]
-    public string QueueName { get; set; } = "generate-vocabulary";
+    public string QueueName { get; set; } = QueueNames.DefaultInput;
 
     /// <summary>Failed messages, scrubbed, with a reason.</summary>
-    public string ErrorQueueName => QueueName + "_error";
+    public string ErrorQueueName => QueueNames.Error(QueueName);
 
     /// <summary>Messages of a type no consumer handles, scrubbed.</summary>
-    public string SkippedQueueName => QueueName + "_skipped";
+    public string SkippedQueueName => QueueNames.Skipped(QueueName);
 
     /// <summary>Where the broker dead-letters the input queue's expired and rejected messages; only the worker reads it.</summary>
-    public string QuarantineQueueName => QueueName + "_quarantine";
+    public string QuarantineQueueName => QueueNames.Quarantine(QueueName);
 
     /// <summary><c>classic</c>, or <c>quorum</c> (replicated across a cluster's nodes; recommended in production).</summary>
     [RegularExpression("^(classic|quorum)$", ErrorMessage = "Worker:QueueType must be classic or quorum.")]

@@ -71,4 +71,26 @@ public sealed class IdentitySettingsTests
 
         Assert.Contains("Bridge:TrustedClients:1", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Bridge_WithTrustedProxyThatIsNoNetwork_FailsAtStartNamingIt()
+    {
+        var configuration = Base();
+        configuration["Bridge:TrustedProxies:0"] = "proxy.internal";
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () => await (await BridgeHost.StartAsync(configuration)).DisposeAsync());
+
+        Assert.Contains("Bridge:TrustedProxies:0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bridge_WithClusterNodeThatIsNoHost_FailsAtStartNamingIt()
+    {
+        var configuration = Base();
+        configuration["RabbitMq:Hosts:0"] = "amqp://node-1:5672";
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () => await (await BridgeHost.StartAsync(configuration)).DisposeAsync());
+
+        Assert.Contains("RabbitMq:Hosts:0", error.Message, StringComparison.Ordinal);
+    }
 }

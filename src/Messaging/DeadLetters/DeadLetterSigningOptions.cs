@@ -1,4 +1,4 @@
-namespace Vocab.Security.DeadLetters;
+namespace Vocab.Messaging.DeadLetters;
 
 /// <summary>
 /// The key that signs dead-lettered copies (<c>DeadLetter:SigningKey</c>, named by <c>DeadLetter:SigningKeyId</c>) and

@@ -1,6 +1,7 @@
 using RabbitMQ.Client;
+using Vocab.Security;
 
-namespace Vocab.Security;
+namespace Vocab.Messaging;
 
 /// <summary>The TLS settings of a RabbitMQ connection: server certificate checked against the configured CA, optional client certificate.</summary>
 public static class RabbitMqTls

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using Vocab.Contracts;
 
-namespace Vocab.Security.DeadLetters;
+namespace Vocab.Messaging.DeadLetters;
 
 /// <summary>
 /// Signs a dead-lettered copy's trusted metadata with HMAC-SHA256 (the worker) and verifies it before anyone acts on it

@@ -1,4 +1,4 @@
-namespace Vocab.Security.DeadLetters;
+namespace Vocab.Messaging.DeadLetters;
 
 /// <summary>A retired dead-letter signing key: <c>DeadLetter:PreviousKeys:N:Id</c> and <c>Secret</c>.</summary>
 public sealed class DeadLetterVerificationKey

@@ -1,4 +1,4 @@
-namespace Vocab.Security;
+namespace Vocab.Messaging;
 
 /// <summary>
 /// How to reach RabbitMQ beyond <c>ConnectionStrings:RabbitMq</c> (<c>RabbitMq:*</c>): the other nodes of a cluster, and TLS

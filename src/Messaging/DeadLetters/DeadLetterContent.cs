@@ -6,7 +6,7 @@ using System.Text.Json;
 using RabbitMQ.Client;
 using Vocab.Contracts;
 
-namespace Vocab.Security.DeadLetters;
+namespace Vocab.Messaging.DeadLetters;
 
 /// <summary>
 /// How a dead-lettered copy is read, the same way by the worker that signs it and by vocabctl that verifies and replays
@@ -15,13 +15,6 @@ namespace Vocab.Security.DeadLetters;
 /// </summary>
 public static class DeadLetterContent
 {
-    // Headers only the worker writes on a copy; a replay drops them, everything else it carries.
-    private static readonly string[] WorkerHeaderPrefixes = [VocabHeaders.Prefix, "MT-Fault-", "MT-Reason", "MT-Host-"];
-
-    /// <summary>True for a header the worker writes on a dead-lettered copy (any casing).</summary>
-    public static bool IsWorkerHeader(string name) =>
-        WorkerHeaderPrefixes.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
-
     /// <summary>The signed fields of a copy as it is written or read; null when a signed header appears twice (in two casings).</summary>
     public static DeadLetterMetadata? Read(IReadOnlyBasicProperties properties, ReadOnlySpan<byte> body)
     {
@@ -71,7 +64,7 @@ public static class DeadLetterContent
     }
 
     private static IEnumerable<KeyValuePair<string, object?>> CarriedHeaders(IReadOnlyBasicProperties properties) =>
-        (properties.Headers ?? new Dictionary<string, object?>()).Where(h => !IsWorkerHeader(h.Key) && !IsClientArtefact(h.Key));
+        (properties.Headers ?? new Dictionary<string, object?>()).Where(h => !TrustedHeaders.IsTrusted(h.Key) && !IsClientArtefact(h.Key));
 
     // RabbitMQ.Client stamps its publisher-confirm sequence number on every message it publishes with confirmations
     // tracked, after the copy is signed; it means nothing to a replay.

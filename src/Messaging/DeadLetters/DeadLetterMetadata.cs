@@ -1,4 +1,4 @@
-namespace Vocab.Security.DeadLetters;
+namespace Vocab.Messaging.DeadLetters;
 
 /// <summary>
 /// What a dead-lettered copy's signature covers: the worker's own metadata, a digest of the body, and a digest of the

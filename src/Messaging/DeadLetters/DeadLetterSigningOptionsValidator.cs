@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Options;
 
-namespace Vocab.Security.DeadLetters;
+namespace Vocab.Messaging.DeadLetters;
 
 /// <summary>Fails start-up, naming the setting, when dead-lettered copies could not be signed or verified safely.</summary>
 public sealed class DeadLetterSigningOptionsValidator : IValidateOptions<DeadLetterSigningOptions>

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace Vocab.Security.DeadLetters;
+namespace Vocab.Messaging.DeadLetters;
 
 /// <summary>Registers <see cref="DeadLetterSigner"/> with its key, validated at start.</summary>
 public static class DeadLetterSigningExtensions
