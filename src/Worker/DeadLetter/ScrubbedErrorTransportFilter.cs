@@ -31,6 +31,9 @@ public sealed class ScrubbedErrorTransportFilter(DeadLetterQueues queues, Scrubb
             await copies.WriteRefusalAsync(context, queues.Refused, metadata);
         else
             await copies.WriteAsync(context, queues.Error, metadata);
+        // Marks the delivery faulted (as MassTransit's own error transport does): otherwise, being neither consumed nor
+        // faulted, it would also be filed as skipped.
+        await context.NotifyFaulted(context.Exception);
         await next.Send(context);
     }
 
