@@ -156,7 +156,11 @@ public static class ScaleOutRun
             ["Llm:Model"] = "bench",
             ["Llm:ApiKey"] = "bench",
             ["Llm:RetryLimit"] = "0",
-            ["Plans:RoleMap:user"] = "unlimited",
+            // What users run: the shipped free plan, its limits raised only so one user may send the load.
+            ["Plans:RoleMap:user"] = "free",
+            ["Plans:free:RequestsPerMinute"] = "1000000",
+            ["Plans:free:MonthlyRequests"] = "100000000",
+            ["Plans:free:MonthlyTokens"] = "100000000000",
             ["Security:RequireTls"] = "false",
             ["Serilog:MinimumLevel:Default"] = "Fatal",
             ["Serilog:MinimumLevel:Override:MassTransit"] = "Fatal",

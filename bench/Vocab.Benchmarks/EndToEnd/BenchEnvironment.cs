@@ -63,8 +63,11 @@ public sealed class BenchEnvironment : IAsyncDisposable
         // Every benchmark message carries the same transcript: with reuse on, all but the first would skip the LLM and
         // measure something else than these benchmarks mean to.
         configuration["Llm:ReuseResults"] = "false";
-        // One user sends everything here: no plan limit may shape what these benchmarks measure.
-        configuration["Plans:RoleMap:user"] = "unlimited";
+        // What users run: the shipped free plan, rate and quota on, its limits raised only so one user may send the load.
+        configuration["Plans:RoleMap:user"] = "free";
+        configuration["Plans:free:RequestsPerMinute"] = "1000000";
+        configuration["Plans:free:MonthlyRequests"] = "100000000";
+        configuration["Plans:free:MonthlyTokens"] = "100000000000";
         configuration["Worker:PrefetchCount"] = Settings.PrefetchCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
         configuration["Worker:ConcurrentMessageLimit"] = Settings.ConcurrentMessageLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
         configuration["Bridge:PermitsPerMinute"] = "100000";
