@@ -66,8 +66,8 @@ forget_stopped_test_nodes() {
   local host n name; host="$(short_host)"
   for n in "${CLUSTER_NODES[@]}"; do
     name="vocab$n@$host"
-    [ -d "/var/lib/rabbitmq/vocab$n" ] || continue
-    timeout 15 rabbitmqctl -q -n "$name" status >/dev/null 2>&1 && continue
+    timeout 15 rabbitmqctl -q -n "$name" ping >/dev/null 2>&1 && continue
+    [ -d "/var/lib/rabbitmq/vocab$n" ] || rabbitmqctl -q cluster_status 2>/dev/null | grep -q "$name" || continue
     log "forgetting stopped test node $name"
     as_root rabbitmqctl -q forget_cluster_node "$name" >/dev/null 2>&1 || true
     as_root rm -rf "/var/lib/rabbitmq/vocab$n"
@@ -93,9 +93,10 @@ rabbit_up() {
   if ! rabbit_ping; then
     # A cluster test cut short (machine stopped or snapshotted mid-run) leaves this node clustered with vocab2/vocab3,
     # which are not running: it would wait for them for five minutes and then give up. force_boot starts it alone.
-    if ls -d /var/lib/rabbitmq/vocab[0-9]* >/dev/null 2>&1; then
+    if as_root grep -qsE "vocab[0-9]+@" "/var/lib/rabbitmq/mnesia/rabbit@$(short_host)/cluster_nodes.config"; then
       log "the default node was left clustered with test nodes that are not running: starting it alone (force_boot)"
       as_root rabbitmqctl force_boot >/dev/null 2>&1 || true
+      forced_boot=1
     fi
     log "starting RabbitMQ in the background"
     # The /usr/sbin wrapper switches to the rabbitmq user so the Erlang cookie matches.
@@ -105,7 +106,8 @@ rabbit_up() {
   fi
   for _ in $(seq 1 120); do
     if management_ready && port_open 127.0.0.1 5672 && port_open 127.0.0.1 5671; then
-      forget_stopped_test_nodes
+      # Only after a forced boot: a cluster test may be stopping and starting nodes at any other time.
+      if [ "${forced_boot:-0}" = 1 ]; then forget_stopped_test_nodes; fi
       log "RabbitMQ ready (AMQP, AMQPS and management API)"; return
     fi
     sleep 1

@@ -84,8 +84,40 @@ public sealed class RabbitMqCluster : IAsyncDisposable
     public async Task<QueueState> QueueAsync(string name) =>
         (await QueuesAsync()).FirstOrDefault(q => q.Name == name) ?? new QueueState(name, 0, 0, 0, null);
 
-    /// <summary>The queues in one line, for a failing test's message.</summary>
-    public async Task<string> DescribeQueuesAsync() => string.Join("; ", (await QueuesAsync()).Select(q => q.ToString()));
+    /// <summary>The queues in one line, for a failing test's message, with the reasons of what waits on an error queue.</summary>
+    public async Task<string> DescribeQueuesAsync()
+    {
+        var queues = await QueuesAsync();
+        var described = string.Join("; ", queues.Select(q => q.ToString()));
+        foreach (var queue in queues.Where(q => q.Name.EndsWith("_error", StringComparison.Ordinal) && q.Ready > 0))
+            described += $"{Environment.NewLine}{queue.Name}: {await PeekReasonsAsync(queue.Name)}";
+        return described;
+    }
+
+    // Requeued at once: a look for the failure message, not a consumer.
+    private async Task<string> PeekReasonsAsync(string queue)
+    {
+        for (var i = 0; i < Hosts.Length; i++)
+        {
+            try
+            {
+                using var management = ManagementOf(i);
+                using var response = await management.PostAsync($"api/queues/{VirtualHost}/{Uri.EscapeDataString(queue)}/get",
+                    new StringContent("""{"count":10,"ackmode":"ack_requeue_true","encoding":"auto"}""", System.Text.Encoding.UTF8, "application/json"));
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                return string.Join(" | ", json.RootElement.EnumerateArray().Select(m =>
+                {
+                    var headers = m.GetProperty("properties").TryGetProperty("headers", out var h) ? h : default;
+                    string Header(string name) => headers.ValueKind == JsonValueKind.Object && headers.TryGetProperty(name, out var v) ? v.ToString() : "-";
+                    return $"{Header("Vocab-Reason")}: {Header("MT-Fault-ExceptionType")}: {Header("MT-Fault-Message")}";
+                }));
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+        }
+        return "(no node answered)";
+    }
 
     /// <summary>Waits until the queue has this many consumers (management figures lag a few seconds).</summary>
     public async Task WaitForConsumersAsync(string queue, int count, TimeSpan timeout)
