@@ -1,0 +1,147 @@
+using MongoDB.Bson;
+using MongoDB.Driver;
+using Vocab.Storage;
+
+namespace Vocab.Failures;
+
+/// <summary>
+/// The <c>failures</c> collection: written once per dead-lettered copy by the ingestor, then listed, grouped and acted on
+/// by vocabctl and the ops console. Nothing here reads a queue.
+/// </summary>
+public sealed class FailureStore(VocabDatabase database)
+{
+    public const string CollectionName = "failures";
+
+    private static readonly FilterDefinitionBuilder<FailureDocument> F = Builders<FailureDocument>.Filter;
+
+    public IMongoCollection<FailureDocument> Collection { get; } = database.Collection<FailureDocument>(CollectionName);
+
+    /// <summary>
+    /// Stores a copy unless its id is already stored (a redelivery after a crash between write and acknowledgement);
+    /// true when it was new. Attempts and the first failure time count the same message of the same user already held.
+    /// </summary>
+    public async Task<bool> IngestAsync(FailureDocument failure, CancellationToken cancellationToken)
+    {
+        if (await Collection.Find(F.Eq(f => f.Id, failure.Id)).Project(f => f.Id).FirstOrDefaultAsync(cancellationToken) is not null)
+            return false;
+        if (failure.MessageId is not null)
+        {
+            var earlier = await Collection.Find(F.Eq(f => f.MessageId, failure.MessageId) & F.Eq(f => f.UserId, failure.UserId))
+                .Project(f => new { f.FirstFailedAt, f.Attempts }).ToListAsync(cancellationToken);
+            if (earlier.Count > 0)
+            {
+                failure.Attempts = earlier.Max(e => e.Attempts) + 1;
+                failure.FirstFailedAt = earlier.Min(e => e.FirstFailedAt) is var first && first < failure.FailedAt ? first : failure.FailedAt;
+            }
+        }
+        try
+        {
+            await Collection.InsertOneAsync(failure, cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>One failure by its id (the dead-letter id for a verified copy).</summary>
+    public Task<FailureDocument?> GetAsync(string id, CancellationToken cancellationToken) =>
+        Collection.Find(F.Eq(f => f.Id, id)).FirstOrDefaultAsync(cancellationToken)!;
+
+    /// <summary>A page of failures, newest first, and the cursor of the next page (null on the last).</summary>
+    public async Task<(IReadOnlyList<FailureDocument> Rows, FailureCursor? Next)> ListAsync(FailureFilter filter, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await Collection.Find(Filter(filter)).SortByDescending(f => f.FailedAt).ThenByDescending(f => f.Id)
+            .Limit(limit + 1).ToListAsync(cancellationToken);
+        var next = rows.Count > limit ? new FailureCursor(rows[limit - 1].FailedAt, rows[limit - 1].Id) : null;
+        return (rows.Take(limit).ToList(), next);
+    }
+
+    /// <summary>The ids of up to <paramref name="limit"/> failures the filter selects, newest first.</summary>
+    public async Task<IReadOnlyList<string>> IdsAsync(FailureFilter filter, int limit, CancellationToken cancellationToken) =>
+        await Collection.Find(Filter(filter)).SortByDescending(f => f.FailedAt).ThenByDescending(f => f.Id).Limit(limit)
+            .Project(f => f.Id).ToListAsync(cancellationToken);
+
+    /// <summary>How many failures the filter selects.</summary>
+    public Task<long> CountAsync(FailureFilter filter, CancellationToken cancellationToken) =>
+        Collection.CountDocumentsAsync(Filter(filter), cancellationToken: cancellationToken);
+
+    /// <summary>Open failures by group: count, distinct users, first and last seen; largest first.</summary>
+    public async Task<IReadOnlyList<FailureGroup>> GroupsAsync(string? status, CancellationToken cancellationToken)
+    {
+        var match = status is null ? new BsonDocument() : new BsonDocument("status", status);
+        var pipeline = new[]
+        {
+            new BsonDocument("$match", match),
+            new BsonDocument("$group", new BsonDocument
+            {
+                ["_id"] = "$group",
+                ["reason"] = new BsonDocument("$first", "$reason"),
+                ["count"] = new BsonDocument("$sum", 1),
+                ["users"] = new BsonDocument("$addToSet", "$userId"),
+                ["first"] = new BsonDocument("$min", "$failedAt"),
+                ["last"] = new BsonDocument("$max", "$failedAt"),
+            }),
+        };
+        var groups = await Collection.Aggregate<BsonDocument>(pipeline, cancellationToken: cancellationToken).ToListAsync(cancellationToken);
+        return groups.Select(g => new FailureGroup(
+                g["_id"].IsBsonNull ? "unknown" : g["_id"].AsString,
+                g["reason"].IsBsonNull ? "unknown" : g["reason"].AsString,
+                g["count"].ToInt64(),
+                g["users"].AsBsonArray.Count(u => !u.IsBsonNull),
+                g["first"].ToUniversalTime(),
+                g["last"].ToUniversalTime()))
+            .OrderByDescending(g => g.Count).ThenBy(g => g.Group, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Failures per hour over the <paramref name="hours"/> hours ending with the one <paramref name="now"/> is in; oldest first.</summary>
+    public async Task<IReadOnlyList<(DateTime Hour, long Count)>> PerHourAsync(DateTime now, int hours, string? status, CancellationToken cancellationToken)
+    {
+        var current = new DateTime(now.Year, now.Month, now.Day, now.Hour, 0, 0, DateTimeKind.Utc);
+        var starts = Enumerable.Range(0, hours).Select(i => current.AddHours(i - hours + 1)).ToList();
+        // One index range per hour (status, failedAt): cheap however many failures the store holds.
+        var counts = await Task.WhenAll(starts.Select(start => CountAsync(
+            new FailureFilter(Status: status, From: start, To: start.AddHours(1)), cancellationToken)));
+        return starts.Zip(counts).ToList();
+    }
+
+    /// <summary>Appends a replay attempt; a published replay marks the failure replayed.</summary>
+    public Task RecordReplayAsync(string id, ReplayRecord record, CancellationToken cancellationToken)
+    {
+        var update = Builders<FailureDocument>.Update.Push(f => f.Replays, record);
+        if (record.Replayed)
+            update = update.Set(f => f.Status, FailureStatus.Replayed);
+        return Collection.UpdateOneAsync(F.Eq(f => f.Id, id), update, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Archives the given failures; returns how many changed.</summary>
+    public async Task<long> ArchiveAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        (await Collection.UpdateManyAsync(F.In(f => f.Id, ids) & F.Ne(f => f.Status, FailureStatus.Archived),
+            Builders<FailureDocument>.Update.Set(f => f.Status, FailureStatus.Archived), cancellationToken: cancellationToken)).ModifiedCount;
+
+    /// <summary>Deletes the given failures for good; returns how many.</summary>
+    public async Task<long> PurgeAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        (await Collection.DeleteManyAsync(F.In(f => f.Id, ids), cancellationToken)).DeletedCount;
+
+    /// <summary>Deletes every failure the filter selects; returns how many.</summary>
+    public async Task<long> PurgeAsync(FailureFilter filter, CancellationToken cancellationToken) =>
+        (await Collection.DeleteManyAsync(Filter(filter with { Before = null }), cancellationToken)).DeletedCount;
+
+    private static FilterDefinition<FailureDocument> Filter(FailureFilter filter)
+    {
+        var parts = new List<FilterDefinition<FailureDocument>>();
+        if (filter.Status is not null) parts.Add(F.Eq(f => f.Status, filter.Status));
+        if (filter.Queue is not null) parts.Add(F.Eq(f => f.Queue, filter.Queue));
+        if (filter.Group is not null) parts.Add(F.Eq(f => f.Group, filter.Group));
+        if (filter.Reason is not null) parts.Add(F.Eq(f => f.Reason, filter.Reason));
+        if (filter.UserId is not null) parts.Add(F.Eq(f => f.UserId, filter.UserId));
+        if (filter.KeyId is not null) parts.Add(F.Eq(f => f.KeyId, filter.KeyId));
+        if (filter.VideoId is not null) parts.Add(F.Eq(f => f.VideoId, filter.VideoId));
+        if (filter.From is { } from) parts.Add(F.Gte(f => f.FailedAt, from));
+        if (filter.To is { } to) parts.Add(F.Lt(f => f.FailedAt, to));
+        if (filter.Before is { } before)
+            parts.Add(F.Lt(f => f.FailedAt, before.FailedAt) | (F.Eq(f => f.FailedAt, before.FailedAt) & F.Lt(f => f.Id, before.Id)));
+        return parts.Count == 0 ? F.Empty : F.And(parts);
+    }
+}
