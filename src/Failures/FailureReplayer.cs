@@ -39,7 +39,9 @@ public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection 
             return $"unverified ({unverified}); its metadata is not the worker's, so it is never replayed";
         if (!failure.Verified || failure.DeadLetterId != failure.Id)
             return "not stored as a verified copy; never replayed";
-        if (failure.Queue == FailureQueues.Refused || RejectionReasons.CredentialReasons.Contains(failure.Reason))
+        if (failure.Queue == FailureQueues.Refused)
+            return "a refusal (metadata only, its body was never kept): the publisher must send it again";
+        if (RejectionReasons.CredentialReasons.Contains(failure.Reason))
             return $"{failure.Reason}: the credential was stripped and was refused anyway; the publisher must send it again";
         if (failure.UserId is null || failure.Role is null)
             return "no caller was proven for it (no Vocab-User-Id and Vocab-Role from the worker), so it is replayed on nobody's behalf";

@@ -22,16 +22,16 @@ public sealed class FailureStore(VocabDatabase database)
     /// </summary>
     public async Task<bool> IngestAsync(FailureDocument failure, CancellationToken cancellationToken)
     {
-        if (await Collection.Find(F.Eq(f => f.Id, failure.Id)).Project(f => f.Id).FirstOrDefaultAsync(cancellationToken) is not null)
+        if (await Collection.Find(F.Eq(f => f.Id, failure.Id)).Project(Fields("_id")).FirstOrDefaultAsync(cancellationToken) is not null)
             return false;
         if (failure.MessageId is not null)
         {
             var earlier = await Collection.Find(F.Eq(f => f.MessageId, failure.MessageId) & F.Eq(f => f.UserId, failure.UserId))
-                .Project(f => new { f.FirstFailedAt, f.Attempts }).ToListAsync(cancellationToken);
+                .Project(Fields("firstFailedAt", "attempts")).ToListAsync(cancellationToken);
             if (earlier.Count > 0)
             {
-                failure.Attempts = earlier.Max(e => e.Attempts) + 1;
-                failure.FirstFailedAt = earlier.Min(e => e.FirstFailedAt) is var first && first < failure.FailedAt ? first : failure.FailedAt;
+                failure.Attempts = earlier.Max(e => e["attempts"].ToInt32()) + 1;
+                failure.FirstFailedAt = earlier.Min(e => e["firstFailedAt"].ToUniversalTime()) is var first && first < failure.FailedAt ? first : failure.FailedAt;
             }
         }
         try
@@ -60,8 +60,8 @@ public sealed class FailureStore(VocabDatabase database)
 
     /// <summary>The ids of up to <paramref name="limit"/> failures the filter selects, newest first.</summary>
     public async Task<IReadOnlyList<string>> IdsAsync(FailureFilter filter, int limit, CancellationToken cancellationToken) =>
-        await Collection.Find(Filter(filter)).SortByDescending(f => f.FailedAt).ThenByDescending(f => f.Id).Limit(limit)
-            .Project(f => f.Id).ToListAsync(cancellationToken);
+        (await Collection.Find(Filter(filter)).SortByDescending(f => f.FailedAt).ThenByDescending(f => f.Id).Limit(limit)
+            .Project(Fields("_id")).ToListAsync(cancellationToken)).Select(d => d["_id"].AsString).ToList();
 
     /// <summary>How many failures the filter selects.</summary>
     public Task<long> CountAsync(FailureFilter filter, CancellationToken cancellationToken) =>
@@ -80,19 +80,21 @@ public sealed class FailureStore(VocabDatabase database)
                 ["reason"] = new BsonDocument("$first", "$reason"),
                 ["count"] = new BsonDocument("$sum", 1),
                 ["users"] = new BsonDocument("$addToSet", "$userId"),
-                ["first"] = new BsonDocument("$min", "$failedAt"),
-                ["last"] = new BsonDocument("$max", "$failedAt"),
             }),
         };
         var groups = await Collection.Aggregate<BsonDocument>(pipeline, cancellationToken: cancellationToken).ToListAsync(cancellationToken);
-        return groups.Select(g => new FailureGroup(
-                g["_id"].IsBsonNull ? "unknown" : g["_id"].AsString,
-                g["reason"].IsBsonNull ? "unknown" : g["reason"].AsString,
-                g["count"].ToInt64(),
-                g["users"].AsBsonArray.Count(u => !u.IsBsonNull),
-                g["first"].ToUniversalTime(),
-                g["last"].ToUniversalTime()))
-            .OrderByDescending(g => g.Count).ThenBy(g => g.Group, StringComparer.Ordinal).ToList();
+        var rows = new List<FailureGroup>();
+        foreach (var g in groups)
+        {
+            var name = g["_id"].IsBsonNull ? "unknown" : g["_id"].AsString;
+            // First and last seen from the (status, group, time) index: two index probes per group, not a sort of the store.
+            var inGroup = Filter(new FailureFilter(Group: name, Status: status));
+            var first = (await Collection.Find(inGroup).SortBy(f => f.FailedAt).Limit(1).Project(Fields("failedAt")).FirstAsync(cancellationToken))["failedAt"].ToUniversalTime();
+            var last = (await Collection.Find(inGroup).SortByDescending(f => f.FailedAt).Limit(1).Project(Fields("failedAt")).FirstAsync(cancellationToken))["failedAt"].ToUniversalTime();
+            rows.Add(new FailureGroup(name, g["reason"].IsBsonNull ? "unknown" : g["reason"].AsString, g["count"].ToInt64(),
+                g["users"].AsBsonArray.Count(u => !u.IsBsonNull), first, last));
+        }
+        return rows.OrderByDescending(g => g.Count).ThenBy(g => g.Group, StringComparer.Ordinal).ToList();
     }
 
     /// <summary>Failures per hour over the <paramref name="hours"/> hours ending with the one <paramref name="now"/> is in; oldest first.</summary>
@@ -109,7 +111,8 @@ public sealed class FailureStore(VocabDatabase database)
     /// <summary>Appends a replay attempt; a published replay marks the failure replayed.</summary>
     public Task RecordReplayAsync(string id, ReplayRecord record, CancellationToken cancellationToken)
     {
-        var update = Builders<FailureDocument>.Update.Push(f => f.Replays, record);
+        // $addToSet rather than $push (which the MongoDB stand-in lacks): every record differs by time, operator or outcome.
+        var update = Builders<FailureDocument>.Update.AddToSet(f => f.Replays, record);
         if (record.Replayed)
             update = update.Set(f => f.Status, FailureStatus.Replayed);
         return Collection.UpdateOneAsync(F.Eq(f => f.Id, id), update, cancellationToken: cancellationToken);
@@ -127,6 +130,10 @@ public sealed class FailureStore(VocabDatabase database)
     /// <summary>Deletes every failure the filter selects; returns how many.</summary>
     public async Task<long> PurgeAsync(FailureFilter filter, CancellationToken cancellationToken) =>
         (await Collection.DeleteManyAsync(Filter(filter with { Before = null }), cancellationToken)).DeletedCount;
+
+    // Projections read as BSON documents: the MongoDB stand-in returns fields a typed projection would not expect.
+    private static ProjectionDefinition<FailureDocument, BsonDocument> Fields(params string[] names) =>
+        Builders<FailureDocument>.Projection.Combine(names.Select(n => Builders<FailureDocument>.Projection.Include(n)));
 
     private static FilterDefinition<FailureDocument> Filter(FailureFilter filter)
     {

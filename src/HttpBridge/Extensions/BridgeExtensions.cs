@@ -54,7 +54,12 @@ public static class BridgeExtensions
         services.AddExceptionHandler<DependencyFailureHandler>();
         services.AddOpenApi();
         services.AddSingleton<VocabularyRequester>();
-        services.AddSingleton<FailedAuthenticationThrottle>();
+        services.AddSingleton(sp =>
+        {
+            var bridge = sp.GetRequiredService<IOptions<BridgeOptions>>().Value;
+            return new FailedAuthenticationThrottle(bridge.FailedAuthenticationsPerMinute, bridge.ThrottledAddressLimit, bridge.TrustedClientNetworks(),
+                sp.GetRequiredService<TimeProvider>());
+        });
 
         var queueName = builder.Configuration["Bridge:QueueName"] ?? "generate-vocabulary";
         services.AddMassTransit(bus =>
