@@ -29,6 +29,7 @@ public sealed class FailureIndexes : IMongoIndexSetup
             Newest("status_video_time", "status", "videoId"),
             Newest("time"),
             new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.MessageId).Ascending(f => f.UserId), new CreateIndexOptions { Name = "message_user" }),
+            new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.DeadLetterId), new CreateIndexOptions { Name = "dead_letter_id" }),
             new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.ExpireAt), new CreateIndexOptions { Name = "expire_ttl", ExpireAfter = TimeSpan.Zero }),
         ], cancellationToken);
         await database.Collection<AuditEntry>(AuditLog.CollectionName).Indexes.CreateOneAsync(

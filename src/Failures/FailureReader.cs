@@ -60,7 +60,7 @@ public sealed partial class FailureReader(DeadLetterSigner signer)
             KeyId = Header(VocabHeaders.KeyId),
             TokenId = Header(VocabHeaders.TokenId),
             VideoId = bodyHasCredential ? null : ReadVideoId(bodyText),
-            MessageId = properties.MessageId,
+            MessageId = properties.MessageId ?? "",
             FailedAt = failedAt,
             FirstFailedAt = failedAt,
             Retries = int.TryParse(Header("MT-Fault-RetryCount"), CultureInfo.InvariantCulture, out var retries) ? retries : null,

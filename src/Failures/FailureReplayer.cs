@@ -62,7 +62,7 @@ public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection 
     public async Task<ReplayOutcome> ReplayAsync(IReadOnlyList<string> ids, string by, TimeSpan tokenLifetime, CancellationToken cancellationToken)
     {
         var replayed = new List<string>();
-        var refused = new List<(string, string)>();
+        var refused = new List<(string, string?, string)>();
         IChannel? channel = null;
         try
         {
@@ -74,7 +74,7 @@ public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection 
                     why = "already replayed (by someone else just now)";
                 if (why is not null)
                 {
-                    refused.Add((id, why));
+                    refused.Add((id, failure?.DeadLetterId, why));
                     if (failure is not null)
                         await store.RecordReplayAsync(id, new ReplayRecord { At = Now, By = by, Replayed = false, Detail = why }, CancellationToken.None);
                     continue;
@@ -93,7 +93,7 @@ public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection 
                     await store.Collection.UpdateOneAsync(Builders<FailureDocument>.Filter.Eq(f => f.Id, id),
                         Builders<FailureDocument>.Update.Set(f => f.Status, FailureStatus.Open), cancellationToken: CancellationToken.None);
                     await store.RecordReplayAsync(id, new ReplayRecord { At = Now, By = by, Replayed = false, Detail = $"publish failed: {e.Message}" }, CancellationToken.None);
-                    refused.Add((id, $"publish failed: {e.Message}"));
+                    refused.Add((id, failure!.DeadLetterId, $"publish failed: {e.Message}"));
                     channel = null;
                     continue;
                 }

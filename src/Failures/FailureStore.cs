@@ -24,7 +24,8 @@ public sealed class FailureStore(VocabDatabase database)
     {
         if (await Collection.Find(F.Eq(f => f.Id, failure.Id)).Project(Fields("_id")).FirstOrDefaultAsync(cancellationToken) is not null)
             return false;
-        if (failure.MessageId is not null)
+        // A message without an id (plain-JSON publishers often send none) has nothing to be counted with.
+        if (!string.IsNullOrEmpty(failure.MessageId))
         {
             var earlier = await Collection.Find(F.Eq(f => f.MessageId, failure.MessageId) & F.Eq(f => f.UserId, failure.UserId))
                 .Project(Fields("firstFailedAt", "attempts")).ToListAsync(cancellationToken);
@@ -48,6 +49,14 @@ public sealed class FailureStore(VocabDatabase database)
     /// <summary>One failure by its id (the dead-letter id for a verified copy).</summary>
     public Task<FailureDocument?> GetAsync(string id, CancellationToken cancellationToken) =>
         Collection.Find(F.Eq(f => f.Id, id)).FirstOrDefaultAsync(cancellationToken)!;
+
+    /// <summary>
+    /// A failure by the store's id, else by the dead-letter id its copy presents, the verified copy first: a forger may
+    /// copy a real dead-letter id onto a copy of its own, which is then found (and refused) only when no real one is stored.
+    /// </summary>
+    public async Task<FailureDocument?> FindAsync(string id, CancellationToken cancellationToken) =>
+        await GetAsync(id, cancellationToken)
+        ?? await Collection.Find(F.Eq(f => f.DeadLetterId, id)).SortByDescending(f => f.Verified).Limit(1).FirstOrDefaultAsync(cancellationToken);
 
     /// <summary>A page of failures, newest first, and the cursor of the next page (null on the last).</summary>
     public async Task<(IReadOnlyList<FailureDocument> Rows, FailureCursor? Next)> ListAsync(FailureFilter filter, int limit, CancellationToken cancellationToken)

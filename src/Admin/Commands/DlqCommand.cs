@@ -134,12 +134,12 @@ public static class DlqCommand
                 ? [(await Find(context, one, ct)).Id]
                 : await store.IdsAsync(new FailureFilter(Reason: byReason, Queue: FailureQueues.Error), int.MaxValue, ct);
             var outcome = await services.GetRequiredService<FailureReplayer>().ReplayAsync(ids, Operator, lifetime, ct);
-            foreach (var (refusedId, why) in outcome.Refused)
+            foreach (var (refusedId, _, why) in outcome.Refused)
                 await context.Error.WriteLineAsync($"not replayed {refusedId}: {why}");
             await services.GetRequiredService<AuditLog>().WriteAsync(Operator, "replay", outcome.Replayed.Count,
                 $"{(one ?? (byReason is not null ? $"reason {byReason}" : "all"))}: replayed {outcome.Replayed.Count}, refused {outcome.Refused.Count}", ct);
             context.OutputFor(parse).Done(
-                new { replayed = outcome.Replayed.Count, replayedIds = outcome.Replayed, refused = outcome.Refused.Select(r => new { id = r.Id, reason = r.Why }) },
+                new { replayed = outcome.Replayed.Count, replayedIds = outcome.Replayed, refused = outcome.Refused.Select(r => new { id = r.Id, deadLetterId = r.DeadLetterId, reason = r.Why }) },
                 $"replayed {outcome.Replayed.Count}, refused {outcome.Refused.Count}");
             return one is not null && outcome.Replayed.Count == 0 ? 1 : 0;
         }));
@@ -185,11 +185,11 @@ public static class DlqCommand
         return command;
     }
 
-    // By the store's id; a dead-letter id shared by a forged copy resolves to the verified one.
+    // By the store's id, else the dead-letter id (the verified copy first).
     private static async Task<FailureDocument> Find(CommandContext context, string id, CancellationToken cancellationToken)
     {
         var store = context.Services.GetRequiredService<FailureStore>();
-        if (await store.GetAsync(id, cancellationToken) is { } failure)
+        if (await store.FindAsync(id, cancellationToken) is { } failure)
             return failure;
         var byMessage = await store.Collection.Find(Builders<FailureDocument>.Filter.Eq(f => f.MessageId, id)).AnyAsync(cancellationToken);
         throw new InvalidOperationException(byMessage

@@ -22,7 +22,7 @@ public sealed class ActionsModel(FailureStore store, FailureReplayer replayer, A
     public long Count { get; private set; }
     public string What { get; private set; } = "";
     public string? Done { get; private set; }
-    public List<(string Id, string Why)> Refusals { get; private set; } = [];
+    public List<(string Id, string? DeadLetterId, string Why)> Refusals { get; private set; } = [];
     public double ReplaysPerSecond => options.Value.ReplaysPerSecond;
     public string Verb => Action switch { "replay" => "Replay", "archive" => "Archive", _ => "Purge" };
 
