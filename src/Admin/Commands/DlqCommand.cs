@@ -37,9 +37,11 @@ public static class DlqCommand
         command.SetAction(context.Run(async (parse, ct) =>
         {
             var services = context.Services;
+            // First, so a missing dead-letter key is named before anything connects.
+            var ingestor = services.GetRequiredService<FailureIngestor>();
             await AdminHost.EnsureIndexesAsync(services, ct);
             var connection = await services.GetRequiredService<FailureBrokerConnection>().GetAsync("vocabctl", ct);
-            var added = await services.GetRequiredService<FailureIngestor>().DrainAsync(connection, ct);
+            var added = await ingestor.DrainAsync(connection, ct);
             context.OutputFor(parse).Done(new { ingested = added }, $"ingested {added}");
             return 0;
         }));
