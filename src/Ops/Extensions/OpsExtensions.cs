@@ -42,6 +42,11 @@ public static class OpsExtensions
             client.Timeout = TimeSpan.FromSeconds(5);
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
                 Convert.ToBase64String(Encoding.UTF8.GetBytes($"{ops.ManagementUser}:{ops.ManagementPassword}")));
+        }).ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+        {
+            // The broker's certificate is checked against the same CA as its AMQPS listener (RabbitMq:CaCertificatePath).
+            SslOptions = { RemoteCertificateValidationCallback = CertificateTrust.Validator(
+                sp.GetRequiredService<IOptions<RabbitMqConnectionOptions>>().Value.CaCertificatePath, "RabbitMq:CaCertificatePath") },
         });
 
         services.AddAuthentication(OpsClaims.Scheme).AddCookie(OpsClaims.Scheme, options =>
