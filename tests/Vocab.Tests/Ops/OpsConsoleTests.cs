@@ -89,6 +89,7 @@ public sealed partial class OpsConsoleTests(WorkerFixture fixture) : IClassFixtu
         _browser.Await("#confirm").Click();
         var outcome = _browser.Await("#outcome").Text;
         Assert.Matches(ReplayedCount(), outcome);
+        _browser.Screenshot("replayed");
 
         var store = fixture.Services.GetRequiredService<VocabularyStore>();
         foreach (var request in requests)
@@ -110,6 +111,18 @@ public sealed partial class OpsConsoleTests(WorkerFixture fixture) : IClassFixtu
         Assert.Empty(again.Replayed);
         await Task.Delay(500);
         Assert.Equal(callsAfterReplay, fixture.Llm.CallCount);
+
+        // The other pages: usage counts the replayed requests; the system page reads the broker's queues, where the
+        // console's own ingestor consumes the error queue; the audit log has the replay.
+        _browser.Open(Page("/Usage"));
+        Assert.Contains(user, _browser.Find("#usage").Text, StringComparison.Ordinal);
+        _browser.Screenshot("usage");
+        _browser.Open(Page("/System"));
+        Assert.Contains(WorkerFixture.ErrorQueueName, _browser.Find("#queues").Text, StringComparison.Ordinal);
+        _browser.Screenshot("system");
+        _browser.Open(Page("/Audit"));
+        Assert.Contains("replay", _browser.Find("#audit").Text, StringComparison.Ordinal);
+        _browser.Screenshot("audit");
     }
 
     [Fact]
