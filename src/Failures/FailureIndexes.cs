@@ -28,6 +28,8 @@ public sealed class FailureIndexes : IMongoIndexSetup
             Newest("status_key_time", "status", "keyId"),
             Newest("status_video_time", "status", "videoId"),
             Newest("time"),
+            // Covers the overview's grouping (count and distinct users per group) without reading a document.
+            new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.Status).Ascending(f => f.Group).Ascending(f => f.UserId), new CreateIndexOptions { Name = "status_group_user" }),
             new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.MessageId).Ascending(f => f.UserId), new CreateIndexOptions { Name = "message_user" }),
             new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.DeadLetterId), new CreateIndexOptions { Name = "dead_letter_id" }),
             new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.ExpireAt), new CreateIndexOptions { Name = "expire_ttl", ExpireAfter = TimeSpan.Zero }),

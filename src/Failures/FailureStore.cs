@@ -79,6 +79,7 @@ public sealed class FailureStore(VocabDatabase database)
     /// <summary>Open failures by group: count, distinct users, first and last seen; largest first.</summary>
     public async Task<IReadOnlyList<FailureGroup>> GroupsAsync(string? status, CancellationToken cancellationToken)
     {
+        // Only status, group and user are read: the status_group_user index covers the grouping (no document is fetched).
         var match = status is null ? new BsonDocument() : new BsonDocument("status", status);
         var pipeline = new[]
         {
@@ -86,7 +87,6 @@ public sealed class FailureStore(VocabDatabase database)
             new BsonDocument("$group", new BsonDocument
             {
                 ["_id"] = "$group",
-                ["reason"] = new BsonDocument("$first", "$reason"),
                 ["count"] = new BsonDocument("$sum", 1),
                 ["users"] = new BsonDocument("$addToSet", "$userId"),
             }),
@@ -100,7 +100,7 @@ public sealed class FailureStore(VocabDatabase database)
             var inGroup = Filter(new FailureFilter(Group: name, Status: status));
             var first = (await Collection.Find(inGroup).SortBy(f => f.FailedAt).Limit(1).Project(Fields("failedAt")).FirstAsync(cancellationToken))["failedAt"].ToUniversalTime();
             var last = (await Collection.Find(inGroup).SortByDescending(f => f.FailedAt).Limit(1).Project(Fields("failedAt")).FirstAsync(cancellationToken))["failedAt"].ToUniversalTime();
-            rows.Add(new FailureGroup(name, g["reason"].IsBsonNull ? "unknown" : g["reason"].AsString, g["count"].ToInt64(),
+            rows.Add(new FailureGroup(name, name.Split(':')[0], g["count"].ToInt64(),
                 g["users"].AsBsonArray.Count(u => !u.IsBsonNull), first, last));
         }
         return rows.OrderByDescending(g => g.Count).ThenBy(g => g.Group, StringComparer.Ordinal).ToList();
