@@ -41,7 +41,14 @@ if (Runs("llm"))
 if (Runs("flood"))
     await JunkCredentialFloodRun.RunAsync(settings, report);
 if (Runs("ops"))
-    await OpsConsoleRun.RunAsync(quick ? 10_000 : 100_000, report);
+    await OpsConsoleRun.RunAsync(OpsFailures(), report);
+
+// --ops-failures N: how many failures the ops part stores (100,000; 10,000 with --quick).
+int OpsFailures()
+{
+    var at = Array.IndexOf(args, "--ops-failures");
+    return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : quick ? 10_000 : 100_000;
+}
 if (Runs("cluster"))
     await ScaleOutRun.RunAsync(settings, report);
 

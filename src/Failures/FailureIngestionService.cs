@@ -14,7 +14,9 @@ namespace Vocab.Failures;
 public sealed partial class FailureIngestionService(FailureIngestor ingestor, FailureBrokerConnection broker, IOptions<FailureOptions> options,
     ILogger<FailureIngestionService> logger) : BackgroundService
 {
+    private const int NotFound = 404;
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MissingQueueDelay = TimeSpan.FromSeconds(5);
 
     // Each queue on its own: the refusals queue may not exist yet while failures already arrive.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -22,6 +24,7 @@ public sealed partial class FailureIngestionService(FailureIngestor ingestor, Fa
 
     private async Task RunAsync(string kind, CancellationToken stoppingToken)
     {
+        var delay = RetryDelay;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -36,13 +39,20 @@ public sealed partial class FailureIngestionService(FailureIngestor ingestor, Fa
             {
                 return;
             }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == NotFound)
+            {
+                // The worker declares a dead-letter queue with its first copy: nothing to ingest until then.
+                LogQueueMissing(logger, ingestor.QueueName(kind));
+                delay = MissingQueueDelay;
+            }
             catch (Exception e)
             {
                 LogIngestionPaused(logger, ingestor.QueueName(kind), e.Message);
             }
             try
             {
-                await Task.Delay(RetryDelay, stoppingToken);
+                await Task.Delay(delay, stoppingToken);
+                delay = RetryDelay;
             }
             catch (OperationCanceledException)
             {
@@ -84,6 +94,9 @@ public sealed partial class FailureIngestionService(FailureIngestor ingestor, Fa
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Failure ingestion from {Queue} paused, retrying: {Why}")]
     private static partial void LogIngestionPaused(ILogger logger, string queue, string why);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Queue} does not exist yet; looking again shortly")]
+    private static partial void LogQueueMissing(ILogger logger, string queue);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A failure from {Queue} could not be stored; it stays on the queue: {Why}")]
     private static partial void LogWriteFailed(ILogger logger, string queue, string why);

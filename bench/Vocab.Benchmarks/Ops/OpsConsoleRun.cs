@@ -33,6 +33,8 @@ public static partial class OpsConsoleRun
     public static async Task RunAsync(int failures, BenchmarkReport report)
     {
         var database = $"vocab_bench_ops_{Guid.NewGuid():N}";
+        // Named, so a run cut short can be cleaned up by hand (the MongoDB stand-in cannot list its databases).
+        Console.WriteLine($"ops: seeding {failures:N0} failures into database {database}");
         await using var vhost = await RabbitMqVirtualHost.CreateAsync("bench-ops");
         await vhost.ImportDefinitionsAsync();
         var app = await StartAsync(Configuration(vhost, database));
@@ -171,6 +173,8 @@ public static partial class OpsConsoleRun
             foreach (var d in documents)
                 d.DeadLetterId = d.Id;
             await store.Collection.InsertManyAsync(documents, new InsertManyOptions { IsOrdered = false });
+            if ((start + batch) % 10_000 == 0)
+                Console.WriteLine($"ops: {start + batch:N0} seeded");
         }
         var sample = await store.Collection.Find(Builders<FailureDocument>.Filter.Eq(f => f.Reason, RejectionReasons.LlmUnavailable)).Limit(1).FirstAsync();
         return (sample.UserId!, sample.KeyId!, sample.VideoId!);
