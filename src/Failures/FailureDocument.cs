@@ -31,7 +31,20 @@ public sealed class FailureDocument
     [BsonElement("messageId")] public string? MessageId { get; set; }
 
     /// <summary>When the worker filed this copy (<c>Vocab-Dead-Lettered-At</c>), else when it was ingested.</summary>
-    [BsonElement("failedAt")] public DateTime FailedAt { get; set; }
+    [BsonElement("failedAt")] public DateTime FailedAt
+    {
+        get => _failedAt;
+        set
+        {
+            _failedAt = value;
+            Hour = new DateTime(value.Year, value.Month, value.Day, value.Hour, 0, 0, DateTimeKind.Utc);
+        }
+    }
+
+    private DateTime _failedAt;
+
+    /// <summary><see cref="FailedAt"/> to the hour, so the per-hour chart is one grouping on an index.</summary>
+    [BsonElement("hour")] public DateTime Hour { get; set; }
 
     /// <summary>The earliest failure of the same message of the same user that the store holds.</summary>
     [BsonElement("firstFailedAt")] public DateTime FirstFailedAt { get; set; }

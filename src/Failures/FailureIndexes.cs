@@ -32,6 +32,7 @@ public sealed class FailureIndexes : IMongoIndexSetup
             new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.Status).Ascending(f => f.Group).Ascending(f => f.UserId), new CreateIndexOptions { Name = "status_group_user" }),
             new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.MessageId).Ascending(f => f.UserId), new CreateIndexOptions { Name = "message_user" }),
             new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.DeadLetterId), new CreateIndexOptions { Name = "dead_letter_id" }),
+            new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.Hour), new CreateIndexOptions { Name = "hour" }),
             new CreateIndexModel<FailureDocument>(keys.Ascending(f => f.ExpireAt), new CreateIndexOptions { Name = "expire_ttl", ExpireAfter = TimeSpan.Zero }),
         ], cancellationToken);
         await database.Collection<AuditEntry>(AuditLog.CollectionName).Indexes.CreateOneAsync(

@@ -76,45 +76,62 @@ public sealed class FailureStore(VocabDatabase database)
     public Task<long> CountAsync(FailureFilter filter, CancellationToken cancellationToken) =>
         Collection.CountDocumentsAsync(Filter(filter), cancellationToken: cancellationToken);
 
-    /// <summary>Open failures by group: count, distinct users, first and last seen; largest first.</summary>
+    /// <summary>
+    /// Failures by group: count, distinct users, first and last seen; largest first. Three groupings, each answerable
+    /// from an index alone: count and users from <c>status_group_user</c>; first and last seen as the first entry of each
+    /// group along <c>status_group_time</c>, in either direction (MongoDB reads one key per group for that).
+    /// </summary>
     public async Task<IReadOnlyList<FailureGroup>> GroupsAsync(string? status, CancellationToken cancellationToken)
     {
-        // Only status, group and user are read: the status_group_user index covers the grouping (no document is fetched).
-        var match = status is null ? new BsonDocument() : new BsonDocument("status", status);
-        var pipeline = new[]
+        var match = new BsonDocument("$match", status is null ? new BsonDocument() : new BsonDocument("status", status));
+        var counts = Collection.Aggregate<BsonDocument>(new[]
         {
-            new BsonDocument("$match", match),
+            match,
             new BsonDocument("$group", new BsonDocument
             {
-                ["_id"] = "$group",
-                ["count"] = new BsonDocument("$sum", 1),
-                ["users"] = new BsonDocument("$addToSet", "$userId"),
+                ["_id"] = "$group", ["count"] = new BsonDocument("$sum", 1), ["users"] = new BsonDocument("$addToSet", "$userId"),
             }),
-        };
-        var groups = await Collection.Aggregate<BsonDocument>(pipeline, cancellationToken: cancellationToken).ToListAsync(cancellationToken);
-        var rows = new List<FailureGroup>();
-        foreach (var g in groups)
+        }, cancellationToken: cancellationToken).ToListAsync(cancellationToken);
+        var first = EdgesAsync(match, 1, cancellationToken);
+        var last = EdgesAsync(match, -1, cancellationToken);
+        var (firstSeen, lastSeen) = (await first, await last);
+        return (await counts).Select(g =>
+            {
+                var name = g["_id"].IsBsonNull ? "unknown" : g["_id"].AsString;
+                return new FailureGroup(name, name.Split(':')[0], g["count"].ToInt64(), g["users"].AsBsonArray.Count(u => !u.IsBsonNull),
+                    firstSeen.GetValueOrDefault(name), lastSeen.GetValueOrDefault(name));
+            })
+            .OrderByDescending(g => g.Count).ThenBy(g => g.Group, StringComparer.Ordinal).ToList();
+    }
+
+    // Each group's earliest (direction 1) or latest (-1) failure time.
+    private async Task<Dictionary<string, DateTime>> EdgesAsync(BsonDocument match, int direction, CancellationToken cancellationToken)
+    {
+        var rows = await Collection.Aggregate<BsonDocument>(new[]
         {
-            var name = g["_id"].IsBsonNull ? "unknown" : g["_id"].AsString;
-            // First and last seen from the (status, group, time) index: two index probes per group, not a sort of the store.
-            var inGroup = Filter(new FailureFilter(Group: name, Status: status));
-            var first = (await Collection.Find(inGroup).SortBy(f => f.FailedAt).Limit(1).Project(Fields("failedAt")).FirstAsync(cancellationToken))["failedAt"].ToUniversalTime();
-            var last = (await Collection.Find(inGroup).SortByDescending(f => f.FailedAt).Limit(1).Project(Fields("failedAt")).FirstAsync(cancellationToken))["failedAt"].ToUniversalTime();
-            rows.Add(new FailureGroup(name, name.Split(':')[0], g["count"].ToInt64(),
-                g["users"].AsBsonArray.Count(u => !u.IsBsonNull), first, last));
-        }
-        return rows.OrderByDescending(g => g.Count).ThenBy(g => g.Group, StringComparer.Ordinal).ToList();
+            match,
+            new BsonDocument("$sort", new BsonDocument { ["status"] = direction, ["group"] = direction, ["failedAt"] = direction }),
+            new BsonDocument("$group", new BsonDocument { ["_id"] = "$group", ["at"] = new BsonDocument("$first", "$failedAt") }),
+        }, cancellationToken: cancellationToken).ToListAsync(cancellationToken);
+        return rows.ToDictionary(r => r["_id"].IsBsonNull ? "unknown" : r["_id"].AsString, r => r["at"].ToUniversalTime(), StringComparer.Ordinal);
     }
 
     /// <summary>Failures per hour over the <paramref name="hours"/> hours ending with the one <paramref name="now"/> is in; oldest first.</summary>
     public async Task<IReadOnlyList<(DateTime Hour, long Count)>> PerHourAsync(DateTime now, int hours, string? status, CancellationToken cancellationToken)
     {
         var current = new DateTime(now.Year, now.Month, now.Day, now.Hour, 0, 0, DateTimeKind.Utc);
-        var starts = Enumerable.Range(0, hours).Select(i => current.AddHours(i - hours + 1)).ToList();
-        // One index range per hour (status, failedAt): cheap however many failures the store holds.
-        var counts = await Task.WhenAll(starts.Select(start => CountAsync(
-            new FailureFilter(Status: status, From: start, To: start.AddHours(1)), cancellationToken)));
-        return starts.Zip(counts).ToList();
+        var start = current.AddHours(1 - hours);
+        var match = new BsonDocument("hour", new BsonDocument("$gte", start));
+        if (status is not null)
+            match["status"] = status;
+        // One grouping on the hour index, whatever the store holds.
+        var rows = await Collection.Aggregate<BsonDocument>(new[]
+        {
+            new BsonDocument("$match", match),
+            new BsonDocument("$group", new BsonDocument { ["_id"] = "$hour", ["count"] = new BsonDocument("$sum", 1) }),
+        }, cancellationToken: cancellationToken).ToListAsync(cancellationToken);
+        var counts = rows.ToDictionary(r => r["_id"].ToUniversalTime(), r => r["count"].ToInt64());
+        return Enumerable.Range(0, hours).Select(i => start.AddHours(i)).Select(h => (h, counts.GetValueOrDefault(h))).ToList();
     }
 
     /// <summary>Appends a replay attempt; a published replay marks the failure replayed.</summary>
