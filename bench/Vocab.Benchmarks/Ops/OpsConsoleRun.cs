@@ -84,7 +84,7 @@ public static partial class OpsConsoleRun
                 $"spread over {Reasons.Length} reasons (internal errors over 4 exception types), 2,000 users, 7 days (a third in the last 24 h). " +
                 $"Each page {Samples} times over HTTPS after 3 warm-up requests, signed in with an admin key, one at a time; the time is the whole " +
                 "answer (query, rendering, TLS on loopback). The overview groups every open failure (count and distinct users from the " +
-                "`status_group_user` index), finds each group's first and last from `status_group_time`, and counts 24 hours from `time`; " +
+                "`status_group_user` index), takes each group's first and last as its first key along `status_group_time` either way, and counts 24 hours in one grouping on `hour`; " +
                 "a list page is one index range of 51 documents. MongoDB is `VOCAB_MONGO_URI`: the jongodb stand-in's figures say more " +
                 "about the stand-in than about these queries (see the header).");
             report.Target($"Ops overview over {failures:N0} failures (p95)", overviewP95, LimitMs, higherIsBetter: false, " ms");
