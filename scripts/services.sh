@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up the services the apps and tests need: RabbitMQ (with the management API) and MongoDB.
-# Usage: scripts/services.sh up|down|status|accounts | cluster up|down | mongo restart
+# Usage: scripts/services.sh up|down|status|accounts|browser | cluster up|down | mongo restart
 # Honours VOCAB_RABBITMQ_URI / VOCAB_MONGO_URI when set (e.g. docker compose's real MongoDB);
 # otherwise installs Debian's rabbitmq-server and the jongodb MongoDB stand-in and starts them in the background.
 # Writes .services/env with the addresses; `source .services/env` to use them.
@@ -126,7 +126,10 @@ rabbit_accounts() {
   command -v jq >/dev/null || apt_install jq
   local definitions="$root/rabbitmq/definitions.json" api="http://127.0.0.1:15672/api" user
   for user in $(jq -r '.users[].name | select(startswith("vocab-"))' "$definitions"); do
-    jq -n --arg password "$(role_password "${user#vocab-}")" '{password: $password, tags: ""}' \
+    # Tags as defined: vocab-ops has `management`, so the ops console can read queue depths from the management API.
+    jq -n --arg password "$(role_password "${user#vocab-}")" \
+      --arg tags "$(jq -r --arg user "$user" '.users[] | select(.name == $user) | .tags | join(",")' "$definitions")" \
+      '{password: $password, tags: $tags}' \
       | curl -fsS -u guest:guest -X PUT -H 'content-type: application/json' --data @- "$api/users/$user" >/dev/null
     jq -c --arg user "$user" '.permissions[] | select(.user == $user and .vhost == "/") | {configure, write, read}' "$definitions" \
       | curl -fsS -u guest:guest -X PUT -H 'content-type: application/json' --data @- "$api/permissions/%2F/$user" >/dev/null
@@ -195,6 +198,9 @@ publishers_up() {
 
 # The README's first run calls the bridge with curl and reads vocabctl's JSON with jq.
 tools_up() { if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then apt_install curl jq; fi; }
+
+# The ops console's browser tests drive Debian's chromium headless through Debian's chromium-driver (Selenium).
+browser_up() { if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then log "installing chromium and chromium-driver (apt)"; apt_install chromium chromium-driver; fi; }
 
 # The OpenID provider (npm oidc-provider, a certified implementation) the identity tests start from tests/OidcProvider.
 OIDC="$state/oidc"
@@ -307,7 +313,8 @@ case "${1:-up}" in
       down) cluster_down ;;
       *) echo "usage: $0 cluster up|down" >&2; exit 2 ;;
     esac ;;
-  up) rabbit_up; rabbit_accounts; mongo_up; publishers_up; tools_up; oidc_up; write_env ;;
+  up) rabbit_up; rabbit_accounts; mongo_up; publishers_up; tools_up; browser_up; oidc_up; write_env ;;
+  browser) browser_up ;;
   oidc) oidc_up ;;
   # Adds the accounts to a broker that is already up (the addresses reach .services/env with the next `up`).
   accounts) rabbit_accounts; for role in publisher worker bridge ops events; do echo "vocab-$role  $(role_uri "$role")"; done ;;
@@ -318,5 +325,5 @@ case "${1:-up}" in
     esac ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status|accounts | cluster up|down | mongo restart" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|accounts|browser | cluster up|down | mongo restart" >&2; exit 2 ;;
 esac

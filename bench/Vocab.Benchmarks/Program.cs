@@ -9,18 +9,19 @@ using Vocab.Benchmarks.Flood;
 using Vocab.Benchmarks.Llm;
 using Vocab.Benchmarks.Transport;
 using Vocab.Benchmarks.Micro;
+using Vocab.Benchmarks.Ops;
 using Vocab.Benchmarks.Reporting;
 using Vocab.Benchmarks.Storage;
 using Vocab.TestSupport;
 
-// bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, tls, llm, flood, mongo, cluster
+// bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, tls, llm, flood, mongo, ops, cluster
 // (default: all). A full run of only some parts replaces just their sections and targets in the report.
 var settings = BenchSettings.FromArgs(args);
 var outIndex = Array.LastIndexOf(args, "--out");
 var quick = args.Contains("--quick");
 // A quick run never overwrites the report: its figures are for a developer's eyes only.
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : quick ? ".services/benchmarks-quick.md" : "docs/benchmarks.md";
-var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls" or "llm" or "cluster" or "mongo").ToHashSet();
+var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls" or "llm" or "cluster" or "mongo" or "ops").ToHashSet();
 if (quick && parts.Count == 0)
     parts = ["e2e", "tls", "llm", "flood", "mongo"];
 bool Runs(string part) => parts.Count == 0 || parts.Contains(part);
@@ -42,6 +43,15 @@ if (Runs("flood"))
     await JunkCredentialFloodRun.RunAsync(settings, report);
 if (Runs("mongo"))
     await MongoCommandsRun.RunAsync(settings, report);
+if (Runs("ops"))
+    await OpsConsoleRun.RunAsync(OpsFailures(), report);
+
+// --ops-failures N: how many failures the ops part stores (100,000; 10,000 with --quick).
+int OpsFailures()
+{
+    var at = Array.IndexOf(args, "--ops-failures");
+    return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : quick ? 10_000 : 100_000;
+}
 if (Runs("cluster"))
     await ScaleOutRun.RunAsync(settings, report);
 

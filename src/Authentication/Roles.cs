@@ -12,6 +12,9 @@ public static class Roles
     /// <summary>An operator.</summary>
     public const string Admin = "admin";
 
+    /// <summary>An operator of the ops console only: no plan maps to it, so the worker refuses its vocabulary requests.</summary>
+    public const string Ops = "ops";
+
     /// <summary>Every role vocabctl can issue.</summary>
-    public static readonly IReadOnlyList<string> All = [User, Premium, Admin];
+    public static readonly IReadOnlyList<string> All = [User, Premium, Admin, Ops];
 }

@@ -215,12 +215,16 @@ public sealed class BrokerAccountTests(RoleAccountFixture fixture) : IClassFixtu
         var configuration = fixture.WorkerConfiguration();
         configuration["ConnectionStrings:RabbitMq"] = fixture.Accounts.AmqpUri(RabbitMqRoleAccounts.Ops).ToString();
 
+        // The ops account takes the refusals into the failure store (reading and acknowledging them), then lists and purges there.
+        var ingest = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "ingest");
         var list = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "list", "--refused", "--json");
-        for (var deadline = DateTime.UtcNow + Patience; list.ExitCode == 0 && list.Json.GetArrayLength() == 0 && DateTime.UtcNow < deadline;)
+        for (var deadline = DateTime.UtcNow + Patience; ingest.ExitCode == 0 && list.ExitCode == 0 && list.Json.GetArrayLength() == 0 && DateTime.UtcNow < deadline;)
         {
             await Task.Delay(100);
+            ingest = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "ingest");
             list = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "list", "--refused", "--json");
         }
+        Assert.True(ingest.ExitCode == 0, ingest.ToString());
         var purge = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "purge", "--all", "--refused", "--yes");
 
         Assert.True(list.ExitCode == 0 && list.Json.GetArrayLength() > 0, list.ToString());

@@ -139,7 +139,7 @@ public sealed class DeadLetterContainmentTests(DeadLetterContainmentTests.Serial
         Assert.DoesNotContain(key, shown.Output, StringComparison.Ordinal);
         Assert.Equal("", shown.Json.GetProperty("body").GetString());
         Assert.NotEqual(0, replay.ExitCode);
-        Assert.Contains("no dead letter", replay.Error, StringComparison.Ordinal);
+        Assert.Contains($"not replayed {deadLetterId}: a refusal", replay.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class DeadLetterSignatureTests(DeadLetterSignatureTests.NoRetryWor
         Assert.NotEqual(0, replay.ExitCode);
         Assert.Contains("unverified", replay.Error, StringComparison.Ordinal);
         Assert.Contains(replayAll.Json.GetProperty("refused").EnumerateArray(), r => r.GetProperty("deadLetterId").GetString() == deadLetterId);
-        // Still on the queue: replay acknowledges only what it sent back.
+        // Still listed: a refused replay changes nothing but the failure's replay history.
         Assert.Contains(after.Json.EnumerateArray(), r => r.GetProperty("deadLetterId").GetString() == deadLetterId);
     }
 
@@ -74,12 +74,22 @@ public sealed class DeadLetterSignatureTests(DeadLetterSignatureTests.NoRetryWor
     {
         var (_, key) = await fixture.CreateApiKeyAsync("signed-owner");
         var request = WorkerFixture.NewRequest();
-        var messageId = await WhileLlmFailsAsync(() => fixture.SendAsync(request, c => c.UseApiKey(key)));
-        var row = await _vocabctl.WaitForDeadLetterAsync(messageId.ToString());
-        Assert.True(row.GetProperty("verified").GetBoolean());
-        var deadLetterId = row.GetProperty("deadLetterId").GetString()!;
+        // Changed on the queue, before the failure store takes it in.
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.ServerError;
+        Guid messageId;
+        IReadOnlyBasicProperties properties;
+        byte[] body;
+        try
+        {
+            messageId = await fixture.SendAsync(request, c => c.UseApiKey(key));
+            (properties, body) = await TakeAsync(messageId.ToString());
+        }
+        finally
+        {
+            fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+        }
+        var deadLetterId = DeadLetterReader.ToDeadLetterHeaders(properties)[VocabHeaders.DeadLetterId];
 
-        var (properties, body) = await TakeAsync(deadLetterId);
         var altered = new BasicProperties(properties) { Headers = new Dictionary<string, object?>(properties.Headers!) };
         var alteredBody = body;
         switch (change)
@@ -98,8 +108,10 @@ public sealed class DeadLetterSignatureTests(DeadLetterSignatureTests.NoRetryWor
         Assert.Contains("unverified", refused.Error, StringComparison.Ordinal);
 
         // The same copy as the worker wrote it verifies and replays, for the user the worker proved.
-        await TakeAsync(deadLetterId);
         await PublishToErrorQueueAsync(properties, body);
+        Assert.Equal(0, (await _vocabctl.RunAsync("dlq", "ingest")).ExitCode);
+        var shown = await _vocabctl.RunAsync("dlq", "show", deadLetterId, "--json");
+        Assert.True(shown.Json.GetProperty("verified").GetBoolean());
         var replayed = await _vocabctl.RunAsync("dlq", "replay", deadLetterId, "--json");
         Assert.Equal(1, replayed.Json.GetProperty("replayed").GetInt32());
         var stored = await EventuallyAsync(() => fixture.Services.GetRequiredService<VocabularyStore>().FindByRequestIdAsync(request.RequestId, default));
@@ -148,29 +160,38 @@ public sealed class DeadLetterSignatureTests(DeadLetterSignatureTests.NoRetryWor
             JsonSerializer.SerializeToUtf8Bytes(request, Web));
     }
 
-    /// <summary>Takes the copy with this dead-letter id off the error queue; the rest go back.</summary>
-    private async Task<(IReadOnlyBasicProperties Properties, byte[] Body)> TakeAsync(string deadLetterId)
+    /// <summary>Waits for the copy of this message on the error queue and takes it off; the rest go back.</summary>
+    private async Task<(IReadOnlyBasicProperties Properties, byte[] Body)> TakeAsync(string messageId)
     {
-        await using var channel = await fixture.Amqp.CreateChannelAsync();
-        var held = new List<ulong>();
-        try
+        for (var attempt = 0; attempt < 100; attempt++)
         {
-            while (await channel.BasicGetAsync(WorkerFixture.ErrorQueueName, autoAck: false) is { } result)
+            await using var channel = await fixture.Amqp.CreateChannelAsync();
+            var held = new List<ulong>();
+            try
             {
-                if (DeadLetterReader.ToDeadLetter(result).Header(VocabHeaders.DeadLetterId) == deadLetterId)
+                while (await channel.BasicGetAsync(WorkerFixture.ErrorQueueName, autoAck: false) is { } result)
                 {
-                    await channel.BasicAckAsync(result.DeliveryTag, false);
-                    return (result.BasicProperties, result.Body.ToArray());
+                    if (result.BasicProperties.MessageId == messageId)
+                    {
+                        await channel.BasicAckAsync(result.DeliveryTag, false);
+                        return (result.BasicProperties, result.Body.ToArray());
+                    }
+                    held.Add(result.DeliveryTag);
                 }
-                held.Add(result.DeliveryTag);
             }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+                // The error queue is declared with the first failure.
+                held.Clear();
+            }
+            finally
+            {
+                foreach (var tag in held)
+                    await channel.BasicNackAsync(tag, false, requeue: true);
+            }
+            await Task.Delay(200);
         }
-        finally
-        {
-            foreach (var tag in held)
-                await channel.BasicNackAsync(tag, false, requeue: true);
-        }
-        throw new InvalidOperationException($"dead letter {deadLetterId} is not on the error queue");
+        throw new InvalidOperationException($"no copy of message {messageId} on the error queue");
     }
 
     private async Task PublishToErrorQueueAsync(IReadOnlyBasicProperties properties, byte[] body)
@@ -201,6 +222,7 @@ public sealed class DeadLetterSignatureTests(DeadLetterSignatureTests.NoRetryWor
     {
         for (var i = 0; i < 150; i++)
         {
+            await _vocabctl.RunAsync("dlq", "ingest");
             var list = await _vocabctl.RunAsync("dlq", "list", "--json");
             if (list.ExitCode == 0 && list.Json.EnumerateArray().Any(r => r.GetProperty("videoId").GetString() == videoId))
                 return;

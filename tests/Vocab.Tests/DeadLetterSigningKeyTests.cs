@@ -58,7 +58,7 @@ public sealed class DeadLetterSigningKeyTests
             configuration[name] = value;
         configuration.Remove("DeadLetter:SigningKey");
 
-        var result = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "list");
+        var result = await VocabCtlRunner.RunWithAsync(configuration, "dlq", "ingest");
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("DeadLetter:SigningKey", result.Error, StringComparison.Ordinal);

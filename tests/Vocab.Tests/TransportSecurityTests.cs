@@ -55,7 +55,7 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
         {
             ["RabbitMq:ClientCertificatePath"] = Path.Combine(ServiceAddresses.CertificatesDirectory, "client.pem"),
             ["RabbitMq:ClientKeyPath"] = Path.Combine(ServiceAddresses.CertificatesDirectory, "client.key"),
-        }), "dlq", "list");
+        }), "dlq", "ingest");
 
         Assert.Equal(0, result.ExitCode);
     }
@@ -63,7 +63,7 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
     [Fact]
     public async Task Vocabctl_TrustingAnotherCa_FailsNamingTheSetting()
     {
-        var result = await VocabCtlRunner.RunWithAsync(WithSettings(new() { ["RabbitMq:CaCertificatePath"] = AnotherCa() }), "dlq", "list");
+        var result = await VocabCtlRunner.RunWithAsync(WithSettings(new() { ["RabbitMq:CaCertificatePath"] = AnotherCa() }), "dlq", "ingest");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("RabbitMq:CaCertificatePath", result.Error, StringComparison.Ordinal);
@@ -115,12 +115,12 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
     [InlineData("amqp", 5671)]
     public async Task Vocabctl_OnEveryTlsAddressForm_ChecksTheCa(string scheme, int port)
     {
-        var trusted = await VocabCtlRunner.RunWithAsync(WithSettings(new() { ["ConnectionStrings:RabbitMq"] = Address(scheme, port) }), "dlq", "list");
+        var trusted = await VocabCtlRunner.RunWithAsync(WithSettings(new() { ["ConnectionStrings:RabbitMq"] = Address(scheme, port) }), "dlq", "ingest");
         var other = await VocabCtlRunner.RunWithAsync(WithSettings(new()
         {
             ["ConnectionStrings:RabbitMq"] = Address(scheme, port),
             ["RabbitMq:CaCertificatePath"] = AnotherCa(),
-        }), "dlq", "list");
+        }), "dlq", "ingest");
 
         Assert.True(trusted.ExitCode == 0, trusted.ToString());
         Assert.Equal(1, other.ExitCode);
@@ -199,7 +199,7 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
         {
             ["Security:RequireTls"] = "true",
             ["ConnectionStrings:RabbitMq"] = fixture.VirtualHost.AmqpUri.ToString(),
-        }), "dlq", "list");
+        }), "dlq", "ingest");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("ConnectionStrings:RabbitMq uses amqp://", result.Error, StringComparison.Ordinal);

@@ -1,20 +1,24 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
-using Vocab.Admin.DeadLetters;
+using MongoDB.Driver;
 using Vocab.Admin.Output;
+using Vocab.Failures;
 
 namespace Vocab.Admin.Commands;
 
 /// <summary>
-/// <c>vocabctl dlq list|show|replay|purge</c> over the worker's error queue (and, with <c>--refused</c>, its bounded
-/// refusals). Messages are addressed by the dead-letter id the worker assigned, never by a message id a publisher chose;
-/// a message whose signature does not verify is listed as unverified and never replayed.
+/// <c>vocabctl dlq ingest|list|show|replay|purge</c> over the failure store. <c>ingest</c> is the only one that reads the
+/// broker (it moves what waits on <c>_error</c> and <c>_refused</c> into the store, as the ops console does all the
+/// time); the rest read and act on the store, so listing never touches a queue. Failures are addressed by the id the
+/// store gives them: the worker's dead-letter id for a copy whose signature verifies, never a message id a publisher
+/// chose; an unverified copy is listed as such and never replayed.
 /// </summary>
 public static class DlqCommand
 {
     public static Command Create(CommandContext context)
     {
-        var dlq = new Command("dlq", "Inspect, replay and purge the dead-letter (error) queue");
+        var dlq = new Command("dlq", "Dead letters: ingest them into the failure store, then list, show, replay and purge them there");
+        dlq.Subcommands.Add(Ingest(context));
         dlq.Subcommands.Add(List(context));
         dlq.Subcommands.Add(Show(context));
         dlq.Subcommands.Add(Replay(context));
@@ -23,153 +27,179 @@ public static class DlqCommand
     }
 
     private static Option<bool> RefusedOption() =>
-        new("--refused") { Description = "The refusals queue (credential and permission failures, metadata only) instead of the error queue" };
+        new("--refused") { Description = "Refusals (credential and permission failures, metadata only) instead of replayable failures" };
 
-    private static async Task<T> OnQueueAsync<T>(CommandContext context, bool refused, Func<DeadLetterQueue, Task<T>> body)
+    private static string Operator => $"vocabctl:{Environment.UserName}";
+
+    private static Command Ingest(CommandContext context)
     {
-        var errors = context.Services.GetRequiredService<DeadLetterQueue>();
-        if (!refused)
-            return await body(errors);
-        await using var refusals = errors.Refusals();
-        return await body(refusals);
+        var command = new Command("ingest", "Move every dead letter waiting on the error and refusals queues into the failure store (each acknowledged once stored)");
+        command.SetAction(context.Run(async (parse, ct) =>
+        {
+            var services = context.Services;
+            // First, so a missing dead-letter key is named before anything connects.
+            var ingestor = services.GetRequiredService<FailureIngestor>();
+            await AdminHost.EnsureIndexesAsync(services, ct);
+            var connection = await services.GetRequiredService<FailureBrokerConnection>().GetAsync("vocabctl", ct);
+            var added = await ingestor.DrainAsync(connection, ct);
+            context.OutputFor(parse).Done(new { ingested = added }, $"ingested {added}");
+            return 0;
+        }));
+        return command;
     }
 
     private static Command List(CommandContext context)
     {
         var reason = new Option<string?>("--reason") { Description = "Only this Vocab-Reason" };
+        var user = new Option<string?>("--user") { Description = "Only this user id" };
+        var key = new Option<string?>("--key") { Description = "Only this API key id" };
+        var video = new Option<string?>("--video") { Description = "Only this video id" };
+        var since = new Option<string?>("--since") { Description = "Only failures in this last duration (24h, 7d) or since a date" };
+        var status = new Option<string>("--status") { Description = "open, replayed, archived or all", DefaultValueFactory = _ => FailureStatus.Open };
+        status.AcceptOnlyFromAmong(FailureStatus.Open, FailureStatus.Replayed, FailureStatus.Archived, "all");
         var limit = new Option<int>("--limit") { Description = "At most this many", DefaultValueFactory = _ => 100 };
         var refused = RefusedOption();
-        var command = new Command("list", "List dead-lettered messages (they stay on the queue); VERIFIED says whether the worker's signature holds")
-            { reason, limit, refused };
-        command.SetAction(context.Run((parse, ct) => OnQueueAsync(context, parse.GetValue(refused), async queue =>
+        var command = new Command("list", "List stored failures, newest first; VERIFIED says whether the worker's signature holds")
+            { reason, user, key, video, since, status, limit, refused };
+        command.SetAction(context.Run(async (parse, ct) =>
         {
-            var wanted = parse.GetValue(reason);
-            var messages = (await queue.BrowseAsync(int.MaxValue, ct))
-                .Where(m => wanted is null || m.Reason == wanted).Take(parse.GetValue(limit)).ToList();
-            context.OutputFor(parse).Table(messages.Select(m => new
+            var services = context.Services;
+            var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+            var filter = new FailureFilter(
+                Reason: parse.GetValue(reason), UserId: parse.GetValue(user), KeyId: parse.GetValue(key), VideoId: parse.GetValue(video),
+                From: parse.GetValue(since) is { } s ? Since(s, now) : null,
+                Status: parse.GetValue(status) is "all" ? null : parse.GetValue(status),
+                Queue: parse.GetValue(refused) ? FailureQueues.Refused : FailureQueues.Error);
+            var (rows, _) = await services.GetRequiredService<FailureStore>().ListAsync(filter, Math.Clamp(parse.GetValue(limit), 1, 10_000), ct);
+            context.OutputFor(parse).Table(rows.Select(f => new
             {
-                m.DeadLetterId, m.Verified, m.Unverified, m.Time, m.Reason, m.UserId, m.KeyId, m.TokenId, m.VideoId, m.MessageId,
+                f.Id, f.DeadLetterId, f.Verified, f.Unverified, Time = f.FailedAt, f.Reason, f.Status, f.Attempts, f.UserId, f.KeyId, f.TokenId, f.VideoId, f.MessageId,
             }).ToList(),
             [
-                ("DEAD LETTER ID", m => m.DeadLetterId), ("VERIFIED", m => m.Verified ? "yes" : "NO"), ("TIME", m => CommandOutput.Time(m.Time)),
-                ("REASON", m => m.Reason), ("USER", m => m.UserId), ("KEY ID", m => m.KeyId), ("JTI", m => m.TokenId),
-                ("VIDEO", m => m.VideoId), ("MESSAGE ID", m => m.MessageId),
+                ("ID", f => f.Id), ("VERIFIED", f => f.Verified ? "yes" : "NO"), ("TIME", f => CommandOutput.Time(f.Time)),
+                ("REASON", f => f.Reason), ("STATUS", f => f.Status), ("USER", f => f.UserId), ("KEY ID", f => f.KeyId), ("JTI", f => f.TokenId),
+                ("VIDEO", f => f.VideoId), ("MESSAGE ID", f => f.MessageId),
             ]);
             return 0;
-        })));
+        }));
         return command;
     }
 
     private static Command Show(CommandContext context)
     {
-        var deadLetterId = new Argument<string>("deadLetterId") { Description = "The DEAD LETTER ID from dlq list" };
-        var refused = RefusedOption();
-        var command = new Command("show", "Show one message: verification, reason, fault, headers and body") { deadLetterId, refused };
-        command.SetAction(context.Run((parse, ct) => OnQueueAsync(context, parse.GetValue(refused), async queue =>
+        var id = new Argument<string>("id") { Description = "The ID from dlq list (the dead-letter id of a verified copy)" };
+        var command = new Command("show", "Show one failure: verification, reason, fault, headers, body and replay history") { id, RefusedOption() };
+        command.SetAction(context.Run(async (parse, ct) =>
         {
-            var id = parse.GetValue(deadLetterId)!;
-            var matches = (await queue.BrowseAsync(int.MaxValue, ct)).Where(m => m.DeadLetterId == id).ToList();
-            // A forger may copy a real dead-letter id: the verified copy is the one shown.
-            var message = matches.OrderBy(m => m.Verified ? 0 : 1).FirstOrDefault()
-                          ?? throw new InvalidOperationException($"no dead letter '{id}' on {queue.ErrorQueueName}");
-            context.OutputFor(parse).Object(message,
+            var failure = await Find(context, parse.GetValue(id)!, ct);
+            context.OutputFor(parse).Object(new
+            {
+                failure.Id, failure.DeadLetterId, failure.Verified, failure.Unverified, failure.Queue, failure.Status, Time = failure.FailedAt,
+                failure.FirstFailedAt, failure.Attempts, failure.Reason, failure.UserId, failure.Role, failure.KeyId, failure.TokenId, failure.VideoId,
+                failure.MessageId, failure.FaultType, failure.FaultMessage, failure.Headers, failure.Body, failure.BodyRemoved,
+                Replays = failure.Replays.Select(r => new { r.At, r.By, r.Replayed, r.Detail }),
+            },
             [
-                ("dead letter id", message.DeadLetterId), ("verified", message.Verified ? "yes" : $"NO: {message.Unverified}"),
-                ("message id", message.MessageId), ("time", CommandOutput.Time(message.Time)), ("reason", message.Reason),
-                ("user", message.UserId), ("role", message.Role), ("key id", message.KeyId), ("jti", message.TokenId), ("video", message.VideoId),
-                ("fault", $"{message.FaultType}: {message.FaultMessage}"), ("content type", message.ContentType),
-                .. message.Headers.Select(h => ($"header {h.Key}", (string?)h.Value)),
-                ("body", message.Body),
+                ("id", failure.Id), ("dead letter id", failure.DeadLetterId), ("verified", failure.Verified ? "yes" : $"NO: {failure.Unverified}"),
+                ("queue", failure.Queue), ("status", failure.Status), ("message id", failure.MessageId), ("time", CommandOutput.Time(failure.FailedAt)),
+                ("first failed", CommandOutput.Time(failure.FirstFailedAt)), ("attempts", failure.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("reason", failure.Reason), ("user", failure.UserId), ("role", failure.Role), ("key id", failure.KeyId), ("jti", failure.TokenId),
+                ("video", failure.VideoId), ("fault", $"{failure.FaultType}: {failure.FaultMessage}"),
+                .. failure.Headers.OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase).Select(h => ($"header {h.Key}", (string?)h.Value)),
+                ("body", failure.BodyRemoved is { } removed ? $"(removed: {removed})" : failure.Body),
+                .. failure.Replays.Select(r => ("replay", (string?)$"{CommandOutput.Time(r.At)} by {r.By}: {(r.Replayed ? "published" : "refused")} {r.Detail}")),
             ]);
             return 0;
-        })));
+        }));
         return command;
     }
 
     private static Command Replay(CommandContext context)
     {
-        var deadLetterId = new Argument<string?>("deadLetterId") { Arity = ArgumentArity.ZeroOrOne, Description = "The DEAD LETTER ID from dlq list" };
-        var reason = new Option<string?>("--reason") { Description = "Every verified message with this Vocab-Reason" };
-        var all = new Option<bool>("--all") { Description = "Every replayable message" };
+        var id = new Argument<string?>("id") { Arity = ArgumentArity.ZeroOrOne, Description = "The ID from dlq list" };
+        var reason = new Option<string?>("--reason") { Description = "Every open failure with this Vocab-Reason" };
+        var all = new Option<bool>("--all") { Description = "Every open failure" };
         var tokenLifetime = new Option<string>("--token-ttl") { Description = "Lifetime of the replay's credential", DefaultValueFactory = _ => "1h" };
-        var command = new Command("replay", "Move messages back to the worker's queue (verified copies only; not credential failures)")
-            { deadLetterId, reason, all, tokenLifetime };
+        var command = new Command("replay", "Send failures back to the worker at Ops:ReplaysPerSecond (verified copies only; never credential failures)")
+            { id, reason, all, tokenLifetime };
         command.SetAction(context.Run(async (parse, ct) =>
         {
-            var id = parse.GetValue(deadLetterId);
+            var one = parse.GetValue(id);
             var byReason = parse.GetValue(reason);
             var everything = parse.GetValue(all);
-            if ((id is null ? 0 : 1) + (byReason is null ? 0 : 1) + (everything ? 1 : 0) != 1)
-                throw new ArgumentException("say which messages: a dead-letter id, --reason <code> or --all");
+            if ((one is null ? 0 : 1) + (byReason is null ? 0 : 1) + (everything ? 1 : 0) != 1)
+                throw new ArgumentException("say which failures: an id, --reason <code> or --all");
             var lifetime = Durations.ParseDuration(parse.GetValue(tokenLifetime)!, "--token-ttl");
-
             var services = context.Services;
-            var queue = services.GetRequiredService<DeadLetterQueue>();
-            var replayer = services.GetRequiredService<DeadLetterReplayer>();
-            var browsed = await queue.BrowseAsync(int.MaxValue, ct);
-            var candidates = browsed.Where(m => everything || (id is not null && m.DeadLetterId == id) || (byReason is not null && m.Reason == byReason)).ToList();
-            if (id is not null && candidates.Count == 0)
-                throw new InvalidOperationException(browsed.Any(m => m.MessageId == id)
-                    ? $"'{id}' is a message id; replay takes the DEAD LETTER ID from dlq list"
-                    : $"no dead letter '{id}' on {queue.ErrorQueueName}");
-
-            var replayable = new HashSet<string>(StringComparer.Ordinal);
-            var refused = new List<object>();
-            foreach (var message in candidates)
-            {
-                var why = await replayer.RefusalAsync(message, ct);
-                if (why is null && !replayable.Add(message.DeadLetterId!))
-                    why = "a second copy of the same dead letter; only one is replayed";
-                if (why is not null)
-                {
-                    refused.Add(new { message.DeadLetterId, message.MessageId, reason = why });
-                    await context.Error.WriteLineAsync($"not replayed {message.DeadLetterId ?? "(no dead-letter id)"}: {why}");
-                }
-            }
-
-            // Decided again on each fetched message: only a verified copy whose id was chosen, and each id once.
-            var replayed = await queue.VisitAsync(int.MaxValue, m => m.Verified && m.DeadLetterId is { } d && replayable.Remove(d),
-                (channel, original, message) => replayer.PublishAsync(channel, original, message, queue.QueueName, lifetime), ct);
-            context.OutputFor(parse).Done(new { replayed, refused }, $"replayed {replayed}, refused {refused.Count}");
-            return id is not null && replayed == 0 ? 1 : 0;
+            var store = services.GetRequiredService<FailureStore>();
+            IReadOnlyList<string> ids = one is not null
+                ? [(await Find(context, one, ct)).Id]
+                : await store.IdsAsync(new FailureFilter(Reason: byReason, Queue: FailureQueues.Error), int.MaxValue, ct);
+            var outcome = await services.GetRequiredService<FailureReplayer>().ReplayAsync(ids, Operator, lifetime, ct);
+            foreach (var (refusedId, _, why) in outcome.Refused)
+                await context.Error.WriteLineAsync($"not replayed {refusedId}: {why}");
+            await services.GetRequiredService<AuditLog>().WriteAsync(Operator, "replay", outcome.Replayed.Count,
+                $"{(one ?? (byReason is not null ? $"reason {byReason}" : "all"))}: replayed {outcome.Replayed.Count}, refused {outcome.Refused.Count}", ct);
+            context.OutputFor(parse).Done(
+                new { replayed = outcome.Replayed.Count, replayedIds = outcome.Replayed, refused = outcome.Refused.Select(r => new { id = r.Id, deadLetterId = r.DeadLetterId, reason = r.Why }) },
+                $"replayed {outcome.Replayed.Count}, refused {outcome.Refused.Count}");
+            return one is not null && outcome.Replayed.Count == 0 ? 1 : 0;
         }));
         return command;
     }
 
     private static Command Purge(CommandContext context)
     {
-        var deadLetterId = new Argument<string?>("deadLetterId") { Arity = ArgumentArity.ZeroOrOne, Description = "The DEAD LETTER ID from dlq list" };
-        var reason = new Option<string?>("--reason") { Description = "Every message with this Vocab-Reason" };
-        var all = new Option<bool>("--all") { Description = "Every message on the queue" };
+        var id = new Argument<string?>("id") { Arity = ArgumentArity.ZeroOrOne, Description = "The ID from dlq list" };
+        var reason = new Option<string?>("--reason") { Description = "Every failure with this Vocab-Reason" };
+        var all = new Option<bool>("--all") { Description = "Every failure" };
         var yes = new Option<bool>("--yes") { Description = "Do not ask for confirmation" };
         var refused = RefusedOption();
-        var command = new Command("purge", "Delete dead-lettered messages for good") { deadLetterId, reason, all, yes, refused };
-        command.SetAction(context.Run((parse, ct) => OnQueueAsync(context, parse.GetValue(refused), async queue =>
+        var command = new Command("purge", "Delete stored failures for good") { id, reason, all, yes, refused };
+        command.SetAction(context.Run(async (parse, ct) =>
         {
-            var id = parse.GetValue(deadLetterId);
+            var one = parse.GetValue(id);
             var byReason = parse.GetValue(reason);
             var everything = parse.GetValue(all);
-            if ((id is null ? 0 : 1) + (byReason is null ? 0 : 1) + (everything ? 1 : 0) != 1)
-                throw new ArgumentException("say which messages: a dead-letter id, --reason <code> or --all");
+            if ((one is null ? 0 : 1) + (byReason is null ? 0 : 1) + (everything ? 1 : 0) != 1)
+                throw new ArgumentException("say which failures: an id, --reason <code> or --all");
+            var services = context.Services;
+            var store = services.GetRequiredService<FailureStore>();
+            var filter = new FailureFilter(Reason: byReason, Status: null, Queue: parse.GetValue(refused) ? FailureQueues.Refused : FailureQueues.Error);
+            var target = one is not null ? await Find(context, one, ct) : null;
             if (!parse.GetValue(yes))
             {
-                var what = everything ? $"all {await queue.CountAsync(ct)} messages" : id is not null ? $"dead letter '{id}'" : $"every '{byReason}' message";
-                await context.Out.WriteAsync($"Delete {what} on {queue.ErrorQueueName} for good? [y/N] ");
-                var answer = await context.Input.ReadLineAsync(ct);
-                if (!string.Equals(answer?.Trim(), "y", StringComparison.OrdinalIgnoreCase) &&
-                    !string.Equals(answer?.Trim(), "yes", StringComparison.OrdinalIgnoreCase))
+                var what = target is not null ? $"failure '{target.Id}'" : $"{await store.CountAsync(filter, ct)} {(byReason is null ? "" : $"'{byReason}' ")}failures";
+                await context.Out.WriteAsync($"Delete {what} from the failure store for good? [y/N] ");
+                var answer = (await context.Input.ReadLineAsync(ct))?.Trim();
+                if (!string.Equals(answer, "y", StringComparison.OrdinalIgnoreCase) && !string.Equals(answer, "yes", StringComparison.OrdinalIgnoreCase))
                 {
                     await context.Error.WriteLineAsync("vocabctl: purge cancelled");
                     return 1;
                 }
             }
-
-            long purged = everything
-                ? await queue.PurgeAllAsync(ct)
-                : await queue.VisitAsync(int.MaxValue, m => id is not null ? m.DeadLetterId == id : m.Reason == byReason, null, ct);
+            var purged = target is not null ? await store.PurgeAsync([target.Id], ct) : await store.PurgeAsync(filter, ct);
+            await services.GetRequiredService<AuditLog>().WriteAsync(Operator, "purge", purged,
+                target?.Id ?? (byReason is not null ? $"reason {byReason}" : "all") + $" on {filter.Queue}", ct);
             context.OutputFor(parse).Done(new { purged }, $"purged {purged}");
-            return id is not null && purged == 0 ? 1 : 0;
-        })));
+            return target is not null && purged == 0 ? 1 : 0;
+        }));
         return command;
     }
+
+    // By the store's id, else the dead-letter id (the verified copy first).
+    private static async Task<FailureDocument> Find(CommandContext context, string id, CancellationToken cancellationToken)
+    {
+        var store = context.Services.GetRequiredService<FailureStore>();
+        if (await store.FindAsync(id, cancellationToken) is { } failure)
+            return failure;
+        var byMessage = await store.Collection.Find(Builders<FailureDocument>.Filter.Eq(f => f.MessageId, id)).AnyAsync(cancellationToken);
+        throw new InvalidOperationException(byMessage
+            ? $"'{id}' is a message id; dlq takes the ID from dlq list (the DEAD LETTER ID of a verified copy)"
+            : $"no failure '{id}' in the store (run dlq ingest to take in what waits on the queues)");
+    }
+
+    private static DateTime Since(string value, DateTime now) => Durations.ParseExpiry(value, "--since", now) is var t && t > now
+        ? now - Durations.ParseDuration(value, "--since")
+        : t;
 }

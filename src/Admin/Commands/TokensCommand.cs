@@ -1,4 +1,4 @@
-using Vocab.Admin.Tokens;
+using Vocab.Failures;
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Vocab.Admin.Output;

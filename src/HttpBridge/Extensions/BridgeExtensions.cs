@@ -56,7 +56,12 @@ public static class BridgeExtensions
         services.AddExceptionHandler<DependencyFailureHandler>();
         services.AddOpenApi();
         services.AddSingleton<VocabularyRequester>();
-        services.AddSingleton<FailedAuthenticationThrottle>();
+        services.AddSingleton(sp =>
+        {
+            var bridge = sp.GetRequiredService<IOptions<BridgeOptions>>().Value;
+            return new FailedAuthenticationThrottle(bridge.FailedAuthenticationsPerMinute, bridge.ThrottledAddressLimit, bridge.TrustedClientNetworks(),
+                sp.GetRequiredService<TimeProvider>());
+        });
 
         services.AddMassTransit(bus =>
         {

@@ -1,8 +1,7 @@
 using System.Net;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Vocab.Authentication;
 using Vocab.HttpBridge;
-using Vocab.HttpBridge.Authentication;
 
 namespace Vocab.Tests.Identity;
 
@@ -12,7 +11,7 @@ public sealed class ThrottleStateTests
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
 
     private FailedAuthenticationThrottle Throttle(int permits, int capacity = 100, params string[] trusted) =>
-        new(Options.Create(new BridgeOptions { FailedAuthenticationsPerMinute = permits, ThrottledAddressLimit = capacity, TrustedClients = trusted }), _time);
+        new(permits, capacity, new BridgeOptions { TrustedClients = trusted }.TrustedClientNetworks(), _time);
 
     private static int Allowed(FailedAuthenticationThrottle throttle, IPAddress address, int attempts) =>
         Enumerable.Range(0, attempts).Count(_ => throttle.TryRecordGuess(address, out TimeSpan _));

@@ -48,11 +48,15 @@ public static class DeadLetterReader
         throw new TimeoutException($"No message {messageId} on {queue}.");
     }
 
-    public static DeadLetter ToDeadLetter(BasicGetResult result)
+    public static DeadLetter ToDeadLetter(BasicGetResult result) =>
+        new(result.BasicProperties.MessageId, ToDeadLetterHeaders(result.BasicProperties), Encoding.UTF8.GetString(result.Body.Span));
+
+    /// <summary>A copy's headers as text (AMQP long strings arrive as bytes).</summary>
+    public static Dictionary<string, string> ToDeadLetterHeaders(IReadOnlyBasicProperties properties)
     {
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (key, value) in result.BasicProperties.Headers ?? new Dictionary<string, object?>())
+        foreach (var (key, value) in properties.Headers ?? new Dictionary<string, object?>())
             headers[key] = value switch { byte[] bytes => Encoding.UTF8.GetString(bytes), null => "", _ => value.ToString() ?? "" };
-        return new DeadLetter(result.BasicProperties.MessageId, headers, Encoding.UTF8.GetString(result.Body.Span));
+        return headers;
     }
 }

@@ -26,12 +26,15 @@ public sealed class VocabCtlRunner(WorkerFixture fixture)
 
     public Task<Result> RunAsync(params string[] args) => RunWithInputAsync("", args);
 
-    /// <summary>Waits until <c>dlq list</c> shows the message with this message id; returns its row.</summary>
+    /// <summary>Ingests what waits on the dead-letter queues until <c>dlq list</c> shows the message with this message id; returns its row.</summary>
     public async Task<JsonElement> WaitForDeadLetterAsync(string messageId, bool refused = false)
     {
         string[] args = refused ? ["dlq", "list", "--refused", "--json"] : ["dlq", "list", "--json"];
         for (var i = 0; i < 150; i++)
         {
+            var ingest = await RunAsync("dlq", "ingest");
+            if (ingest.ExitCode != 0)
+                throw new InvalidOperationException($"dlq ingest failed: {ingest}");
             var list = await RunAsync(args);
             if (list.ExitCode == 0 && list.Json.EnumerateArray().FirstOrDefault(r => r.GetProperty("messageId").GetString() == messageId) is
                 { ValueKind: JsonValueKind.Object } row)

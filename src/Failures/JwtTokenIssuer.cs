@@ -5,11 +5,11 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Vocab.Authentication.Jwt;
 
-namespace Vocab.Admin.Tokens;
+namespace Vocab.Failures;
 
 /// <summary>
-/// Mints HS256 tokens with the first configured HS256 key, for development and for dead-letter replays. It lives in
-/// vocabctl because the worker and the bridge only ever verify tokens.
+/// Mints HS256 tokens with the first configured HS256 key, for development and for dead-letter replays. It lives with
+/// the failure store (vocabctl and the ops console) because the worker and the bridge only ever verify tokens.
 /// </summary>
 public sealed class JwtTokenIssuer(IOptions<JwtOptions> options, TimeProvider time)
 {

@@ -1,15 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Options;
-
-namespace Vocab.HttpBridge.Authentication;
+namespace Vocab.Authentication;
 
 /// <summary>
 /// Limits credential guessing per client address: only failures that could be guesses count (an unknown key, a bad
 /// signature, an unknown <c>kid</c>, anything unreadable), never an expired, revoked or forbidden credential that proved
 /// genuine, and a valid credential is served whatever its address's count. Each address (IPv6 by /64) has a window of its
-/// own; the addresses held are bounded by <see cref="BridgeOptions.ThrottledAddressLimit"/>, the least recently seen
-/// going first. Addresses in <see cref="BridgeOptions.TrustedClients"/> are never counted.
+/// own; the addresses held are bounded (the least recently seen going first). Addresses of trusted clients are never
+/// counted. Used by every HTTP sign-in: the bridge (<c>Bridge:FailedAuthenticationsPerMinute</c>, ...) and the ops console.
 /// </summary>
 public sealed class FailedAuthenticationThrottle
 {
@@ -25,11 +23,12 @@ public sealed class FailedAuthenticationThrottle
     private readonly Dictionary<AddressKey, LinkedListNode<Entry>> _entries = [];
     private readonly LinkedList<Entry> _recency = new();
 
-    public FailedAuthenticationThrottle(IOptions<BridgeOptions> options, TimeProvider time)
+    /// <summary>A throttle allowing <paramref name="permitsPerMinute"/> guesses per address, holding at most <paramref name="addressLimit"/> addresses.</summary>
+    public FailedAuthenticationThrottle(int permitsPerMinute, int addressLimit, IReadOnlyList<System.Net.IPNetwork> trusted, TimeProvider time)
     {
-        _permits = options.Value.FailedAuthenticationsPerMinute;
-        _capacity = options.Value.ThrottledAddressLimit;
-        _trusted = options.Value.TrustedClientNetworks();
+        _permits = permitsPerMinute;
+        _capacity = addressLimit;
+        _trusted = trusted;
         _time = time;
     }
 

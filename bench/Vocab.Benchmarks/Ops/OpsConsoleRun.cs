@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using MongoDB.Driver;
+using Vocab.Authentication;
+using Vocab.Authentication.ApiKeys;
+using Vocab.Benchmarks.Reporting;
+using Vocab.Contracts;
+using Vocab.Failures;
+using Vocab.Ops.Extensions;
+using Vocab.TestSupport;
+
+namespace Vocab.Benchmarks.Ops;
+
+/// <summary>
+/// The ops console over 100,000 stored failures: how long the overview and filtered list pages take to answer over HTTPS
+/// (the production composition, signed in with an admin key), the store seeded directly in a database of its own.
+/// </summary>
+public static partial class OpsConsoleRun
+{
+    private const double LimitMs = 300;
+    private const int Samples = 30;
+    private static readonly string[] Reasons =
+        [RejectionReasons.LlmUnavailable, RejectionReasons.LlmInvalidOutput, RejectionReasons.InternalError, RejectionReasons.RateLimited,
+         RejectionReasons.QuotaExceeded, RejectionReasons.InvalidRequest, RejectionReasons.MissingCredentials, RejectionReasons.InvalidCredentials];
+
+    public static async Task RunAsync(int failures, BenchmarkReport report)
+    {
+        var database = $"vocab_bench_ops_{Guid.NewGuid():N}";
+        // Named, so a run cut short can be cleaned up by hand (the MongoDB stand-in cannot list its databases).
+        Console.WriteLine($"ops: seeding {failures:N0} failures into database {database}");
+        await using var vhost = await RabbitMqVirtualHost.CreateAsync("bench-ops");
+        await vhost.ImportDefinitionsAsync();
+        var app = await StartAsync(Configuration(vhost, database));
+        try
+        {
+            var store = app.Services.GetRequiredService<FailureStore>();
+            var seeding = Stopwatch.StartNew();
+            var (user, key, video) = await SeedAsync(store, failures);
+            seeding.Stop();
+            var (credential, _) = await app.Services.GetRequiredService<ApiKeyStore>().CreateAsync("bench-operator", Roles.Admin, DateTime.UtcNow);
+
+            var cookies = new CookieContainer();
+            using var client = new HttpClient(new SocketsHttpHandler
+            {
+                CookieContainer = cookies, AllowAutoRedirect = false,
+                SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+            }) { BaseAddress = new Uri(app.Urls.First()) };
+            await SignInAsync(client, credential);
+
+            var pages = new (string Name, string Path)[]
+            {
+                ("overview (groups, users affected, 24 h chart)", "/"),
+                ("list: reason", $"/Failures?reason={RejectionReasons.LlmUnavailable}"),
+                ("list: user and reason", $"/Failures?user={user}&reason={RejectionReasons.LlmUnavailable}"),
+                ("list: key id, last 24 h", $"/Failures?key={key}&from={DateTime.UtcNow.AddDays(-1):yyyy-MM-ddTHH:mm}"),
+                ("list: video", $"/Failures?video={video}"),
+                ("list: page 2 of a reason", ""),
+            };
+            var rows = new StringBuilder("| page | median ms | p95 ms | max ms |\n| --- | --- | --- | --- |\n");
+            var listP95 = 0.0;
+            var overviewP95 = 0.0;
+            foreach (var (name, configured) in pages)
+            {
+                var path = configured.Length > 0 ? configured : await NextPageAsync(client, pages[1].Path);
+                var samples = await MeasureAsync(client, path);
+                var p95 = Distribution.Percentile(samples, 95);
+                rows.Append(CultureInfo.InvariantCulture,
+                    $"| {name} | {Distribution.Percentile(samples, 50):0.0} | {p95:0.0} | {samples.Max():0.0} |\n");
+                if (path == "/")
+                    overviewP95 = p95;
+                else
+                    listP95 = Math.Max(listP95, p95);
+            }
+
+            report.Section($"Ops console over {failures:N0} stored failures",
+                rows + $"\n{failures:N0} failures seeded straight into `failures` ({seeding.Elapsed.TotalSeconds:0} s, {failures / seeding.Elapsed.TotalSeconds:0}/s), " +
+                $"spread over {Reasons.Length} reasons (internal errors over 4 exception types), 2,000 users, 7 days (a third in the last 24 h). " +
+                $"Each page {Samples} times over HTTPS after 3 warm-up requests, signed in with an admin key, one at a time; the time is the whole " +
+                "answer (query, rendering, TLS on loopback). The overview groups every open failure (count and distinct users from the " +
+                "`status_group_user` index), takes each group's first and last as its first key along `status_group_time` either way, and counts 24 hours in one grouping on `hour`; " +
+                "a list page is one index range of 51 documents. MongoDB is `VOCAB_MONGO_URI`: the jongodb stand-in's figures say more " +
+                "about the stand-in than about these queries (see the header).");
+            report.Target($"Ops overview over {failures:N0} failures (p95)", overviewP95, LimitMs, higherIsBetter: false, " ms");
+            report.Target($"Ops filtered list over {failures:N0} failures (slowest filter's p95)", listP95, LimitMs, higherIsBetter: false, " ms");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await MongoCleanup.DropDatabaseAsync(app.Services.GetRequiredService<IMongoClient>(), database);
+            await app.DisposeAsync();
+        }
+    }
+
+    private static Dictionary<string, string?> Configuration(RabbitMqVirtualHost vhost, string database)
+    {
+        var management = ServiceAddresses.RabbitMqManagement;
+        var credentials = management.UserInfo.Split(':');
+        var configuration = new Dictionary<string, string?>(new TestTokens().Configuration())
+        {
+            ["ConnectionStrings:RabbitMq"] = vhost.AmqpUri.ToString(),
+            ["ConnectionStrings:Mongo"] = ServiceAddresses.Mongo,
+            ["Mongo:Database"] = database,
+            ["Security:RequireTls"] = "false",
+            ["Ops:ManagementUri"] = new UriBuilder(management) { UserName = "", Password = "" }.Uri.ToString(),
+            ["Ops:ManagementUser"] = credentials[0],
+            ["Ops:ManagementPassword"] = credentials[1],
+            ["Ops:VirtualHost"] = vhost.Name,
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+            ["Kestrel:Certificates:Default:Path"] = Path.Combine(ServiceAddresses.CertificatesDirectory, "bridge.pem"),
+            ["Kestrel:Certificates:Default:KeyPath"] = Path.Combine(ServiceAddresses.CertificatesDirectory, "bridge.key"),
+        };
+        return configuration;
+    }
+
+    private static async Task<WebApplication> StartAsync(IDictionary<string, string?> configuration)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = "Benchmark",
+            ApplicationName = typeof(OpsExtensions).Assembly.GetName().Name,
+            ContentRootPath = RepositoryFiles.PathOf("src/Ops"),
+            WebRootPath = RepositoryFiles.PathOf("src/Ops/wwwroot"),
+        });
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.WebHost.UseUrls("https://127.0.0.1:0");
+        builder.AddVocabOps();
+        var app = builder.Build();
+        app.UseVocabOps();
+        await app.StartAsync();
+        return app;
+    }
+
+    // Returns a user, a key id and a video that each have failures, to filter by.
+    private static async Task<(string User, string KeyId, string Video)> SeedAsync(FailureStore store, int count)
+    {
+        var random = new Random(42);
+        var now = DateTime.UtcNow;
+        var exceptions = new[] { "System.TimeoutException", "System.InvalidOperationException", "MongoDB.Driver.MongoWriteException", "System.IO.IOException" };
+        const int batch = 1000;
+        for (var start = 0; start < count; start += batch)
+        {
+            var documents = new List<FailureDocument>(batch);
+            for (var i = start; i < Math.Min(count, start + batch); i++)
+            {
+                var reason = Reasons[random.Next(Reasons.Length)];
+                var fault = reason == RejectionReasons.InternalError ? exceptions[random.Next(exceptions.Length)] : "Vocab.Worker.LlmUnavailableException";
+                // A third within the last 24 hours, the rest over the week before.
+                var failedAt = now - (i % 3 == 0 ? TimeSpan.FromMinutes(random.Next(24 * 60)) : TimeSpan.FromMinutes(random.Next(24 * 60, 7 * 24 * 60)));
+                var user = $"user-{random.Next(2000)}";
+                var body = $"{{\"requestId\":\"{Guid.NewGuid()}\",\"videoId\":\"video-{i % 20000}\",\"transcript\":\"{new string('x', 200)}\",\"maxItems\":5}}";
+                documents.Add(new FailureDocument
+                {
+                    Id = Guid.CreateVersion7(failedAt).ToString("D"),
+                    DeadLetterId = null,
+                    Queue = RejectionReasons.CredentialReasons.Contains(reason) ? FailureQueues.Refused : FailureQueues.Error,
+                    Reason = reason,
+                    Group = reason == RejectionReasons.InternalError ? $"{reason}: {fault}" : reason,
+                    UserId = user, Role = Roles.User, KeyId = $"key{user[5..]}".PadRight(12, '0')[..12], VideoId = $"video-{i % 20000}",
+                    MessageId = Guid.NewGuid().ToString(), FailedAt = failedAt, FirstFailedAt = failedAt, IngestedAt = failedAt,
+                    ExpireAt = now.AddDays(30), FaultType = fault, FaultMessage = "HTTP 500 from the LLM endpoint", Verified = true,
+                    Headers = new Dictionary<string, string> { [VocabHeaders.Reason] = reason, [VocabHeaders.UserId] = user, ["MT-Fault-ExceptionType"] = fault },
+                    Body = body,
+                    Copy = new StoredCopy { ContentType = "application/json", Body = Encoding.UTF8.GetBytes(body) },
+                });
+            }
+            foreach (var d in documents)
+                d.DeadLetterId = d.Id;
+            await store.Collection.InsertManyAsync(documents, new InsertManyOptions { IsOrdered = false });
+            if ((start + batch) % 10_000 == 0)
+                Console.WriteLine($"ops: {start + batch:N0} seeded");
+        }
+        var sample = await store.Collection.Find(Builders<FailureDocument>.Filter.Eq(f => f.Reason, RejectionReasons.LlmUnavailable)).Limit(1).FirstAsync();
+        return (sample.UserId!, sample.KeyId!, sample.VideoId!);
+    }
+
+    private static async Task SignInAsync(HttpClient client, string credential)
+    {
+        var form = await client.GetStringAsync("/SignIn");
+        var token = AntiforgeryToken().Match(form).Groups[1].Value;
+        var response = await client.PostAsync("/SignIn", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["Credential"] = credential, ["__RequestVerificationToken"] = token,
+        }));
+        if (response.StatusCode != HttpStatusCode.Redirect)
+            throw new InvalidOperationException($"sign-in answered {(int)response.StatusCode}");
+    }
+
+    private static async Task<string> NextPageAsync(HttpClient client, string path)
+    {
+        var page = await client.GetStringAsync(path);
+        return WebUtility.HtmlDecode(NextLink().Match(page).Groups[1].Value) is { Length: > 0 } next
+            ? next
+            : throw new InvalidOperationException($"{path} has no next page");
+    }
+
+    private static async Task<List<double>> MeasureAsync(HttpClient client, string path)
+    {
+        for (var i = 0; i < 3; i++)
+            (await client.GetAsync(path)).EnsureSuccessStatusCode();
+        var samples = new List<double>(Samples);
+        for (var i = 0; i < Samples; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            using var response = await client.GetAsync(path);
+            _ = await response.Content.ReadAsByteArrayAsync();
+            watch.Stop();
+            response.EnsureSuccessStatusCode();
+            samples.Add(watch.Elapsed.TotalMilliseconds);
+        }
+        return samples;
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial Regex AntiforgeryToken();
+
+    [GeneratedRegex("id=\"next-page\" href=\"([^\"]+)\"")]
+    private static partial Regex NextLink();
+}

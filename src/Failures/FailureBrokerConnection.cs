@@ -1,0 +1,60 @@
+using System.Security.Authentication;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+using Vocab.Messaging;
+
+namespace Vocab.Failures;
+
+/// <summary>
+/// The one RabbitMQ.Client connection of the failure store's users (the ingestor, replays), on the ops account of
+/// <c>ConnectionStrings:RabbitMq</c> with the process's TLS settings. The only file here that knows the TLS types.
+/// </summary>
+public sealed class FailureBrokerConnection(IConfiguration configuration, IOptions<RabbitMqConnectionOptions> tls) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private IConnection? _connection;
+
+    /// <summary>The open connection, made on first use and again after it was closed.</summary>
+    public async Task<IConnection> GetAsync(string clientName, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_connection is { IsOpen: true })
+                return _connection;
+            if (_connection is not null)
+                await _connection.DisposeAsync();
+            var setting = configuration.GetConnectionString("RabbitMq") ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is required.");
+            var address = RabbitMqTls.ClientAddress(new Uri(setting));
+            var options = tls.Value;
+            var factory = new ConnectionFactory
+            {
+                Uri = address,
+                ClientProvidedName = clientName,
+                // Thrown from the handshake, this names the setting to fix.
+                Ssl = RabbitMqTls.SslOption(address, options, why => throw new AuthenticationException($"RabbitMQ refused over TLS: {why}")),
+                AutomaticRecoveryEnabled = false,
+            };
+            _connection = options.Hosts is { Length: > 0 } hosts
+                ? await factory.CreateConnectionAsync(hosts.Select(h => AmqpTcpEndpoint.Parse(h))
+                    .Select(e => new AmqpTcpEndpoint(e.HostName, e.Port > 0 ? e.Port : address.Port, factory.Ssl)).ToList(), cancellationToken)
+                : await factory.CreateConnectionAsync(cancellationToken);
+            return _connection;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.CloseAsync();
+            await _connection.DisposeAsync();
+        }
+        _gate.Dispose();
+    }
+}

@@ -1,0 +1,7 @@
+using Vocab.Ops.Extensions;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddVocabOps();
+var app = builder.Build();
+app.UseVocabOps();
+await app.RunAsync();
