@@ -22,6 +22,13 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
         {
             await next.Send(new FaultlessConsumeContext<T>(context));
         }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The transport is taking the delivery back (a consumer cancelled, a node lost, a shutdown): not an outcome.
+            // What it held goes back; the broker delivers the message again, and that delivery answers.
+            await GiveBackAsync(context.ReceiveContext, new OperationCanceledException());
+            throw;
+        }
         catch (Exception failure)
         {
             await FailAsync(context, failure);
