@@ -1,7 +1,10 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Vocab.Authentication;
 using Vocab.Messaging;
 using Vocab.Plans;
 using Vocab.Security;
+using Vocab.Storage;
 using Vocab.Vocabularies;
 using Vocab.Worker.DeadLetter;
 using Vocab.ServiceDefaults;
@@ -29,7 +32,14 @@ public static class WorkerExtensions
     private static IHostApplicationBuilder AddHealthFile(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<HealthFileOptions>().BindConfiguration(HealthFileOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddHostedService<HealthFileReporter>();
+        builder.Services.AddSingleton<IHealthCheckPublisher, HealthFilePublisher>();
+        // The framework's publisher runs only the ready checks, at once and then every Health:Interval.
+        builder.Services.AddOptions<HealthCheckPublisherOptions>().Configure<IOptions<HealthFileOptions>>((publisher, health) =>
+        {
+            publisher.Delay = TimeSpan.Zero;
+            publisher.Period = health.Value.Interval;
+            publisher.Predicate = check => check.Tags.Contains(MongoHealthCheck.ReadyTag);
+        });
         return builder;
     }
 }
