@@ -11,6 +11,7 @@ using Vocab.Authentication;
 using Vocab.Authentication.ApiKeys;
 using Vocab.Benchmarks.Reporting;
 using Vocab.Contracts;
+using Vocab.Messaging;
 
 namespace Vocab.Benchmarks.EndToEnd;
 
@@ -128,8 +129,8 @@ public static class PipelineThroughputRun
             }));
         await using var amqp = await new ConnectionFactory { Uri = environment.VirtualHost.AmqpUri }.CreateConnectionAsync();
         await using var channel = await amqp.CreateChannelAsync();
-        await channel.QueueDeclareAsync("generate-vocabulary_error", durable: true, exclusive: false, autoDelete: false);
-        await channel.QueuePurgeAsync("generate-vocabulary_error");
+        await channel.QueueDeclareAsync(QueueNames.Error(QueueNames.DefaultInput), durable: true, exclusive: false, autoDelete: false);
+        await channel.QueuePurgeAsync(QueueNames.Error(QueueNames.DefaultInput));
         var errors = new AsyncEventingBasicConsumer(channel);
         errors.ReceivedAsync += (_, delivery) =>
         {
@@ -139,9 +140,9 @@ public static class PipelineThroughputRun
                 Complete(requestId);
             return Task.CompletedTask;
         };
-        await channel.BasicConsumeAsync("generate-vocabulary_error", autoAck: true, errors);
+        await channel.BasicConsumeAsync(QueueNames.Error(QueueNames.DefaultInput), autoAck: true, errors);
 
-        var endpoint = await publisher.GetSendEndpoint(new Uri("queue:generate-vocabulary"));
+        var endpoint = await publisher.GetSendEndpoint(new Uri($"queue:{QueueNames.DefaultInput}"));
         using var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();

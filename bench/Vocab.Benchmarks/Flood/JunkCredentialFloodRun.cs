@@ -10,6 +10,7 @@ using Vocab.Benchmarks.EndToEnd;
 using Vocab.Benchmarks.Reporting;
 using Vocab.Contracts;
 using Vocab.TestSupport;
+using Vocab.Messaging;
 
 namespace Vocab.Benchmarks.Flood;
 
@@ -57,7 +58,7 @@ public static class JunkCredentialFloodRun
         for (var i = 0; i < count; i++)
         {
             var headers = new Dictionary<string, object?> { [i % 2 == 0 ? VocabHeaders.ApiKey : VocabHeaders.Authorization] = JunkCredential(environment, i) };
-            publishes.Add(channel.BasicPublishAsync("", "generate-vocabulary", false, new BasicProperties { Headers = headers, ContentType = "application/json" }, body).AsTask());
+            publishes.Add(channel.BasicPublishAsync("", QueueNames.DefaultInput, false, new BasicProperties { Headers = headers, ContentType = "application/json" }, body).AsTask());
             if (publishes.Count >= 512)
             {
                 await Task.WhenAll(publishes);
@@ -66,11 +67,11 @@ public static class JunkCredentialFloodRun
         }
         await Task.WhenAll(publishes);
         // Done when the worker has refused them all: the refusals queue keeps the newest 10,000 (DeadLetter:RefusedQueueMaxLength).
-        while ((await channel.QueueDeclarePassiveAsync("generate-vocabulary_refused")).MessageCount < Math.Min(count, 10_000) ||
-               (await channel.QueueDeclarePassiveAsync("generate-vocabulary")).MessageCount > 0)
+        while ((await channel.QueueDeclarePassiveAsync(QueueNames.Refused(QueueNames.DefaultInput))).MessageCount < Math.Min(count, 10_000) ||
+               (await channel.QueueDeclarePassiveAsync(QueueNames.DefaultInput)).MessageCount > 0)
             await Task.Delay(250);
         var seconds = watch.Elapsed.TotalSeconds;
-        await channel.QueuePurgeAsync("generate-vocabulary_refused");
+        await channel.QueuePurgeAsync(QueueNames.Refused(QueueNames.DefaultInput));
         var (workingSetAfter, managedAfter) = Measure();
         await worker.StopAsync();
         return new Growth(Mb(workingSetAfter - workingSet), Mb(managedAfter - managed), count / seconds);

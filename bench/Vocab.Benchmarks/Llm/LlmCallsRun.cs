@@ -6,6 +6,7 @@ using Vocab.Benchmarks.EndToEnd;
 using Vocab.Benchmarks.Reporting;
 using Vocab.Contracts;
 using Vocab.TestSupport;
+using Vocab.Messaging;
 
 namespace Vocab.Benchmarks.Llm;
 
@@ -79,7 +80,7 @@ public static class LlmCallsRun
         var apiKey = await environment.CreateApiKeyAsync(worker.Services, "bench-user");
         var results = new ResultCounter(transcripts.Count);
         var publisher = await environment.StartPublisherAsync(rabbit => results.Listen(rabbit, "bench-llm"));
-        var endpoint = await publisher.GetSendEndpoint(new Uri("queue:generate-vocabulary"));
+        var endpoint = await publisher.GetSendEndpoint(new Uri($"queue:{QueueNames.DefaultInput}"));
         var callsBefore = environment.Llm.CallCount;
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(transcripts.Select((transcript, i) => endpoint.Send(new GenerateVocabulary
