@@ -32,6 +32,11 @@ public sealed class DeadLetterContentTests(WorkerFixture fixture) : IClassFixtur
         await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, rejectedId);
         await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, failedId);
         fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+        // Another valid caller names the failed request's id with a body of its own: refused, and nothing published that
+        // event readers could take for the first caller's outcome.
+        var (_, otherKey) = await fixture.CreateApiKeyAsync("fault-other-user");
+        var hijackId = await fixture.SendAsync(WorkerFixture.NewRequest() with { RequestId = failedRequest.RequestId }, c => c.UseApiKey(otherKey));
+        await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, hijackId);
 
         // Published before the copy was filed; anything else (a fault, a second rejection) would follow within moments.
         var events = new List<DeadLetterReader.DeadLetter>();

@@ -6,7 +6,7 @@ namespace Vocab.Worker.Messaging;
 /// <summary>
 /// Tells whoever sent a request, once, that it failed for good, with the reason: <see cref="GenerateVocabularyRejected"/>
 /// to its response address or <c>reply_to</c>; with neither, published as an event (as <see cref="VocabularyGenerated"/>
-/// is on success) when the sender was proven, never for a refused credential. Only the outcome filter calls it:
+/// is on success) only for a requestId the sender was proven to hold, never for a refusal before that. Only the outcome filter calls it:
 /// MassTransit's own faults are suppressed, as they carry no reason and would race this answer.
 /// </summary>
 public static class RejectionReply

@@ -60,7 +60,7 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
         try
         {
             await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary, verdict.Reason,
-                publishWhenNobodyAsked: !verdict.IsRefusal, refusal?.RetryAfterSeconds, refusal?.QuotaResetsAt);
+                publishWhenNobodyAsked: HoldsItsRequestId(context.ReceiveContext), refusal?.RetryAfterSeconds, refusal?.QuotaResetsAt);
         }
         catch (Exception e)
         {
@@ -68,6 +68,10 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
             LogReplyFailed(logger, e, context.MessageId);
         }
     }
+
+    // Published only for a requestId this caller was proven to hold (claimed and leased): a refusal before the claim
+    // (invalid body, another caller's id, no plan) could name someone else's request, and event readers would believe it.
+    private static bool HoldsItsRequestId(ReceiveContext context) => context.HasPayloadType(typeof(RequestHold));
 
     private async Task GiveBackAsync(ReceiveContext context, Exception failure)
     {
