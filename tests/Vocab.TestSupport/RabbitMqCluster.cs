@@ -89,10 +89,23 @@ public sealed class RabbitMqCluster : IAsyncDisposable
     {
         var queues = await QueuesAsync();
         var described = string.Join("; ", queues.Select(q => q.ToString()));
-        foreach (var queue in queues.Where(q => q.Name.EndsWith("_error", StringComparison.Ordinal) && q.Ready > 0))
+        foreach (var queue in queues.Where(q => IsFailureQueue(q.Name) && q.Ready > 0))
             described += $"{Environment.NewLine}{queue.Name}: {await PeekReasonsAsync(queue.Name)}";
         return described;
     }
+
+    /// <summary>Empties the failure queues (error, refused, skipped): what an earlier test left there is that test's failure, not the next one's.</summary>
+    public async Task PurgeFailureQueuesAsync()
+    {
+        foreach (var queue in (await QueuesAsync()).Where(q => IsFailureQueue(q.Name) && q.Messages > 0))
+        {
+            using var management = ManagementOf(0);
+            (await management.DeleteAsync($"api/queues/{VirtualHost}/{Uri.EscapeDataString(queue.Name)}/contents")).EnsureSuccessStatusCode();
+        }
+    }
+
+    private static bool IsFailureQueue(string name) =>
+        name.EndsWith("_error", StringComparison.Ordinal) || name.EndsWith("_refused", StringComparison.Ordinal) || name.EndsWith("_skipped", StringComparison.Ordinal);
 
     // Requeued at once: a look for the failure message, not a consumer.
     private async Task<string> PeekReasonsAsync(string queue)

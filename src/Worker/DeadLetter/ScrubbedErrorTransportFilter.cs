@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using MassTransit;
 using Vocab.Authentication;
 using Vocab.Worker.Outcome;
@@ -21,6 +22,12 @@ public sealed class ScrubbedErrorTransportFilter(DeadLetterQueues queues, Scrubb
     {
         if (!context.TryGetPayload(out FailureVerdict? verdict))
         {
+            // No verdict and a cancelled delivery: the transport is taking it back (node lost, worker stopping) before anything
+            // was final. Filing it would leave a dead letter for a message the broker delivers again; thrown, it is nacked
+            // back to the queue (or, on a closed channel, redelivered by the broker).
+            if (context.CancellationToken.IsCancellationRequested)
+                ExceptionDispatchInfo.Throw(context.Exception);
+
             context.TryGetPayload(out AuthenticatedCaller? caller);
             verdict = FailureVerdict.For(context.Exception, caller);
         }

@@ -52,11 +52,12 @@ public static class MessagingExtensions
             .Configure<IConfiguration>((options, configuration) => options.ConnectionString = configuration.GetConnectionString("RabbitMq") ?? "")
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddOptions<MassTransitHostOptions>().Configure(options =>
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure<IOptions<MessagingOptions>>((options, messaging) =>
         {
             options.WaitUntilStarted = true;
             options.StartTimeout = TimeSpan.FromSeconds(60);
             options.StopTimeout = TimeSpan.FromSeconds(30);
+            options.ConsumerStopTimeout = messaging.Value.ConsumerStopTimeout;
         });
         return builder;
     }

@@ -54,4 +54,11 @@ public sealed class MessagingOptions
     /// <summary>How long a copy of a request waits in the worker for the copy being produced, before it waits on a delay queue instead.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Worker:InFlightWait must be between 0 and 10 minutes.")]
     public TimeSpan InFlightWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// On stop, how long messages in hand may run on before their work is cancelled and they go back to the broker for
+    /// another worker (a rolling deploy hands over an LLM call in progress instead of waiting out <c>StopTimeout</c>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:25", ErrorMessage = "Worker:ConsumerStopTimeout must be between 0 and 25 seconds (the bus stops within 30).")]
+    public TimeSpan ConsumerStopTimeout { get; set; } = TimeSpan.FromSeconds(15);
 }

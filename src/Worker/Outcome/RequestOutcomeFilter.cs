@@ -22,11 +22,13 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
         {
             await next.Send(new FaultlessConsumeContext<T>(context));
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (Exception failure) when (context.CancellationToken.IsCancellationRequested)
         {
-            // The transport is taking the delivery back (a consumer cancelled, a node lost, a shutdown): not an outcome.
-            // What it held goes back; the broker delivers the message again, and that delivery answers.
-            await GiveBackAsync(context.ReceiveContext, new OperationCanceledException());
+            // The transport is taking the delivery back (a node lost, a stop): whatever failed with it (a cancelled lookup, a
+            // reply on a closed channel) is not an outcome. What it held goes back; the error pipe files nothing and hands
+            // the message back, and the broker's next delivery answers.
+            await GiveBackAsync(context.ReceiveContext, failure);
+            LogTakenBack(logger, context.MessageId, failure.GetType().Name);
             throw;
         }
         catch (Exception failure)
@@ -94,6 +96,9 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
 
     [LoggerMessage(Message = "Request message {MessageId} failed for good: {Reason}; user {UserId}, key {KeyId}, jti {TokenId}: {Cause}")]
     private static partial void LogFailed(ILogger logger, LogLevel level, Guid? messageId, string reason, string? userId, string? keyId, string? tokenId, string cause);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} handed back to the broker unfinished ({Failure}): the transport cancelled its delivery")]
+    private static partial void LogTakenBack(ILogger logger, Guid? messageId, string failure);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the requester of message {MessageId} that it failed")]
     private static partial void LogReplyFailed(ILogger logger, Exception exception, Guid? messageId);

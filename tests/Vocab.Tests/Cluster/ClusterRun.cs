@@ -54,6 +54,7 @@ public sealed class ClusterRun : IAsyncDisposable
     /// </summary>
     public static async Task<ClusterRun> StartAsync(ClusterFixture fixture, string user, bool withBridge = false, int workers = 3)
     {
+        await fixture.Cluster.PurgeFailureQueuesAsync();
         var databaseName = $"vocab_cluster_{Guid.NewGuid():N}";
         var configuration = fixture.WorkerConfiguration(databaseName);
         configuration["Worker:ConcurrentMessageLimit"] = ConcurrentMessageLimit.ToString(CultureInfo.InvariantCulture);
@@ -88,7 +89,7 @@ public sealed class ClusterRun : IAsyncDisposable
     /// <summary>The queues and the end of each worker's output, for a failing test's message.</summary>
     public async Task<string> DescribeAsync()
     {
-        var workers = Workers.Select((w, i) => $"--- worker {i} (pid {w.Id}{(w.HasExited ? ", exited" : "")}):{Environment.NewLine}{string.Join(Environment.NewLine, w.Tail.Split(Environment.NewLine).TakeLast(15))}");
+        var workers = Workers.Select((w, i) => $"--- worker {i} (pid {w.Id}{(w.HasExited ? ", exited" : "")}), warnings and errors:{Environment.NewLine}{w.Complaints}{Environment.NewLine}--- last lines:{Environment.NewLine}{string.Join(Environment.NewLine, w.Tail.Split(Environment.NewLine).TakeLast(15))}");
         return $"queues: {await _fixture.Cluster.DescribeQueuesAsync()}{Environment.NewLine}{string.Join(Environment.NewLine, workers)}";
     }
 

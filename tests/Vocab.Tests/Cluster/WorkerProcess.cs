@@ -12,7 +12,10 @@ public sealed class WorkerProcess : IDisposable
 {
     private const int KeptLines = 200;
     private readonly Process _process;
+    private const int KeptComplaints = 150;
     private readonly ConcurrentQueue<string> _lastLines = new();
+    private readonly ConcurrentQueue<string> _complaints = new();
+    private bool _complaining;
 
     private WorkerProcess(Process process)
     {
@@ -22,6 +25,9 @@ public sealed class WorkerProcess : IDisposable
     public int Id => _process.Id;
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The first warning and error lines it wrote (with what followed each, such as a stack trace), oldest first.</summary>
+    public string Complaints => string.Join(Environment.NewLine, _complaints);
 
     /// <summary>What the process wrote last, oldest first.</summary>
     public string Tail => string.Join(Environment.NewLine, _lastLines);
@@ -62,6 +68,12 @@ public sealed class WorkerProcess : IDisposable
         if (line is null)
             return;
         _lastLines.Enqueue(line);
+        // Serilog's console lines start "[HH:mm:ss LVL]"; a line without that prefix continues the entry before it.
+        var isEntry = line.StartsWith('[');
+        if (isEntry)
+            _complaining = line.Contains(" WRN]", StringComparison.Ordinal) || line.Contains(" ERR]", StringComparison.Ordinal) || line.Contains(" FTL]", StringComparison.Ordinal);
+        if (_complaining && _complaints.Count < KeptComplaints)
+            _complaints.Enqueue(line);
         while (_lastLines.Count > KeptLines)
             _lastLines.TryDequeue(out _);
     }
