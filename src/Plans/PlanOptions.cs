@@ -15,6 +15,12 @@ public sealed class PlanOptions
     /// <summary>The largest <c>maxItems</c> a request may ask for.</summary>
     public int MaxItems { get; set; } = 100;
 
+    /// <summary>
+    /// This plan's share of LLM capacity against other backlogged users: a user of weight 3 is served three times the
+    /// tokens of a user of weight 1 while both wait (fair share), and anyone may use what nobody else is waiting for.
+    /// </summary>
+    public int Weight { get; set; } = 1;
+
     /// <summary>The model this plan's requests use; unset: <c>Llm:Model</c>.</summary>
     public string? Model { get; set; }
 }

@@ -17,8 +17,8 @@ public sealed class PlansOptions
     public Dictionary<string, PlanOptions> Plans { get; } = new(StringComparer.Ordinal)
     {
         ["free"] = new() { RequestsPerMinute = 10, MonthlyRequests = 200, MonthlyTokens = 400_000, MaxItems = 20 },
-        ["premium"] = new() { RequestsPerMinute = 60, MonthlyRequests = 10_000, MonthlyTokens = 20_000_000, MaxItems = 100 },
-        ["unlimited"] = new() { MaxItems = 100 },
+        ["premium"] = new() { RequestsPerMinute = 60, MonthlyRequests = 10_000, MonthlyTokens = 20_000_000, MaxItems = 100, Weight = 3 },
+        ["unlimited"] = new() { MaxItems = 100, Weight = 3 },
     };
 
     /// <summary>Role to plan name.</summary>

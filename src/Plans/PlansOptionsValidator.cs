@@ -19,6 +19,8 @@ public sealed class PlansOptionsValidator : IValidateOptions<PlansOptions>
                 errors.Add($"{prefix}:MonthlyTokens must be 0 or more (leave it unset for no limit).");
             if (limits.MaxItems is < Contracts.GenerateVocabularyRules.MinItems or > Contracts.GenerateVocabularyRules.MaxItems)
                 errors.Add($"{prefix}:MaxItems must be between {Contracts.GenerateVocabularyRules.MinItems} and {Contracts.GenerateVocabularyRules.MaxItems}.");
+            if (limits.Weight is < 1 or > 1_000)
+                errors.Add($"{prefix}:Weight must be between 1 and 1000.");
             if (limits.Model is { } model && string.IsNullOrWhiteSpace(model))
                 errors.Add($"{prefix}:Model must name a model or be left unset.");
         }

@@ -3,6 +3,7 @@ using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Vocabularies;
 using Vocab.Plans;
+using Vocab.Worker.FairShare;
 using Vocab.Worker.Filters;
 using Vocab.Worker.Llm;
 using Vocab.Worker.Messaging;
@@ -43,7 +44,7 @@ public sealed partial class GenerateVocabularyConsumer(
             // No LLM call without a live reservation: only an admitted request (RequestAdmissionFilter) may pay for one.
             if (admitted is null)
                 throw new InvalidOperationException($"Request {request.RequestId} has no stored answer and was not admitted: refusing to call the LLM.");
-            var produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
+            var produced = await source.GetAsync(request, new ShareKey(caller.UserId, admitted.Plan.Limits.Weight), admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
             try
             {
                 stored = await store.InsertOrGetAsync(ToDocument(request, caller, produced), context.CancellationToken);

@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
+using Vocab.Worker.FairShare;
 using OpenAI;
 using Vocab.Worker.Llm;
 
@@ -29,6 +30,12 @@ public static class LlmExtensions
             };
             return new OpenAIClient(new ApiKeyCredential(options.ApiKey), clientOptions).GetChatClient(options.Model).AsIChatClient();
         });
+        builder.Services.AddOptions<FairShareOptions>()
+            .BindConfiguration(FairShareOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<FairShareScheduler>();
+        builder.Services.AddSingleton<FairShareMetrics>();
         builder.Services.AddSingleton<LlmCallGate>();
         builder.Services.AddSingleton<VocabularyGenerator>();
         builder.Services.AddSingleton<VocabularySource>();

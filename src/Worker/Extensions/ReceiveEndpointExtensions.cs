@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Vocab.Worker.DeadLetter;
+using Vocab.Worker.FairShare;
 using Vocab.Worker.Filters;
 using Vocab.Worker.Llm;
 using Vocab.Worker.Messaging;
@@ -71,6 +72,13 @@ public static class ReceiveEndpointExtensions
     /// <summary>The credential pipeline: every message's credential is checked before anything else reads it (<see cref="AuthenticationFilter{T}"/>).</summary>
     public static void UseCallerAuthentication(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context) =>
         endpoint.UseConsumeFilter(typeof(AuthenticationFilter<>), context);
+
+    /// <summary>
+    /// After the caller is known, before anything is claimed or reserved: a user holding its share of this worker's messages
+    /// has the next one parked until its turn (<see cref="FairShareFilter{T}"/>).
+    /// </summary>
+    public static void UseFairShare(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context) =>
+        endpoint.UseConsumeFilter(typeof(FairShareFilter<>), context);
 
     /// <summary>After the caller is known: plan, quota, rate and one answer per request id (<see cref="RequestAdmissionFilter{T}"/>).</summary>
     public static void UseRequestAdmission(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context) =>

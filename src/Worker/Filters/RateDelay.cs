@@ -26,8 +26,13 @@ public static class RateDelay
     /// <summary>The step a wait of <paramref name="retryAfter"/> takes.</summary>
     public static TimeSpan StepFor(TimeSpan retryAfter) => Steps.FirstOrDefault(s => s >= retryAfter, Steps[^1]);
 
-    /// <summary>Publishes the message, as received, to the delay queue of <paramref name="step"/> and waits for the broker's confirmation.</summary>
-    public static async Task SendAsync(ReceiveContext context, string inputQueue, IReadOnlyDictionary<string, object> queueArguments, TimeSpan step)
+    /// <summary>
+    /// Publishes the message, as received, to the delay queue of <paramref name="step"/> and waits for the broker's
+    /// confirmation. <paramref name="stamp"/> sets the worker's own headers on the copy; by default it adds the step to the
+    /// wait counted against <c>RateLimits:MaxDelay</c>.
+    /// </summary>
+    public static async Task SendAsync(ReceiveContext context, string inputQueue, IReadOnlyDictionary<string, object> queueArguments, TimeSpan step,
+        Action<IDictionary<string, object?>>? stamp = null)
     {
         if (!context.TryGetPayload(out ChannelContext? channel) || !context.TryGetPayload(out RabbitMqBasicConsumeContext? delivery))
             throw new InvalidOperationException("The received message has no RabbitMQ channel to delay it on.");
@@ -45,7 +50,10 @@ public static class RateDelay
             Headers = new Dictionary<string, object?>(delivery.Properties.Headers ?? new Dictionary<string, object?>()),
             Persistent = true,
         };
-        properties.Headers[DelayedHeader] = (long)(AlreadyDelayed(context) + step).TotalMilliseconds;
+        if (stamp is null)
+            properties.Headers[DelayedHeader] = (long)(AlreadyDelayed(context) + step).TotalMilliseconds;
+        else
+            stamp(properties.Headers);
         await channel.BasicPublishAsync("", queue, true, properties, context.Body.GetBytes(), true, context.CancellationToken);
     }
 }

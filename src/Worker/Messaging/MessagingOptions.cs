@@ -42,10 +42,14 @@ public sealed class MessagingOptions
         IsQuorum ? new Dictionary<string, object> { ["x-queue-type"] = "quorum" } : new Dictionary<string, object>();
 
     [Range(1, 10_000, ErrorMessage = "Worker:PrefetchCount must be between 1 and 10000.")]
-    public int PrefetchCount { get; set; } = 32;
+    public int PrefetchCount { get; set; } = 64;
 
+    /// <summary>
+    /// Messages worked on at once: above <c>Llm:MaxConcurrentCalls</c> + <c>FairShare:Headroom</c>, so that while one user
+    /// fills the LLM calls, the others' messages (and reused results, refusals) still get a consumer slot.
+    /// </summary>
     [Range(1, 10_000, ErrorMessage = "Worker:ConcurrentMessageLimit must be between 1 and 10000.")]
-    public int ConcurrentMessageLimit { get; set; } = 16;
+    public int ConcurrentMessageLimit { get; set; } = 32;
 
     /// <summary>How long a worker's claim on a request lasts without renewal (renewed while it works); a crashed worker's runs out.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Worker:RequestLease must be between 1 second and 10 minutes.")]

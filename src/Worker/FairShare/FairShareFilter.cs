@@ -1,0 +1,81 @@
+using System.Globalization;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Vocab.Authentication;
+using Vocab.Contracts;
+using Vocab.Messaging;
+using Vocab.Plans;
+using Vocab.Worker.Filters;
+using Vocab.Worker.Messaging;
+
+namespace Vocab.Worker.FairShare;
+
+/// <summary>
+/// After authentication, before admission: a request whose user already holds its bound of this worker's messages
+/// (<see cref="FairShareScheduler.TryHold"/>) is parked on a delay queue until its turn is due, before anything is claimed
+/// or reserved, and the worker takes the next message. So one user's burst leaves the shared input queue at the speed
+/// of a publish, and the others' requests behind it reach a worker at once. A held request keeps its hold until its
+/// pipe ends, and waits for its LLM calls in its user's fair turn.
+/// </summary>
+public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, PlanCatalog plans, IOptions<MessagingOptions> messaging,
+    TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
+    : IFilter<ConsumeContext<T>>
+    where T : class
+{
+    /// <summary>When a parked message is due back (Unix milliseconds), so a message that comes back early keeps its place.</summary>
+    public const string DueHeader = "X-Vocab-Fair-Due-Ms";
+
+    // Delay queues for parking: finer than the rate delay's, since a turn comes in seconds. A message is parked for the
+    // largest step that does not pass its due time (it is never late), and parked again if it comes back early.
+    private static readonly TimeSpan[] Steps = new[] { 1, 2, 3, 5, 8, 13, 21, 34, 55 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();
+
+    public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    {
+        // Other message types, unproven callers and roles without a plan go on: the filters after this one refuse them.
+        if (context.Message is not GenerateVocabulary request || !context.TryGetPayload(out AuthenticatedCaller? caller)
+            || plans.ForRole(caller.Role) is not { } plan)
+        {
+            await next.Send(context);
+            return;
+        }
+
+        var who = new ShareKey(caller.UserId, plan.Limits.Weight);
+        using var hold = scheduler.TryHold(who);
+        if (hold is null)
+        {
+            await ParkAsync(context, request, who);
+            return;
+        }
+        await next.Send(context);
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-fair-share");
+
+    private async Task ParkAsync(ConsumeContext<T> context, GenerateVocabulary request, ShareKey who)
+    {
+        var due = scheduler.ParkUntil(who, DueOf(context.ReceiveContext));
+        var wait = due - time.GetUtcNow();
+        var step = Steps.LastOrDefault(s => s <= wait, Steps[0]);
+        var options = messaging.Value;
+        await RateDelay.SendAsync(context.ReceiveContext, options.QueueName, options.DeclaredQueueArguments, step,
+            headers => headers[DueHeader] = due.ToUnixTimeMilliseconds());
+        metrics.Parked();
+        LogParked(logger, request.RequestId, who.UserId, step.TotalSeconds);
+        // Handled here: without this the message would count as unconsumed and go to _skipped.
+        await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-fair-share");
+    }
+
+    // A publisher can set this header too: the worst it buys is its own message waiting longer (a due time far ahead is capped).
+    private DateTimeOffset? DueOf(ReceiveContext context)
+    {
+        if (!context.TransportHeaders.TryGetHeader(DueHeader, out var value)
+            || !long.TryParse(HeaderText.Of(value), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
+            return null;
+        var due = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(ms, 0, DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+        var latest = time.GetUtcNow() + Steps[^1];
+        return due > latest ? latest : due;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} of user {UserId} is over its fair share here: parked for {Seconds} s")]
+    private static partial void LogParked(ILogger logger, Guid requestId, string userId, double seconds);
+}

@@ -1,0 +1,36 @@
+namespace Vocab.Worker.FairShare;
+
+/// <summary>
+/// One LLM call slot, charged to its user at the estimate; <see cref="Settle"/> corrects the charge to what the call used,
+/// and disposing it (once) frees the slot for the next user in line.
+/// </summary>
+public sealed class LlmTurn : IDisposable
+{
+    private readonly FairShareScheduler _scheduler;
+    private readonly UserShare _user;
+    private readonly long _charged;
+    private readonly long _started;
+    private int _settled;
+    private int _released;
+
+    internal LlmTurn(FairShareScheduler scheduler, UserShare user, long charged, long started)
+    {
+        _scheduler = scheduler;
+        _user = user;
+        _charged = charged;
+        _started = started;
+    }
+
+    /// <summary>Charges the tokens the call used in place of the estimate (once).</summary>
+    public void Settle(long usedTokens)
+    {
+        if (Interlocked.Exchange(ref _settled, 1) == 0)
+            _scheduler.Settle(_user, _charged, usedTokens);
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+            _scheduler.Leave(_user, _scheduler.Time.GetElapsedTime(_started));
+    }
+}

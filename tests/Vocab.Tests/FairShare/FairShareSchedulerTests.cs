@@ -1,0 +1,204 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Vocab.Worker.FairShare;
+using Vocab.Worker.Llm;
+
+namespace Vocab.Tests.FairShare;
+
+/// <summary>The scheduler on its own: who gets a free LLM slot, how many messages a user may hold, and that its state stays bounded.</summary>
+public sealed class FairShareSchedulerTests
+{
+    private const long Tokens = 300;
+    private readonly FakeTimeProvider _time = new();
+
+    [Fact]
+    public async Task AloneUser_TakesEverySlot_NobodyWaitsWhileASlotIsFree()
+    {
+        var scheduler = Scheduler(slots: 4);
+        var turns = new List<LlmTurn>();
+        for (var i = 0; i < 4; i++)
+        {
+            var entering = scheduler.EnterAsync(new ShareKey("burst", 1), Tokens, CancellationToken.None);
+            Assert.True(entering.IsCompleted, $"call {i + 1} of 4 waited with a slot free");
+            turns.Add(await entering);
+        }
+        Assert.False(scheduler.EnterAsync(new ShareKey("burst", 1), Tokens, CancellationToken.None).IsCompleted);
+    }
+
+    [Fact]
+    public async Task Newcomer_GetsTheNextFreeSlot_AheadOfTheBurstsWaitingCalls()
+    {
+        var scheduler = Scheduler(slots: 2);
+        var burst = new ShareKey("burst", 1);
+        var running = new Queue<LlmTurn>([await scheduler.EnterAsync(burst, Tokens, default), await scheduler.EnterAsync(burst, Tokens, default)]);
+        var burstWaiting = Enumerable.Range(0, 5).Select(_ => scheduler.EnterAsync(burst, Tokens, default)).ToList();
+        var light = scheduler.EnterAsync(new ShareKey("light", 1), Tokens, default);
+
+        running.Dequeue().Dispose();
+
+        Assert.True(light.IsCompleted, "the light user's call got the slot that freed");
+        Assert.All(burstWaiting, w => Assert.False(w.IsCompleted));
+    }
+
+    [Fact]
+    public async Task TwoBackloggedUsers_WeightsThreeAndOne_AreServedThreeToOne()
+    {
+        var scheduler = Scheduler(slots: 1);
+        var premium = new ShareKey("premium", 3);
+        var free = new ShareKey("free", 1);
+        var first = await scheduler.EnterAsync(free, Tokens, default);
+        var waiting = new List<(string User, Task<LlmTurn> Turn)>();
+        for (var i = 0; i < 60; i++)
+        {
+            waiting.Add(("premium", scheduler.EnterAsync(premium, Tokens, default)));
+            waiting.Add(("free", scheduler.EnterAsync(free, Tokens, default)));
+        }
+
+        var served = new List<string>();
+        var current = first;
+        for (var i = 0; i < 40; i++)
+        {
+            current.Dispose();
+            var next = waiting.Single(w => w.Turn.IsCompletedSuccessfully && !served.Contains(Id(w)));
+            served.Add(Id(next));
+            current = await next.Turn;
+        }
+
+        var premiumCalls = served.Count(s => s.StartsWith("premium", StringComparison.Ordinal));
+        Assert.InRange(premiumCalls, 29, 31); // 3:1 of 40 is 30
+        string Id((string User, Task<LlmTurn> Turn) w) => $"{w.User}#{waiting.IndexOf(w)}";
+    }
+
+    [Fact]
+    public async Task SettledTokens_CountInPlaceOfTheEstimate()
+    {
+        var scheduler = Scheduler(slots: 2);
+        var big = new ShareKey("big", 1);
+        var small = new ShareKey("small", 1);
+        var bigRunning = await scheduler.EnterAsync(big, Tokens, default);
+        var smallRunning = await scheduler.EnterAsync(small, Tokens, default);
+        var bigNext = scheduler.EnterAsync(big, Tokens, default);
+        var smallNext = scheduler.EnterAsync(small, Tokens, default);
+
+        // Charged alike at the estimate; big's call used ten times as much. With the estimates alone the slot big frees
+        // would go back to big (a tie, and big then has no call in flight).
+        bigRunning.Settle(Tokens * 10);
+        smallRunning.Settle(Tokens);
+        bigRunning.Dispose();
+
+        Assert.True(smallNext.IsCompleted, "small, served fewer tokens, has the freed slot");
+        Assert.False(bigNext.IsCompleted);
+    }
+
+    [Fact]
+    public void Holds_AloneUserMayHoldEverySlotPlusHeadroom_UnderContentionItsShare()
+    {
+        var scheduler = Scheduler(slots: 4, headroom: 2);
+        var burst = new ShareKey("burst", 1);
+        var holds = Enumerable.Range(0, 6).Select(_ => scheduler.TryHold(burst)).ToList();
+        Assert.All(holds, Assert.NotNull);
+        Assert.Null(scheduler.TryHold(burst));
+
+        // Two light users hold one each: the burst may use the four slots less what they are entitled to and use (1 + 1).
+        Assert.NotNull(scheduler.TryHold(new ShareKey("light-1", 1)));
+        Assert.NotNull(scheduler.TryHold(new ShareKey("light-2", 1)));
+        holds[0]!.Dispose();
+        holds[1]!.Dispose();
+        holds[2]!.Dispose();
+        Assert.NotNull(scheduler.TryHold(burst)); // 4 held, bound 4 - 2 + 2 = 4 reached
+        Assert.Null(scheduler.TryHold(burst));
+    }
+
+    [Fact]
+    public void Holds_WeightedShares_BoundEachUser()
+    {
+        var scheduler = Scheduler(slots: 8, headroom: 1);
+        var premium = new ShareKey("premium", 3);
+        var free = new ShareKey("free", 1);
+        var premiumHolds = HoldAll(premium);
+        Assert.Equal(9, premiumHolds.Count); // alone: every slot plus the headroom
+
+        // Under contention free may take what premium is not entitled to (8 - 6) plus the headroom...
+        Assert.Equal(3, HoldAll(free).Count);
+        // ...and premium, once below its share, its 6 of 8 plus the headroom, less nothing free is not entitled to.
+        premiumHolds.Take(3).ToList().ForEach(h => h.Dispose());
+        Assert.Single(HoldAll(premium));
+
+        List<FairShareHold> HoldAll(ShareKey who)
+        {
+            var holds = new List<FairShareHold>();
+            while (holds.Count < 100 && scheduler.TryHold(who) is { } hold)
+                holds.Add(hold);
+            return holds;
+        }
+    }
+
+    [Fact]
+    public async Task CancelledWaiter_LeavesTheLine_AndTheSlotGoesToTheNext()
+    {
+        var scheduler = Scheduler(slots: 1);
+        var running = await scheduler.EnterAsync(new ShareKey("a", 1), Tokens, default);
+        using var cancel = new CancellationTokenSource();
+        var gaveUp = scheduler.EnterAsync(new ShareKey("b", 1), Tokens, cancel.Token);
+        var next = scheduler.EnterAsync(new ShareKey("c", 1), Tokens, default);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gaveUp);
+        running.Dispose();
+
+        Assert.True(next.IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task State_IsForgottenOnceNothingIsHeldWaitingOrInFlight()
+    {
+        var scheduler = Scheduler(slots: 2);
+        for (var i = 0; i < 500; i++)
+        {
+            var who = new ShareKey($"user-{i}", 1);
+            using var hold = scheduler.TryHold(who);
+            using var turn = await scheduler.EnterAsync(who, Tokens, default);
+        }
+        Assert.Equal(0, scheduler.TrackedUsers);
+    }
+
+    [Fact]
+    public async Task Disabled_ServesFirstInFirstOut_AndNeverParks()
+    {
+        var scheduler = Scheduler(slots: 1, enabled: false);
+        var running = await scheduler.EnterAsync(new ShareKey("burst", 1), Tokens, default);
+        var burstNext = scheduler.EnterAsync(new ShareKey("burst", 1), Tokens, default);
+        var light = scheduler.EnterAsync(new ShareKey("light", 1), Tokens, default);
+
+        running.Dispose();
+
+        Assert.True(burstNext.IsCompleted);
+        Assert.False(light.IsCompleted);
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.NotNull(scheduler.TryHold(new ShareKey("burst", 1))));
+    }
+
+    [Fact]
+    public async Task ParkUntil_SpacesAUsersParkedMessagesAtItsPace_AndKeepsADueTimeStillAhead()
+    {
+        var scheduler = Scheduler(slots: 2);
+        var burst = new ShareKey("burst", 1);
+        using var hold = scheduler.TryHold(burst);
+        using var a = await scheduler.EnterAsync(burst, Tokens, default);
+        using var b = await scheduler.EnterAsync(burst, Tokens, default);
+        var now = _time.GetUtcNow();
+
+        var first = scheduler.ParkUntil(burst, due: null);
+        var second = scheduler.ParkUntil(burst, due: null);
+        var kept = scheduler.ParkUntil(burst, due: now + TimeSpan.FromSeconds(30));
+
+        // Two calls in flight at the initial 500 ms a call: one every 250 ms.
+        Assert.Equal(now + TimeSpan.FromMilliseconds(250), first);
+        Assert.Equal(now + TimeSpan.FromMilliseconds(500), second);
+        Assert.Equal(now + TimeSpan.FromSeconds(30), kept);
+    }
+
+    private FairShareScheduler Scheduler(int slots, int headroom = 2, bool enabled = true) => new(
+        Options.Create(new LlmOptions { MaxConcurrentCalls = slots }),
+        Options.Create(new FairShareOptions { Enabled = enabled, Headroom = headroom }),
+        _time);
+}
