@@ -94,6 +94,15 @@ public sealed class RabbitMqCluster : IAsyncDisposable
         return described;
     }
 
+    /// <summary>The reason of every copy on the failure queues (error, refused, skipped), looked at and left in place.</summary>
+    public async Task<IReadOnlyList<string>> FailureReasonsAsync()
+    {
+        var reasons = new List<string>();
+        foreach (var queue in (await QueuesAsync()).Where(q => IsFailureQueue(q.Name) && q.Ready > 0))
+            reasons.AddRange((await PeekAsync(queue.Name, (int)queue.Ready)).Select(m => m.Reason));
+        return reasons;
+    }
+
     /// <summary>Empties the failure queues (error, refused, skipped): what an earlier test left there is that test's failure, not the next one's.</summary>
     public async Task PurgeFailureQueuesAsync()
     {
@@ -104,11 +113,18 @@ public sealed class RabbitMqCluster : IAsyncDisposable
         }
     }
 
-    private static bool IsFailureQueue(string name) =>
+    /// <summary>True for a failure queue: <c>_error</c>, <c>_refused</c> or <c>_skipped</c>.</summary>
+    public static bool IsFailureQueue(string name) =>
         name.EndsWith("_error", StringComparison.Ordinal) || name.EndsWith("_refused", StringComparison.Ordinal) || name.EndsWith("_skipped", StringComparison.Ordinal);
 
     // Requeued at once: a look for the failure message, not a consumer.
     private async Task<string> PeekReasonsAsync(string queue)
+    {
+        var copies = await PeekAsync(queue, 10);
+        return copies.Count == 0 ? "(no node answered)" : string.Join(" | ", copies.Select(c => $"{c.Reason}: {c.Fault}"));
+    }
+
+    private async Task<IReadOnlyList<(string Reason, string Fault)>> PeekAsync(string queue, int count)
     {
         for (var i = 0; i < Hosts.Length; i++)
         {
@@ -116,20 +132,20 @@ public sealed class RabbitMqCluster : IAsyncDisposable
             {
                 using var management = ManagementOf(i);
                 using var response = await management.PostAsync($"api/queues/{VirtualHost}/{Uri.EscapeDataString(queue)}/get",
-                    new StringContent("""{"count":10,"ackmode":"ack_requeue_true","encoding":"auto"}""", System.Text.Encoding.UTF8, "application/json"));
+                    new StringContent($$"""{"count":{{count}},"ackmode":"ack_requeue_true","encoding":"auto"}""", System.Text.Encoding.UTF8, "application/json"));
                 using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-                return string.Join(" | ", json.RootElement.EnumerateArray().Select(m =>
+                return json.RootElement.EnumerateArray().Select(m =>
                 {
                     var headers = m.GetProperty("properties").TryGetProperty("headers", out var h) ? h : default;
                     string Header(string name) => headers.ValueKind == JsonValueKind.Object && headers.TryGetProperty(name, out var v) ? v.ToString() : "-";
-                    return $"{Header("Vocab-Reason")}: {Header("MT-Fault-ExceptionType")}: {Header("MT-Fault-Message")}";
-                }));
+                    return (Header("Vocab-Reason"), $"{Header("MT-Fault-ExceptionType")}: {Header("MT-Fault-Message")}");
+                }).ToList();
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
             }
         }
-        return "(no node answered)";
+        return [];
     }
 
     /// <summary>Waits until the queue has this many consumers (management figures lag a few seconds).</summary>

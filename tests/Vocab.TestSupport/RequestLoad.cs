@@ -53,7 +53,13 @@ public sealed class RequestLoad(IBusControl publisher, string apiKey, Stopwatch 
         {
             try
             {
-                var response = await client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(c => c.UseApiKey(apiKey)));
+                var response = await client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x =>
+                {
+                    x.UseExecute(c => c.UseApiKey(apiKey));
+                    // No time-to-live (MassTransit's default is the timeout): a copy still queued when its resend goes out
+                    // is answered too, from the store, instead of expiring into the error queue on a slow machine.
+                    x.TimeToLive = MassTransit.RequestTimeout.None;
+                });
                 if (response.Is(out Response<VocabularyGenerated>? generated))
                 {
                     Answers[request.RequestId] = generated.Message;

@@ -133,7 +133,7 @@ public static class BridgeLoadRun
         async Task Direct(GenerateVocabulary request)
         {
             await store.FindByRequestIdAsync(request.RequestId, CancellationToken.None);
-            var generated = await generator.GenerateAsync(request, "bench", new Vocab.Worker.FairShare.ShareKey("bench-user", 1), 1, CancellationToken.None);
+            var generated = await generator.GenerateAsync(request, "bench", 1, CancellationToken.None);
             await store.InsertOrGetAsync(new VocabularyDocument
             {
                 RequestId = request.RequestId.ToString("D"), UserId = "bench-user", VideoId = request.VideoId,

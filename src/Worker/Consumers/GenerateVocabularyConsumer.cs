@@ -44,7 +44,7 @@ public sealed partial class GenerateVocabularyConsumer(
             // No LLM call without a live reservation: only an admitted request (RequestAdmissionFilter) may pay for one.
             if (admitted is null)
                 throw new InvalidOperationException($"Request {request.RequestId} has no stored answer and was not admitted: refusing to call the LLM.");
-            var produced = await source.GetAsync(request, new ShareKey(caller.UserId, admitted.Plan.Limits.Weight), admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
+            var produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
             try
             {
                 stored = await store.InsertOrGetAsync(ToDocument(request, caller, produced), context.CancellationToken);
@@ -58,6 +58,9 @@ public sealed partial class GenerateVocabularyConsumer(
             if (stored.UserId != caller.UserId)
                 throw new InvalidRequestException("requestId is already used by another caller's request.");
             await quotas.SettleAsync(caller.UserId, request.RequestId, produced.Vocabulary.Usage.TotalTokens, CancellationToken.None);
+            // The user's fair-share turn is charged what the call used (nothing for a reused result).
+            if (context.TryGetPayload(out LlmTurn? turn))
+                turn.Settle(produced.Vocabulary.Usage.TotalTokens);
             usage.Served(admitted.Plan.Name, produced.Vocabulary.Usage.TotalTokens);
             LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, produced.Vocabulary.Usage.TotalTokens, produced.Reused);
         }

@@ -36,6 +36,7 @@ public static class LlmExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<FairShareScheduler>();
         builder.Services.AddSingleton<FairShareMetrics>();
+        builder.Services.AddHostedService<FairShareCapacityCheck>();
         builder.Services.AddSingleton<LlmCallGate>();
         builder.Services.AddSingleton<VocabularyGenerator>();
         builder.Services.AddSingleton<VocabularySource>();

@@ -5,20 +5,25 @@ using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Messaging;
 using Vocab.Plans;
+using Vocab.Vocabularies;
 using Vocab.Worker.Filters;
 using Vocab.Worker.Messaging;
+using Vocab.Worker.Outcome;
 
 namespace Vocab.Worker.FairShare;
 
 /// <summary>
-/// After authentication, before admission: a request whose user already holds its bound of this worker's messages
-/// (<see cref="FairShareScheduler.TryHold"/>) is parked on a delay queue until its turn is due, before anything is claimed
-/// or reserved, and the worker takes the next message. So one user's burst leaves the shared input queue at the speed
-/// of a publish, and the others' requests behind it reach a worker at once. A held request keeps its hold until its
-/// pipe ends, and waits for its LLM calls in its user's fair turn.
+/// After authentication, before admission: where a request waits for its user's fair turn. A request whose user already
+/// holds its bound of this worker's messages (<see cref="FairShareScheduler.TryHold"/>) is parked on a delay queue until
+/// its turn is due, before anything is claimed or reserved, and the worker takes the next message: one user's burst
+/// leaves the shared input queue at the speed of a publish. A held request waits in memory for a turn
+/// (<see cref="FairShareScheduler.EnterAsync"/>, <c>Llm:MaxConcurrentCalls</c> at once), and only then goes through
+/// admission (MongoDB) and the LLM call, so a burst's waiting requests neither hold reservations nor queue up in
+/// MongoDB ahead of another user's. The turn is charged the request's estimated tokens until the consumer settles it to
+/// what the call used (nothing for a reused result or a refusal).
 /// </summary>
-public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, PlanCatalog plans, IOptions<MessagingOptions> messaging,
-    TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
+public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, PlanCatalog plans, RequestTokenEstimator estimator,
+    IOptions<MessagingOptions> messaging, TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
     : IFilter<ConsumeContext<T>>
     where T : class
 {
@@ -26,8 +31,12 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
     public const string DueHeader = "X-Vocab-Fair-Due-Ms";
 
     // Delay queues for parking: finer than the rate delay's, since a turn comes in seconds. A message is parked for the
-    // largest step that does not pass its due time (it is never late), and parked again if it comes back early.
-    private static readonly TimeSpan[] Steps = new[] { 1, 2, 3, 5, 8, 13, 21, 34, 55 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();
+    // largest step that does not pass its due time (it is never late), and parked again if it comes back early; the
+    // longer steps keep a very long backlog from cycling through the worker every minute.
+    private static readonly TimeSpan[] Steps = new[] { 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 300 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();
+
+    // A due time further ahead than this is not believed (the header is the publisher's to forge, if only to its own cost).
+    private static readonly TimeSpan LatestDue = TimeSpan.FromHours(1);
 
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
     {
@@ -46,7 +55,23 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
             await ParkAsync(context, request, who);
             return;
         }
-        await next.Send(context);
+        using var turn = await scheduler.EnterAsync(who, estimator.Estimate(request), context.CancellationToken);
+        context.AddOrUpdatePayload(() => turn, _ => turn);
+        try
+        {
+            await next.Send(context);
+        }
+        catch (Exception e) when (FailureVerdict.Find<LlmInvalidOutputException>(e) is { SpentTokens: > 0 } unusable)
+        {
+            // Unusable answers were paid for: they count against the user's share as they do against its quota.
+            turn.Settle(unusable.SpentTokens);
+            throw;
+        }
+        finally
+        {
+            // Not settled by the consumer (refused, answered from the store, failed): no LLM tokens were spent.
+            turn.Settle(0);
+        }
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-fair-share");
@@ -65,14 +90,14 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
         await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-fair-share");
     }
 
-    // A publisher can set this header too: the worst it buys is its own message waiting longer (a due time far ahead is capped).
+    // A publisher can set this header too: the worst it buys is its own message waiting longer (up to LatestDue).
     private DateTimeOffset? DueOf(ReceiveContext context)
     {
         if (!context.TransportHeaders.TryGetHeader(DueHeader, out var value)
             || !long.TryParse(HeaderText.Of(value), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
             return null;
         var due = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(ms, 0, DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
-        var latest = time.GetUtcNow() + Steps[^1];
+        var latest = time.GetUtcNow() + LatestDue;
         return due > latest ? latest : due;
     }
 

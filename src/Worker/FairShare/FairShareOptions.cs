@@ -12,9 +12,9 @@ public sealed class FairShareOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Messages a user may hold beyond the LLM calls it is entitled to, waiting for a call slot: enough that a slot never
-    /// idles while the user has work, few enough that the consumer slots stay open to other users.
+    /// Consumer slots (<c>Worker:ConcurrentMessageLimit</c>) kept for users who hold no message yet, so the first message
+    /// of a user behind a burst is taken at once. Kept only while the rest still covers <c>Llm:MaxConcurrentCalls</c>.
     /// </summary>
-    [Range(1, 100, ErrorMessage = "FairShare:Headroom must be between 1 and 100.")]
-    public int Headroom { get; set; } = 2;
+    [Range(1, 1_000, ErrorMessage = "FairShare:ReservedSlots must be between 1 and 1000.")]
+    public int ReservedSlots { get; set; } = 4;
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Vocab.Worker.Llm;
+using Vocab.Worker.Messaging;
 
 namespace Vocab.Worker.FairShare;
 
@@ -7,40 +8,52 @@ namespace Vocab.Worker.FairShare;
 /// Shares this worker's LLM call slots (<c>Llm:MaxConcurrentCalls</c>) among the users whose messages it holds, after the
 /// Virtual Token Counter (Sheng et al., "Fairness in Serving Large Language Models", OSDI 2024). Each user has a counter of
 /// the tokens it was served divided by its plan weight; a free slot goes to the waiting user with the lowest counter (the
-/// fewest calls in flight breaks a tie), and a user that starts waiting is lifted to the lowest counter of those already
-/// waiting, so idle time earns no credit. Nobody waits while a slot is free: the share binds only under contention.
+/// fewest calls in flight breaks a tie), and a user that arrives (or comes back after holding nothing here) starts at the
+/// lowest counter of those with messages here, so idle time earns no credit. Nobody waits while a slot is free: the share binds only under contention.
 /// <para>
-/// It also bounds what a user may hold in the worker (<see cref="TryHold"/>): the slots the other holders are not entitled
-/// to use, plus <see cref="FairShareOptions.Headroom"/>. A message over that bound is parked on a delay queue, so a burst
-/// leaves the shared input queue at once instead of standing in front of everyone else's messages.
+/// It also bounds what a user may hold in the worker (<see cref="TryHold"/>): of the consumer slots
+/// (<c>Worker:ConcurrentMessageLimit</c> less <see cref="FairShareOptions.ReservedSlots"/> for newcomers), those the
+/// other users present are not entitled to (each is entitled to its weighted share, or to its recent demand if less). A
+/// message over that bound is parked on a delay queue, so a burst leaves the shared input queue at once instead of
+/// standing in front of everyone else's messages, while each user keeps enough messages at hand to use its share.
 /// </para>
 /// State exists only for users with messages held, waiting or in flight here: bounded by the worker's concurrency, and
 /// nothing to recover when a worker dies (its held messages go back to the broker).
 /// </summary>
 public sealed class FairShareScheduler
 {
+    // How far back a user's arrivals count as its demand: about two returns of its parked messages.
+    private static readonly TimeSpan DemandWindow = TimeSpan.FromSeconds(2);
+
     // Until calls were timed: a typical chat completion.
     private static readonly TimeSpan InitialCallTime = TimeSpan.FromMilliseconds(500);
     private readonly Lock _lock = new();
     private readonly Dictionary<string, UserShare> _users = new(StringComparer.Ordinal);
     private readonly bool _enabled;
-    private readonly int _slots;
-    private readonly int _headroom;
+    private readonly int _capacity;
     private readonly TimeProvider _time;
     private int _free;
     private int _waiting;
     private long _arrivals;
     private int _holdsSinceSweep;
     private double _callSeconds;
+    private double _callTokens;
 
-    public FairShareScheduler(IOptions<LlmOptions> llm, IOptions<FairShareOptions> options, TimeProvider time)
+    public FairShareScheduler(IOptions<LlmOptions> llm, IOptions<MessagingOptions> messaging, IOptions<FairShareOptions> options, TimeProvider time)
     {
         _enabled = options.Value.Enabled;
-        _slots = _free = llm.Value.MaxConcurrentCalls;
-        _headroom = options.Value.Headroom;
+        _free = llm.Value.MaxConcurrentCalls;
+        _capacity = CapacityFor(messaging.Value.ConcurrentMessageLimit, options.Value.ReservedSlots, llm.Value.MaxConcurrentCalls);
         _time = time;
         _callSeconds = InitialCallTime.TotalSeconds;
     }
+
+    /// <summary>
+    /// The consumer slots users share: all but the reserved ones, unless that would leave a lone user fewer than the LLM
+    /// slots (then no reserve: the worker could not be kept busy otherwise).
+    /// </summary>
+    public static int CapacityFor(int consumerSlots, int reservedSlots, int llmSlots) =>
+        Math.Max(consumerSlots - reservedSlots, Math.Min(consumerSlots, llmSlots));
 
     /// <summary>How long a call has taken lately (a moving average).</summary>
     public TimeSpan TypicalCallTime
@@ -52,13 +65,16 @@ public sealed class FairShareScheduler
         }
     }
 
-    /// <summary>Users with state here: those holding, waiting for or in a call.</summary>
+    /// <summary>Users with state here: those holding, waiting or running, with parked messages due back or a recent demand.</summary>
     public int TrackedUsers
     {
         get
         {
             lock (_lock)
+            {
+                Sweep();
                 return _users.Count;
+            }
         }
     }
 
@@ -73,7 +89,10 @@ public sealed class FairShareScheduler
             if (++_holdsSinceSweep >= 256)
                 Sweep();
             var user = Enter(who);
-            if (_enabled && user.Held >= BoundOf(user))
+            var now = _time.GetTimestamp();
+            user.Demand = DemandOf(user, now) + 1;
+            user.DemandStamp = now;
+            if (_enabled && user.Held >= BoundOf(user, now))
             {
                 ForgetIfIdle(user);
                 return null;
@@ -105,8 +124,8 @@ public sealed class FairShareScheduler
     }
 
     /// <summary>
-    /// Waits for an LLM call slot as <paramref name="who"/>, charged <paramref name="estimatedTokens"/> until the call
-    /// settles. The task completes the moment the slot is granted.
+    /// Waits for a turn as <paramref name="who"/>, charged what calls have used lately (<paramref name="estimatedTokens"/>
+    /// before any call settled) until the turn settles. The task completes the moment the turn is granted.
     /// </summary>
     public Task<LlmTurn> EnterAsync(ShareKey who, long estimatedTokens, CancellationToken cancellationToken)
     {
@@ -118,8 +137,6 @@ public sealed class FairShareScheduler
             user = Enter(who);
             if (_free > 0 && _waiting == 0)
                 return Task.FromResult(Grant(user, estimatedTokens));
-            if (user.Waiters.Count == 0)
-                Lift(user);
             waiter = new Waiter(estimatedTokens, _arrivals++);
             user.Waiters.AddLast(waiter);
             _waiting++;
@@ -135,7 +152,13 @@ public sealed class FairShareScheduler
     internal void Settle(UserShare user, long chargedTokens, long actualTokens)
     {
         lock (_lock)
+        {
             user.Counter += (double)(actualTokens - chargedTokens) / user.Weight;
+            user.Pending -= (double)chargedTokens / user.Weight;
+            // A moving average over about the last 20 calls that used tokens (a refusal or a reused result uses none).
+            if (actualTokens > 0)
+                _callTokens = _callTokens == 0 ? actualTokens : _callTokens + (actualTokens - _callTokens) / 20;
+        }
     }
 
     internal void Leave(UserShare user, TimeSpan took)
@@ -162,55 +185,68 @@ public sealed class FairShareScheduler
 
     internal TimeProvider Time => _time;
 
-    // The call slots the other holders are not entitled to use (each is entitled to its weighted share of the slots, or
-    // what it holds if less), plus the headroom: everything when alone, its share under contention.
-    private int BoundOf(UserShare user)
+    // The shared consumer slots the others are not entitled to: each user present (holding messages, or arriving lately)
+    // is entitled to its weighted share, or to its demand if that is less (what it holds, or how many of its messages
+    // arrived lately, whichever is more). Alone, a user may hold everything; a backlogged user keeps its share even while
+    // its messages are parked or still queued; a light user reserves only what it uses.
+    private int BoundOf(UserShare user, long now)
     {
         var totalWeight = 0L;
         foreach (var other in _users.Values)
         {
-            if (other.Held > 0 || other == user)
+            if (other == user || IsPresent(other, now))
                 totalWeight += other.Weight;
         }
         var othersUse = 0.0;
         foreach (var other in _users.Values)
         {
-            if (other != user && other.Held > 0)
-                othersUse += Math.Min(other.Held, _slots * (double)other.Weight / totalWeight);
+            if (other != user && IsPresent(other, now))
+                othersUse += Math.Min(Math.Max(other.Held, DemandOf(other, now)), _capacity * (double)other.Weight / totalWeight);
         }
-        return Math.Max(1, (int)Math.Floor(_slots - othersUse + 1e-9)) + _headroom;
+        return Math.Max(1, (int)Math.Floor(_capacity - othersUse + 1e-9));
     }
+
+    private bool IsPresent(UserShare user, long now) => user.Held > 0 || DemandOf(user, now) >= 0.5;
+
+    // Arrivals counted with exponential decay over the demand window.
+    private double DemandOf(UserShare user, long now) =>
+        user.Demand == 0 ? 0 : user.Demand * Math.Exp(-_time.GetElapsedTime(user.DemandStamp, now).TotalSeconds / DemandWindow.TotalSeconds);
 
     private UserShare Enter(ShareKey who)
     {
         if (!_users.TryGetValue(who.UserId, out var user))
         {
-            user = new UserShare(who.UserId, who.Weight);
+            user = new UserShare(who.UserId, who.Weight) { Counter = LowestActiveCounter() };
             _users[who.UserId] = user;
         }
         user.Weight = who.Weight;
         return user;
     }
 
-    // A user that starts waiting starts from the lowest counter among those waiting: idle time is no credit.
-    private void Lift(UserShare user)
+    // A user that arrives (or comes back after holding nothing) starts from the lowest counter of those with messages
+    // here: idle time is no credit to spend later, and a newcomer is served next.
+    private double LowestActiveCounter()
     {
         var lowest = double.MaxValue;
         foreach (var other in _users.Values)
         {
-            if (other != user && other.Waiters.Count > 0 && other.Counter < lowest)
-                lowest = other.Counter;
+            // Settled service only: a charge still running may yet be corrected down, and a newcomer must not start above it.
+            if ((other.Held > 0 || other.InFlight > 0 || other.Waiters.Count > 0) && other.Counter - other.Pending < lowest)
+                lowest = other.Counter - other.Pending;
         }
-        if (lowest != double.MaxValue && user.Counter < lowest)
-            user.Counter = lowest;
+        return lowest == double.MaxValue ? 0 : lowest;
     }
 
+    // Charged at the start what calls have used lately (the request's reservation is an upper bound, often several
+    // times the truth, and would make a running call weigh more than its tokens), corrected when it settles.
     private LlmTurn Grant(UserShare user, long estimatedTokens)
     {
         _free--;
         user.InFlight++;
-        user.Counter += (double)estimatedTokens / user.Weight;
-        return new LlmTurn(this, user, estimatedTokens, _time.GetTimestamp());
+        var charge = _callTokens > 0 ? (long)Math.Ceiling(_callTokens) : estimatedTokens;
+        user.Counter += (double)charge / user.Weight;
+        user.Pending += (double)charge / user.Weight;
+        return new LlmTurn(this, user, charge, _time.GetTimestamp());
     }
 
     private void Dispatch()
@@ -226,7 +262,8 @@ public sealed class FairShareScheduler
             if (!waiter.Turn.TrySetResult(turn))
             {
                 next.InFlight--;
-                next.Counter -= (double)waiter.EstimatedTokens / next.Weight;
+                next.Counter -= (double)turn.Charged / next.Weight;
+                next.Pending -= (double)turn.Charged / next.Weight;
                 _free++;
             }
         }
@@ -268,9 +305,11 @@ public sealed class FairShareScheduler
         waiter.Turn.TrySetCanceled(cancellationToken);
     }
 
+    // Kept while it has anything here, parked messages due back, or a recent demand (a backlog still in the queue).
     private void ForgetIfIdle(UserShare user)
     {
-        if (user.Held == 0 && user.InFlight == 0 && user.Waiters.Count == 0 && user.NextReturn <= _time.GetUtcNow())
+        if (user.Held == 0 && user.InFlight == 0 && user.Waiters.Count == 0 && user.NextReturn <= _time.GetUtcNow()
+            && DemandOf(user, _time.GetTimestamp()) < 0.5)
             _users.Remove(user.UserId);
     }
 

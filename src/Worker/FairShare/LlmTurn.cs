@@ -21,6 +21,9 @@ public sealed class LlmTurn : IDisposable
         _started = started;
     }
 
+    /// <summary>What the turn was charged when it started.</summary>
+    internal long Charged => _charged;
+
     /// <summary>Charges the tokens the call used in place of the estimate (once).</summary>
     public void Settle(long usedTokens)
     {
@@ -28,9 +31,12 @@ public sealed class LlmTurn : IDisposable
             _scheduler.Settle(_user, _charged, usedTokens);
     }
 
+    /// <summary>Frees the turn; one never settled keeps the charge it started with.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _released, 1) == 0)
-            _scheduler.Leave(_user, _scheduler.Time.GetElapsedTime(_started));
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+            return;
+        Settle(_charged);
+        _scheduler.Leave(_user, _scheduler.Time.GetElapsedTime(_started));
     }
 }

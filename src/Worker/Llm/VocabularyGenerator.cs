@@ -6,7 +6,6 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Vocab.Contracts;
 using Vocab.Vocabularies;
-using Vocab.Worker.FairShare;
 
 namespace Vocab.Worker.Llm;
 
@@ -24,17 +23,15 @@ public sealed partial class VocabularyGenerator
     private readonly IChatClient _chat;
     private readonly LlmOptions _options;
     private readonly LlmCallGate _gate;
-    private readonly RequestTokenEstimator _estimator;
     private readonly TimeProvider _time;
     private readonly ILogger<VocabularyGenerator> _logger;
     private readonly Histogram<double> _latency;
     private readonly Counter<long> _tokens;
     private readonly Counter<long> _calls;
 
-    public VocabularyGenerator(IChatClient chat, IOptions<LlmOptions> options, LlmCallGate gate, RequestTokenEstimator estimator,
-        TimeProvider time, IMeterFactory meters, ILogger<VocabularyGenerator> logger)
+    public VocabularyGenerator(IChatClient chat, IOptions<LlmOptions> options, LlmCallGate gate, TimeProvider time,
+        IMeterFactory meters, ILogger<VocabularyGenerator> logger)
     {
-        _estimator = estimator;
         _chat = chat;
         _options = options.Value;
         _gate = gate;
@@ -46,16 +43,13 @@ public sealed partial class VocabularyGenerator
         _calls = meter.CreateCounter<long>("vocab.llm.calls", description: "LLM calls made (each one paid)");
     }
 
-    /// <summary>
-    /// A usable list for the request, its calls made in <paramref name="who"/>'s turn; <paramref name="attempt"/> (from 1)
-    /// is the message's delivery attempt, for the log.
-    /// </summary>
-    public async Task<GeneratedVocabulary> GenerateAsync(GenerateVocabulary request, string model, ShareKey who, int attempt, CancellationToken cancellationToken)
+    /// <summary>A usable list for the request; <paramref name="attempt"/> (from 1) is the message's delivery attempt, for the log.</summary>
+    public async Task<GeneratedVocabulary> GenerateAsync(GenerateVocabulary request, string model, int attempt, CancellationToken cancellationToken)
     {
         var spent = new TokenUsage();
         for (var ask = 0; ; ask++)
         {
-            var (text, answeredBy, usage) = await CallAsync(request, model, who, attempt, cancellationToken);
+            var (text, answeredBy, usage) = await CallAsync(request, model, attempt, cancellationToken);
             spent = new TokenUsage
             {
                 InputTokens = spent.InputTokens + usage.InputTokens, OutputTokens = spent.OutputTokens + usage.OutputTokens,
@@ -77,9 +71,9 @@ public sealed partial class VocabularyGenerator
         }
     }
 
-    private async Task<(string? Text, string Model, TokenUsage Usage)> CallAsync(GenerateVocabulary request, string model, ShareKey who, int attempt, CancellationToken cancellationToken)
+    private async Task<(string? Text, string Model, TokenUsage Usage)> CallAsync(GenerateVocabulary request, string model, int attempt, CancellationToken cancellationToken)
     {
-        using var turn = await _gate.EnterAsync(who, _estimator.Estimate(request), cancellationToken);
+        using var slot = await _gate.EnterAsync(cancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.Timeout);
         var started = Stopwatch.GetTimestamp();
@@ -96,7 +90,6 @@ public sealed partial class VocabularyGenerator
                 TotalTokens = response.Usage?.TotalTokenCount ?? 0,
             };
             _tokens.Add(usage.TotalTokens);
-            turn.Settle(usage.TotalTokens);
             return (response.Text, response.ModelId ?? model, usage);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using Vocab.Contracts;
 using Vocab.Storage;
 using Vocab.Vocabularies;
-using Vocab.Worker.FairShare;
 
 namespace Vocab.Worker.Llm;
 
@@ -14,24 +13,20 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
 {
     private readonly SingleFlight<GeneratedVocabulary> _inFlight = new();
 
-    /// <summary>
-    /// The list for the request, any call made in <paramref name="who"/>'s turn. The caller that got <c>Reused == false</c>
-    /// must call <see cref="Release"/> once it has stored it.
-    /// </summary>
-    public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, ShareKey who, string? model, int attempt, CancellationToken cancellationToken)
+    /// <summary>The list for the request. The caller that got <c>Reused == false</c> must call <see cref="Release"/> once it has stored it.</summary>
+    public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, string userId, string? model, int attempt, CancellationToken cancellationToken)
     {
-        var userId = who.UserId;
         var llm = options.Value;
         model ??= llm.Model;
         var scope = llm.EffectiveReuseScope;
         var key = ReuseKey.For(request, model, VocabularyPrompt.Version, scope == "user" ? userId : null);
         if (scope == "off")
-            return new ProducedVocabulary(await generator.GenerateAsync(request, model, who, attempt, cancellationToken), key, Reused: false);
+            return new ProducedVocabulary(await generator.GenerateAsync(request, model, attempt, cancellationToken), key, Reused: false);
 
         if (await store.FindByReuseKeyAsync(key, cancellationToken) is { } stored)
             return new ProducedVocabulary(new GeneratedVocabulary(stored.Items.Select(i => i.ToItem()).ToList(), stored.Model, new TokenUsage()), key, Reused: true);
 
-        var (shared, started) = _inFlight.Join(key, () => GenerateSharedAsync(request, model, who, attempt));
+        var (shared, started) = _inFlight.Join(key, () => GenerateSharedAsync(request, model, attempt));
         GeneratedVocabulary generated;
         try
         {
@@ -59,6 +54,6 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
     /// </summary>
     public void Release(string key) => _inFlight.Land(key);
 
-    private Task<GeneratedVocabulary> GenerateSharedAsync(GenerateVocabulary request, string model, ShareKey who, int attempt) =>
-        generator.GenerateAsync(request, model, who, attempt, CancellationToken.None);
+    private Task<GeneratedVocabulary> GenerateSharedAsync(GenerateVocabulary request, string model, int attempt) =>
+        generator.GenerateAsync(request, model, attempt, CancellationToken.None);
 }

@@ -45,11 +45,11 @@ public sealed class MessagingOptions
     public int PrefetchCount { get; set; } = 64;
 
     /// <summary>
-    /// Messages worked on at once: above <c>Llm:MaxConcurrentCalls</c> + <c>FairShare:Headroom</c>, so that while one user
-    /// fills the LLM calls, the others' messages (and reused results, refusals) still get a consumer slot.
+    /// Messages worked on at once: well above <c>Llm:MaxConcurrentCalls</c>, so each user keeps messages at hand for its
+    /// share of the calls, and a newcomer (or a reused result, a refusal) still gets a consumer slot during a burst.
     /// </summary>
     [Range(1, 10_000, ErrorMessage = "Worker:ConcurrentMessageLimit must be between 1 and 10000.")]
-    public int ConcurrentMessageLimit { get; set; } = 32;
+    public int ConcurrentMessageLimit { get; set; } = 64;
 
     /// <summary>How long a worker's claim on a request lasts without renewal (renewed while it works); a crashed worker's runs out.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Worker:RequestLease must be between 1 second and 10 minutes.")]

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Vocab.Worker.FairShare;
 using Vocab.Worker.Llm;
+using Vocab.Worker.Messaging;
 
 namespace Vocab.Tests.FairShare;
 
@@ -91,36 +92,38 @@ public sealed class FairShareSchedulerTests
     }
 
     [Fact]
-    public void Holds_AloneUserMayHoldEverySlotPlusHeadroom_UnderContentionItsShare()
+    public void Holds_AloneUserMayHoldEverySharedSlot_UnderContentionItsShare()
     {
-        var scheduler = Scheduler(slots: 4, headroom: 2);
+        // Eight consumer slots, two kept for newcomers: six shared.
+        var scheduler = Scheduler(slots: 4, consumerSlots: 8, reserved: 2);
         var burst = new ShareKey("burst", 1);
         var holds = Enumerable.Range(0, 6).Select(_ => scheduler.TryHold(burst)).ToList();
         Assert.All(holds, Assert.NotNull);
         Assert.Null(scheduler.TryHold(burst));
 
-        // Two light users hold one each: the burst may use the four slots less what they are entitled to and use (1 + 1).
+        // Two light users hold one each: the burst may hold the six less what they are entitled to and use (1 + 1).
         Assert.NotNull(scheduler.TryHold(new ShareKey("light-1", 1)));
         Assert.NotNull(scheduler.TryHold(new ShareKey("light-2", 1)));
         holds[0]!.Dispose();
         holds[1]!.Dispose();
         holds[2]!.Dispose();
-        Assert.NotNull(scheduler.TryHold(burst)); // 4 held, bound 4 - 2 + 2 = 4 reached
+        Assert.NotNull(scheduler.TryHold(burst)); // 4 held, bound 6 - 2 = 4 reached
         Assert.Null(scheduler.TryHold(burst));
     }
 
     [Fact]
     public void Holds_WeightedShares_BoundEachUser()
     {
-        var scheduler = Scheduler(slots: 8, headroom: 1);
+        // Twelve consumer slots, four kept for newcomers: eight shared, six of them premium's and two free's under contention.
+        var scheduler = Scheduler(slots: 4, consumerSlots: 12, reserved: 4);
         var premium = new ShareKey("premium", 3);
         var free = new ShareKey("free", 1);
         var premiumHolds = HoldAll(premium);
-        Assert.Equal(9, premiumHolds.Count); // alone: every slot plus the headroom
+        Assert.Equal(8, premiumHolds.Count); // alone: every shared slot
 
-        // Under contention free may take what premium is not entitled to (8 - 6) plus the headroom...
-        Assert.Equal(3, HoldAll(free).Count);
-        // ...and premium, once below its share, its 6 of 8 plus the headroom, less nothing free is not entitled to.
+        // Under contention free may take what premium is not entitled to (8 - 6)...
+        Assert.Equal(2, HoldAll(free).Count);
+        // ...and premium, once below its share, its 6 of 8 (less nothing: free holds no more than its share).
         premiumHolds.Take(3).ToList().ForEach(h => h.Dispose());
         Assert.Single(HoldAll(premium));
 
@@ -132,6 +135,13 @@ public sealed class FairShareSchedulerTests
             return holds;
         }
     }
+
+    [Theory]
+    [InlineData(64, 4, 16, 60)]
+    [InlineData(16, 4, 16, 16)] // no room to reserve: a lone user must still fill the LLM slots
+    [InlineData(18, 4, 16, 16)]
+    public void Capacity_KeepsTheReserve_OnlyWhileTheRestCoversTheLlmSlots(int consumer, int reserved, int llm, int expected) =>
+        Assert.Equal(expected, FairShareScheduler.CapacityFor(consumer, reserved, llm));
 
     [Fact]
     public async Task CancelledWaiter_LeavesTheLine_AndTheSlotGoesToTheNext()
@@ -159,6 +169,8 @@ public sealed class FairShareSchedulerTests
             using var hold = scheduler.TryHold(who);
             using var turn = await scheduler.EnterAsync(who, Tokens, default);
         }
+        // Each is still remembered for its recent demand, a few seconds.
+        _time.Advance(TimeSpan.FromSeconds(30));
         Assert.Equal(0, scheduler.TrackedUsers);
     }
 
@@ -197,8 +209,9 @@ public sealed class FairShareSchedulerTests
         Assert.Equal(now + TimeSpan.FromSeconds(30), kept);
     }
 
-    private FairShareScheduler Scheduler(int slots, int headroom = 2, bool enabled = true) => new(
+    private FairShareScheduler Scheduler(int slots, int consumerSlots = 32, int reserved = 4, bool enabled = true) => new(
         Options.Create(new LlmOptions { MaxConcurrentCalls = slots }),
-        Options.Create(new FairShareOptions { Enabled = enabled, Headroom = headroom }),
+        Options.Create(new MessagingOptions { ConcurrentMessageLimit = consumerSlots }),
+        Options.Create(new FairShareOptions { Enabled = enabled, ReservedSlots = reserved }),
         _time);
 }

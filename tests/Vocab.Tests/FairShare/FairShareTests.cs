@@ -22,8 +22,9 @@ public sealed class FairShareTests(FairShareTests.FairShareWorkers fixture) : IC
         protected override IDictionary<string, string?> ExtraConfiguration => new Dictionary<string, string?>
         {
             ["Llm:MaxConcurrentCalls"] = SlotsPerWorker.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Worker:ConcurrentMessageLimit"] = "12",
-            ["Worker:PrefetchCount"] = "24",
+            // A user needs about a second of its calls at hand between parked messages' returns (docs/fair-share.md, sizing).
+            ["Worker:ConcurrentMessageLimit"] = "40",
+            ["Worker:PrefetchCount"] = "40",
             ["Plans:open:MaxItems"] = "20",
             ["Plans:gold:MaxItems"] = "20",
             ["Plans:gold:Weight"] = "3",
@@ -36,10 +37,11 @@ public sealed class FairShareTests(FairShareTests.FairShareWorkers fixture) : IC
     public async Task Burst_OfOneUser_DoesNotHoldBackOtherUsersQueuedBehindIt_AndIsServedWhole()
     {
         using var second = await fixture.StartAnotherWorkerAsync();
-        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(2) with { Delay = TimeSpan.FromMilliseconds(150) };
+        // Calls slow beside the MongoDB commands a newcomer's first message needs, so the test measures the queue, not them.
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(2) with { Delay = TimeSpan.FromMilliseconds(800) };
         var callsBefore = fixture.Llm.CallCount;
         var (_, burstKey) = await fixture.CreateApiKeyAsync($"burst-{Guid.NewGuid():N}");
-        var burst = Enumerable.Range(0, 120).Select(i => WorkerFixture.NewRequest(transcript: $"burst {i} {Guid.NewGuid():N}")).ToList();
+        var burst = Enumerable.Range(0, 60).Select(i => WorkerFixture.NewRequest(transcript: $"burst {i} {Guid.NewGuid():N}")).ToList();
         var burstAnswers = burst.Select(r => fixture.RequestAsync(r, c => c.UseApiKey(burstKey), TimeSpan.FromSeconds(60))).ToList();
         await WaitUntilAsync(() => fixture.Llm.CallCount - callsBefore >= Workers * SlotsPerWorker, "the burst filled the LLM slots");
 
@@ -52,23 +54,23 @@ public sealed class FairShareTests(FairShareTests.FairShareWorkers fixture) : IC
         }
         await Task.WhenAll(light.Select(l => l.Answer));
 
-        // First in, first out, each light request would be about the 100th call after it was sent; with fair share it
-        // takes one of the next free slots (a few calls later, at most the slots the burst holds plus its waiting calls).
+        // First in, first out, each light request would be about the 55th call after it was sent; with fair share it
+        // takes one of the next free slots, a few calls later.
         var calls = fixture.Llm.Requests.Select(r => r.RootElement.GetRawText()).ToList();
         foreach (var (request, callsAtSend, answer) in light)
         {
             Assert.True((await answer).Is(out Response<VocabularyGenerated>? _), "the light request is answered with its list");
             var callIndex = calls.FindIndex(c => c.Contains(request.Transcript, StringComparison.Ordinal));
-            Assert.InRange(callIndex - callsAtSend, 0, 24);
+            Assert.InRange(callIndex - callsAtSend, 0, 20);
         }
         var burstCallsBeforeLastLight = calls.Take(light.Max(l => calls.FindIndex(c => c.Contains(l.Request.Transcript, StringComparison.Ordinal))))
             .Count(c => c.Contains("burst ", StringComparison.Ordinal));
-        Assert.InRange(burstCallsBeforeLastLight, 0, 60);
+        Assert.InRange(burstCallsBeforeLastLight, 0, 30);
 
         // Nothing lost, nothing paid twice: every parked request came back and was answered once.
         var answers = await Task.WhenAll(burstAnswers);
         Assert.All(answers, a => Assert.True(a.Is(out Response<VocabularyGenerated>? _)));
-        Assert.Equal(125, fixture.Llm.CallCount - callsBefore);
+        Assert.Equal(65, fixture.Llm.CallCount - callsBefore);
     }
 
     [Fact]
@@ -95,7 +97,10 @@ public sealed class FairShareTests(FairShareTests.FairShareWorkers fixture) : IC
         var window = calls.Skip(Workers * SlotsPerWorker).Take(60).ToList();
         var gold = window.Count(c => c.Contains("gold ", StringComparison.Ordinal));
         var open = window.Count(c => c.Contains("open ", StringComparison.Ordinal));
-        Assert.InRange(gold / (double)Math.Max(1, open), 2.2, 4.5);
+        // 3:1 within a third: two workers of two slots each share coarsely (first in, first out gives 1:1; the benchmark
+        // part `fairness` measures the ratio at full size).
+        var sequence = string.Concat(calls.Select(c => c.Contains("gold ", StringComparison.Ordinal) ? 'g' : 'o'));
+        Assert.True(gold / (double)Math.Max(1, open) is >= 2.0 and <= 4.5, $"gold {gold}, open {open} of the window; calls in order: {sequence}; most calls at once {fixture.Llm.MaxConcurrentCalls}");
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
