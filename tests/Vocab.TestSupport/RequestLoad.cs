@@ -53,13 +53,14 @@ public sealed class RequestLoad(IBusControl publisher, string apiKey, Stopwatch 
         {
             try
             {
-                var response = await client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x =>
+                var response = await client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(c =>
                 {
-                    x.UseExecute(c => c.UseApiKey(apiKey));
-                    // No time-to-live (MassTransit's default is the timeout): a copy still queued when its resend goes out
+                    c.UseApiKey(apiKey);
+                    // No time-to-live on the message (MassTransit sets the request timeout, and times the request by the
+                    // same setting, so it is cleared here, after it was set): a copy still queued when its resend goes out
                     // is answered too, from the store, instead of expiring into the error queue on a slow machine.
-                    x.TimeToLive = MassTransit.RequestTimeout.None;
-                });
+                    c.TimeToLive = null;
+                }));
                 if (response.Is(out Response<VocabularyGenerated>? generated))
                 {
                     Answers[request.RequestId] = generated.Message;
