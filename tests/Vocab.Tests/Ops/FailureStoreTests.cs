@@ -19,7 +19,7 @@ public sealed class FailureStoreTests : IAsyncLifetime
     {
         var database = new VocabDatabase(_client, Options.Create(new MongoOptions { Database = _database }));
         await new FailureIndexes().CreateIndexesAsync(database, default);
-        _store = new FailureStore(database);
+        _store = new FailureStore(database, TimeProvider.System);
         Failure("a", RejectionReasons.LlmUnavailable, "u1", Now.AddHours(-1));
         Failure("b", RejectionReasons.LlmUnavailable, "u2", Now.AddHours(-3));
         Failure("c", RejectionReasons.LlmUnavailable, "u1", Now.AddMinutes(-5));
