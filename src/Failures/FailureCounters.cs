@@ -189,14 +189,20 @@ public sealed class FailureCounters(VocabDatabase database, TimeProvider time)
     private async Task StepAsync(FailureDocument failure, string status, int sign, string key, CancellationToken cancellationToken)
     {
         var group = GroupId(status, failure.Group);
-        var groupUpdate = U.Inc("count", (long)sign).SetOnInsert("kind", "g").SetOnInsert("status", status).SetOnInsert("group", failure.Group);
+        await OnceAsync(group, key, U.Inc("count", (long)sign).SetOnInsert("kind", "g").SetOnInsert("status", status).SetOnInsert("group", failure.Group),
+            cancellationToken);
         if (sign > 0)
-            groupUpdate = groupUpdate.Min("firstSeen", failure.FailedAt).Max("lastSeen", failure.FailedAt);
-        await OnceAsync(group, key, groupUpdate, cancellationToken);
-        if (sign < 0)
+        {
+            // Earliest and latest need no key: moving an edge out to this failure is the same however often it is done.
+            await ExtendAsync(group, "firstSeen", failure.FailedAt, earlier: true, cancellationToken);
+            await ExtendAsync(group, "lastSeen", failure.FailedAt, earlier: false, cancellationToken);
+        }
+        else
             await RefreshEdgesAsync(group, status, failure, cancellationToken);
-        await OnceAsync(HourId(status, failure.Hour), key, U.Inc("count", (long)sign).SetOnInsert("kind", "h").SetOnInsert("status", status)
-            .SetOnInsert("hour", failure.Hour).Max("expireAt", failure.ExpireAt), cancellationToken);
+        var hour = HourId(status, failure.Hour);
+        await OnceAsync(hour, key, U.Inc("count", (long)sign).SetOnInsert("kind", "h").SetOnInsert("status", status).SetOnInsert("hour", failure.Hour),
+            cancellationToken);
+        await ExtendAsync(hour, "expireAt", failure.ExpireAt, earlier: false, cancellationToken);
         if (failure.UserId is null)
             return;
         var user = UserId(status, failure.Group, failure.UserId);
@@ -234,6 +240,11 @@ public sealed class FailureCounters(VocabDatabase database, TimeProvider time)
             // The count moved between the two writes: try again.
         }
     }
+
+    // $min and $max as a conditional $set (the MongoDB stand-in has neither operator).
+    private Task ExtendAsync(string id, string field, DateTime value, bool earlier, CancellationToken cancellationToken) =>
+        Collection.UpdateOneAsync(B.Eq("_id", id) & (B.Exists(field, false) | (earlier ? B.Gt(field, value) : B.Lt(field, value))), U.Set(field, value),
+            cancellationToken: cancellationToken);
 
     private async Task OnceAsync(string id, string key, UpdateDefinition<BsonDocument> update, CancellationToken cancellationToken)
     {

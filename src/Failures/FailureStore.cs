@@ -184,8 +184,9 @@ public sealed class FailureStore(VocabDatabase database, TimeProvider time)
             changed += (await Collection.UpdateManyAsync(F.In(f => f.Id, chunk) & from,
                 Builders<FailureDocument>.Update.Set(f => f.Status, status).Inc(f => f.Rev, 1).Set(f => f.Pending, true),
                 cancellationToken: cancellationToken)).ModifiedCount;
+            // Stopped here, the counters stay lagging (pending) and the sweep brings them along once the lease has run out.
             foreach (var id in chunk)
-                await Counters.ReconcileAsync(id, null, CancellationToken.None);
+                await Counters.ReconcileAsync(id, null, cancellationToken);
         }
         return changed;
     }
