@@ -39,6 +39,7 @@ public sealed class OpsKeysTests(WorkerFixture fixture) : IClassFixture<WorkerFi
         _browser.Open(Page("/SignIn"));
         _browser.Find("#credential").SendKeys(key);
         _browser.Find("#signin").Click();
+        _browser.Await("form.signout"); // the next page opened must not race the sign-in's answer (and its cookie)
     }
 
     [Fact]
