@@ -15,7 +15,10 @@ public sealed class FailureDocument
     /// <summary>The worker's <c>Vocab-Dead-Letter-Id</c>; as presented (not trusted) when <see cref="Verified"/> is false.</summary>
     [BsonElement("deadLetterId")] public string? DeadLetterId { get; set; }
 
-    /// <summary><c>error</c> (replayable failures) or <c>refused</c> (credential and permission refusals, metadata only).</summary>
+    /// <summary>
+    /// <c>error</c> (replayable failures), <c>refused</c> (credential and permission refusals, metadata only) or <c>skipped</c>
+    /// (a message type no consumer handles; never replayed).
+    /// </summary>
     [BsonElement("queue")] public string Queue { get; set; } = FailureQueues.Error;
 
     [BsonElement("reason")] public string Reason { get; set; } = "unknown";

@@ -39,6 +39,8 @@ public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection 
             return $"unverified ({unverified}); its metadata is not the worker's, so it is never replayed";
         if (!failure.Verified || failure.DeadLetterId != failure.Id)
             return "not stored as a verified copy; never replayed";
+        if (failure.Queue == FailureQueues.Skipped)
+            return "a message of a type no consumer handles (skipped, never authenticated): replayed it would be skipped again";
         if (failure.Queue == FailureQueues.Refused)
             return "a refusal (metadata only, its body was never kept): the publisher must send it again";
         if (RejectionReasons.CredentialReasons.Contains(failure.Reason))
