@@ -141,7 +141,9 @@ public sealed class FailureStore(VocabDatabase database, TimeProvider time)
     /// </summary>
     public async Task<(long Expired, long Caught)> MaintainAsync(CancellationToken cancellationToken)
     {
-        await AdoptUncountedAsync(cancellationToken);
+        // Once per process: nothing written since lacks a revision, and the lookup has no index to use.
+        if (!_adopted)
+            _adopted = await AdoptUncountedAsync(cancellationToken);
         long expired = 0;
         while (true)
         {
@@ -161,8 +163,10 @@ public sealed class FailureStore(VocabDatabase database, TimeProvider time)
         return (expired, caught);
     }
 
-    // A failure written before revisions existed: counted from scratch, retained as long as its TTL said.
-    private async Task AdoptUncountedAsync(CancellationToken cancellationToken)
+    private bool _adopted;
+
+    // Failures written before revisions existed: counted from scratch, retained as long as their TTL said; true when none are left.
+    private async Task<bool> AdoptUncountedAsync(CancellationToken cancellationToken)
     {
         var old = await Collection.Find(F.Exists(f => f.Rev, false)).Project(Fields("_id", "expireAt")).Limit(1000).ToListAsync(cancellationToken);
         foreach (var document in old)
@@ -172,6 +176,7 @@ public sealed class FailureStore(VocabDatabase database, TimeProvider time)
                 Builders<FailureDocument>.Update.Set(f => f.Rev, 1).Set(f => f.CountedRev, 0).Set(f => f.Pending, true)
                     .Set(f => f.RetainUntil, expireAt).Set(f => f.ExpireAt, expireAt + TtlBackstop), cancellationToken: cancellationToken);
         }
+        return old.Count == 0;
     }
 
     // The status and the revision change in one write that also marks the counters lagging; then they are brought along.

@@ -166,6 +166,24 @@ public sealed class FailureStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Maintain_CountsAFailureStoredBeforeTheCounters()
+    {
+        var at = Now.AddMinutes(-1);
+        await _store.Collection.Database.GetCollection<BsonDocument>(FailureStore.CollectionName).InsertOneAsync(new BsonDocument
+        {
+            ["_id"] = "legacy", ["deadLetterId"] = "legacy", ["queue"] = "error", ["reason"] = RejectionReasons.LlmUnavailable,
+            ["group"] = RejectionReasons.LlmUnavailable, ["userId"] = "u-legacy", ["failedAt"] = at, ["hour"] = at.AddMinutes(-at.Minute),
+            ["expireAt"] = Now.AddDays(30), ["status"] = FailureStatus.Open,
+        });
+
+        await _store.MaintainAsync(default);
+
+        var llm = (await _store.GroupsAsync(FailureStatus.Open, default))[0];
+        Assert.Equal((4L, 3L, at), (llm.Count, llm.UsersAffected, llm.LastSeen));
+        Assert.Equal(Now.AddDays(30), (await _store.GetAsync("legacy", default))!.RetainUntil);
+    }
+
+    [Fact]
     public async Task StatusChanges_MoveCountsUsersAndEdges()
     {
         Assert.Equal(1, await _store.ArchiveAsync(["c"], default)); // u1's latest: u1 keeps "a"
