@@ -15,7 +15,10 @@ public sealed class FailureDocument
     /// <summary>The worker's <c>Vocab-Dead-Letter-Id</c>; as presented (not trusted) when <see cref="Verified"/> is false.</summary>
     [BsonElement("deadLetterId")] public string? DeadLetterId { get; set; }
 
-    /// <summary><c>error</c> (replayable failures) or <c>refused</c> (credential and permission refusals, metadata only).</summary>
+    /// <summary>
+    /// <c>error</c> (replayable failures), <c>refused</c> (credential and permission refusals, metadata only) or <c>skipped</c>
+    /// (a message type no consumer handles; never replayed).
+    /// </summary>
     [BsonElement("queue")] public string Queue { get; set; } = FailureQueues.Error;
 
     [BsonElement("reason")] public string Reason { get; set; } = "unknown";
@@ -57,7 +60,7 @@ public sealed class FailureDocument
 
     [BsonElement("ingestedAt")] public DateTime IngestedAt { get; set; }
 
-    /// <summary>The TTL index removes the document at this time (<c>Ops:FailureRetention</c> after ingestion).</summary>
+    /// <summary>The TTL index removes the document at this time: a day after <see cref="RetainUntil"/>, when the sweeper has not.</summary>
     [BsonElement("expireAt")] public DateTime ExpireAt { get; set; }
 
     [BsonElement("faultType")] public string? FaultType { get; set; }
@@ -82,4 +85,33 @@ public sealed class FailureDocument
     [BsonElement("status")] public string Status { get; set; } = FailureStatus.Open;
 
     [BsonElement("replays")] public List<ReplayRecord> Replays { get; set; } = [];
+
+    /// <summary>Raised with every change of <see cref="Status"/>, in the same write: the overview's counters follow revisions.</summary>
+    [BsonElement("rev")] public int Rev { get; set; } = 1;
+
+    /// <summary>The revision the overview's counters include (0: none yet); <see cref="CountedStatus"/> is its status.</summary>
+    [BsonElement("countedRev")] public int CountedRev { get; set; }
+
+    /// <summary>The status whose counters include this failure; null while it is counted nowhere.</summary>
+    [BsonElement("countedStatus")] public string? CountedStatus { get; set; }
+
+    /// <summary>The revision being brought into the counters now (written before the first step, so a successor finishes that one).</summary>
+    [BsonElement("countingRev"), BsonIgnoreIfNull] public int? CountingRev { get; set; }
+
+    /// <summary>The status of <see cref="CountingRev"/>; null when it is counted nowhere (purging).</summary>
+    [BsonElement("countingStatus"), BsonIgnoreIfNull] public string? CountingStatus { get; set; }
+
+    /// <summary>True while the counters lag <see cref="Rev"/> (set with the insert or the status change, cleared once they follow).</summary>
+    [BsonElement("pending"), BsonIgnoreIfNull] public bool? Pending { get; set; }
+
+    /// <summary>Who brings the counters up to date now, and until when: one at a time, so a step is never applied twice.</summary>
+    [BsonElement("lease"), BsonIgnoreIfNull] public string? Lease { get; set; }
+
+    [BsonElement("leaseUntil"), BsonIgnoreIfNull] public DateTime? LeaseUntil { get; set; }
+
+    /// <summary>
+    /// When retention ends: the store's sweeper purges the failure then, counters included. <see cref="ExpireAt"/> (the
+    /// TTL index) is a day later, a backstop for a store nobody sweeps.
+    /// </summary>
+    [BsonElement("retainUntil")] public DateTime RetainUntil { get; set; }
 }

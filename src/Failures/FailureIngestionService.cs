@@ -11,8 +11,8 @@ namespace Vocab.Failures;
 /// a broker outage and waiting for a queue the worker has not declared yet. Each delivery is acknowledged after its
 /// document is written; a failed write leaves it unacknowledged until the channel is reopened, so it comes back.
 /// </summary>
-public sealed partial class FailureIngestionService(FailureIngestor ingestor, FailureBrokerConnection broker, IOptions<FailureOptions> options,
-    ILogger<FailureIngestionService> logger) : BackgroundService
+public sealed partial class FailureIngestionService(FailureIngestor ingestor, FailureBrokerConnection broker, FailureStore store,
+    IOptions<FailureOptions> options, TimeProvider time, ILogger<FailureIngestionService> logger) : BackgroundService
 {
     private const int NotFound = 404;
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
@@ -20,7 +20,38 @@ public sealed partial class FailureIngestionService(FailureIngestor ingestor, Fa
 
     // Each queue on its own: the refusals queue may not exist yet while failures already arrive.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(FailureQueues.All.Select(kind => RunAsync(kind, stoppingToken)));
+        Task.WhenAll(FailureQueues.All.Select(kind => RunAsync(kind, stoppingToken)).Append(MaintainAsync(stoppingToken)));
+
+    // Retention and counters left lagging by a process that stopped midway (FailureStore.MaintainAsync).
+    private async Task MaintainAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var (expired, caught) = await store.MaintainAsync(stoppingToken);
+                if (expired + caught > 0)
+                    LogMaintained(logger, expired, caught);
+                await Task.Delay(FailureStore.MaintenanceInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogMaintenanceFailed(logger, e.Message);
+                try
+                {
+                    await Task.Delay(FailureStore.MaintenanceInterval, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
 
     private async Task RunAsync(string kind, CancellationToken stoppingToken)
     {
@@ -91,6 +122,12 @@ public sealed partial class FailureIngestionService(FailureIngestor ingestor, Fa
             throw;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Failure store housekeeping: {Expired} past retention purged, {Caught} failures' counters brought up to date")]
+    private static partial void LogMaintained(ILogger logger, long expired, long caught);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Failure store housekeeping failed, retrying later: {Why}")]
+    private static partial void LogMaintenanceFailed(ILogger logger, string why);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Failure ingestion from {Queue} paused, retrying: {Why}")]
     private static partial void LogIngestionPaused(ILogger logger, string queue, string why);

@@ -9,8 +9,14 @@ public static class FailureQueues
     /// <summary>Credential and permission refusals, metadata only: <c>&lt;queue&gt;_refused</c>.</summary>
     public const string Refused = "refused";
 
-    /// <summary>Both, in the order they are read.</summary>
-    public static readonly IReadOnlyList<string> All = [Error, Refused];
+    /// <summary>
+    /// Messages of a type no consumer handles: <c>&lt;queue&gt;_skipped</c>, scrubbed and signed like the others but never
+    /// authenticated (no caller is proven), so stored to be seen and never replayed.
+    /// </summary>
+    public const string Skipped = "skipped";
+
+    /// <summary>All three, in the order they are read.</summary>
+    public static readonly IReadOnlyList<string> All = [Error, Refused, Skipped];
 
     /// <summary>The broker queue of <paramref name="kind"/> for the worker's queue <paramref name="queueName"/>.</summary>
     public static string QueueName(string queueName, string kind) => $"{queueName}_{kind}";

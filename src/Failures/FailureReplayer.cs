@@ -39,6 +39,8 @@ public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection 
             return $"unverified ({unverified}); its metadata is not the worker's, so it is never replayed";
         if (!failure.Verified || failure.DeadLetterId != failure.Id)
             return "not stored as a verified copy; never replayed";
+        if (failure.Queue == FailureQueues.Skipped)
+            return "a message of a type no consumer handles (skipped, never authenticated): replayed it would be skipped again";
         if (failure.Queue == FailureQueues.Refused)
             return "a refusal (metadata only, its body was never kept): the publisher must send it again";
         if (RejectionReasons.CredentialReasons.Contains(failure.Reason))
@@ -70,7 +72,7 @@ public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection 
             {
                 var failure = await store.GetAsync(id, cancellationToken);
                 var why = failure is null ? $"no stored failure '{id}'" : await RefusalAsync(failure, cancellationToken);
-                if (why is null && !await ClaimAsync(id, cancellationToken))
+                if (why is null && !await store.ClaimForReplayAsync(id, cancellationToken))
                     why = "already replayed (by someone else just now)";
                 if (why is not null)
                 {
@@ -90,8 +92,7 @@ public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection 
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     // Not published: open again, so it can be replayed once the broker is back.
-                    await store.Collection.UpdateOneAsync(Builders<FailureDocument>.Filter.Eq(f => f.Id, id),
-                        Builders<FailureDocument>.Update.Set(f => f.Status, FailureStatus.Open), cancellationToken: CancellationToken.None);
+                    await store.ReopenAsync(id, CancellationToken.None);
                     await store.RecordReplayAsync(id, new ReplayRecord { At = Now, By = by, Replayed = false, Detail = $"publish failed: {e.Message}" }, CancellationToken.None);
                     refused.Add((id, failure!.DeadLetterId, $"publish failed: {e.Message}"));
                     channel = null;
@@ -110,14 +111,6 @@ public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection 
     }
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
-
-    private async Task<bool> ClaimAsync(string id, CancellationToken cancellationToken)
-    {
-        var filter = Builders<FailureDocument>.Filter;
-        var claimed = await store.Collection.UpdateOneAsync(filter.Eq(f => f.Id, id) & filter.Ne(f => f.Status, FailureStatus.Replayed),
-            Builders<FailureDocument>.Update.Set(f => f.Status, FailureStatus.Replayed), cancellationToken: cancellationToken);
-        return claimed.ModifiedCount == 1;
-    }
 
     private async Task PublishAsync(IChannel channel, FailureDocument failure, TimeSpan tokenLifetime, CancellationToken cancellationToken)
     {

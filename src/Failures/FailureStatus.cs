@@ -11,4 +11,7 @@ public static class FailureStatus
 
     /// <summary>Put aside by ops: kept until retention ends, out of the overview.</summary>
     public const string Archived = "archived";
+
+    /// <summary>Being deleted: taken out of the counters first, then removed (never listed).</summary>
+    public const string Purging = "purging";
 }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Vocab.Ops.Extensions;
 using Vocab.TestSupport;
 
@@ -33,7 +34,8 @@ public sealed class OpsHost : IAsyncDisposable
         return configuration;
     }
 
-    public static async Task<OpsHost> StartAsync(IDictionary<string, string?> configuration)
+    /// <summary>Starts the console; <paramref name="time"/> replaces its clock (key rotation's grace, revocation times).</summary>
+    public static async Task<OpsHost> StartAsync(IDictionary<string, string?> configuration, TimeProvider? time = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -44,6 +46,8 @@ public sealed class OpsHost : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.WebHost.UseUrls("https://127.0.0.1:0");
+        if (time is not null)
+            builder.Services.AddSingleton(time);
         builder.AddVocabOps();
         var app = builder.Build();
         app.UseVocabOps();

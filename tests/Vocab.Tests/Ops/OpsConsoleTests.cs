@@ -41,6 +41,11 @@ public sealed partial class OpsConsoleTests(WorkerFixture fixture) : IClassFixtu
         _browser.Open(Page("/SignIn"));
         _browser.Find("#credential").SendKeys(key);
         _browser.Find("#signin").Click();
+        // The next page opened must not race the sign-in's answer (and its cookie).
+        if (role is Roles.Admin or Roles.Ops)
+            _browser.Await("form.signout");
+        else
+            _browser.Await("#signin-error");
     }
 
     [Fact]
@@ -143,6 +148,27 @@ public sealed partial class OpsConsoleTests(WorkerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task AMessageOfATypeNoConsumerHandles_IsStoredAsSkipped_VerifiedButNeverReplayed()
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync($"skipped-{Guid.NewGuid():N}"[..20]);
+        var messageId = await fixture.SendAsync(new NobodyHandlesThis($"text {Guid.NewGuid():N}"), c => c.UseApiKey(key));
+
+        var store = _ops.Services.GetRequiredService<FailureStore>();
+        var skipped = await EventuallyAsync(async () =>
+            (await store.ListAsync(new FailureFilter(Queue: FailureQueues.Skipped), 50, default)).Rows.FirstOrDefault(f => f.MessageId == messageId.ToString()));
+
+        Assert.Equal((RejectionReasons.UnhandledMessageType, true, null), (skipped.Reason, skipped.Verified, skipped.UserId));
+        Assert.DoesNotContain(key, skipped.Body + string.Join(' ', skipped.Headers.Values), StringComparison.Ordinal);
+        Assert.Contains("no consumer handles", await _ops.Services.GetRequiredService<FailureReplayer>().RefusalAsync(skipped, default), StringComparison.Ordinal);
+        var outcome = await _ops.Services.GetRequiredService<FailureReplayer>().ReplayAsync([skipped.Id], "test", TimeSpan.FromMinutes(1), default);
+        Assert.Empty(outcome.Replayed);
+        Assert.Contains(await store.GroupsAsync(FailureStatus.Open, default), g => g.Group == RejectionReasons.UnhandledMessageType);
+    }
+
+    /// <summary>A message type the worker has no consumer for.</summary>
+    public sealed record NobodyHandlesThis(string Text);
+
+    [Fact]
     public async Task UserRoleCredential_Gets403_AndNoSession()
     {
         var (_, key) = await fixture.CreateApiKeyAsync("plain-user");
@@ -154,7 +180,7 @@ public sealed partial class OpsConsoleTests(WorkerFixture fixture) : IClassFixtu
         Assert.Equal(HttpStatusCode.Redirect, (await client.GetAsync("/")).StatusCode);
 
         await SignInAsync(Roles.User);
-        Assert.Contains("may not use the ops console", _browser.Find("#signin-error").Text, StringComparison.Ordinal);
+        Assert.Contains("may not use the ops console", _browser.Await("#signin-error").Text, StringComparison.Ordinal);
         _browser.Screenshot("signin-forbidden");
     }
 
