@@ -31,6 +31,7 @@ public sealed class FairShareScheduler
     private readonly Dictionary<string, UserShare> _users = new(StringComparer.Ordinal);
     private readonly bool _enabled;
     private readonly int _capacity;
+    private readonly int _turns;
     private readonly TimeProvider _time;
     private int _free;
     private int _waiting;
@@ -42,7 +43,7 @@ public sealed class FairShareScheduler
     public FairShareScheduler(IOptions<LlmOptions> llm, IOptions<MessagingOptions> messaging, IOptions<FairShareOptions> options, TimeProvider time)
     {
         _enabled = options.Value.Enabled;
-        _free = llm.Value.MaxConcurrentCalls;
+        _free = _turns = llm.Value.MaxConcurrentCalls;
         _capacity = CapacityFor(messaging.Value.ConcurrentMessageLimit, options.Value.ReservedSlots, llm.Value.MaxConcurrentCalls);
         _time = time;
         _callSeconds = InitialCallTime.TotalSeconds;
@@ -104,23 +105,35 @@ public sealed class FairShareScheduler
 
     /// <summary>
     /// When a message of <paramref name="who"/> parked now should come back: after the ones parked before it, at the pace
-    /// the user is being served here. <paramref name="due"/>, when the message was parked before and given a time then,
-    /// keeps that time.
+    /// the user can be served here (its turns, or the turns it is entitled to, whichever is more). A message parked before
+    /// keeps its place: its due time while that is ahead, else the next step, never the back of the line.
     /// </summary>
     public DateTimeOffset ParkUntil(ShareKey who, DateTimeOffset? due)
     {
         var now = _time.GetUtcNow();
         lock (_lock)
         {
-            if (due is { } kept && kept > now)
-                return kept;
             var user = Enter(who);
-            var pace = TimeSpan.FromSeconds(_callSeconds / Math.Max(1, user.InFlight));
+            var pace = TimeSpan.FromSeconds(_callSeconds / Math.Max(1, Math.Max(user.InFlight, EntitledTurns(user, _time.GetTimestamp()))));
+            if (due is { } kept)
+                return kept > now ? kept : now + pace;
             user.NextReturn = (user.NextReturn > now ? user.NextReturn : now) + pace;
             var until = user.NextReturn;
             ForgetIfIdle(user);
             return until;
         }
+    }
+
+    // The user's weighted share of the turns among the users present.
+    private double EntitledTurns(UserShare user, long now)
+    {
+        var totalWeight = 0L;
+        foreach (var other in _users.Values)
+        {
+            if (other == user || IsPresent(other, now))
+                totalWeight += other.Weight;
+        }
+        return _turns * (double)user.Weight / totalWeight;
     }
 
     /// <summary>
