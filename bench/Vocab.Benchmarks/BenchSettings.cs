@@ -3,7 +3,7 @@ namespace Vocab.Benchmarks;
 /// <summary>The fixed parameters of a benchmark run, printed in the report.</summary>
 public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, int ConcurrentMessageLimit, int HttpRequests, int HttpConcurrency, int RoundTrips,
     int FloodCredentials, int FloodAddresses, int LlmMessages, int DistinctCallers, int ScaleOutMessages,
-    int FairBurst, int FairSeconds, int FairBacklog)
+    int FairBurst, int FairSeconds, int FairBacklog, int FairLlmMilliseconds)
 {
     public static BenchSettings FromArgs(string[] args)
     {
@@ -18,6 +18,7 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
             Arg("--round-trips", quick ? 100 : 300), Arg("--flood", quick ? 4_000 : 100_000), Arg("--flood-addresses", quick ? 100 : 1_000),
             Arg("--llm-messages", quick ? 150 : 1_000), Arg("--callers", quick ? 1_000 : 10_000),
             Arg("--scale-messages", quick ? 100 : 300),
-            Arg("--fair-burst", quick ? 300 : 2_000), Arg("--fair-seconds", quick ? 15 : 60), Arg("--fair-backlog", quick ? 300 : 1_000));
+            Arg("--fair-burst", quick ? 300 : 2_000), Arg("--fair-seconds", quick ? 15 : 60), Arg("--fair-backlog", quick ? 300 : 1_000),
+            Arg("--fair-llm-ms", 200));
     }
 }
