@@ -2,7 +2,8 @@ namespace Vocab.Benchmarks;
 
 /// <summary>The fixed parameters of a benchmark run, printed in the report.</summary>
 public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, int ConcurrentMessageLimit, int HttpRequests, int HttpConcurrency, int RoundTrips,
-    int FloodCredentials, int FloodAddresses, int LlmMessages, int DistinctCallers, int ScaleOutMessages)
+    int FloodCredentials, int FloodAddresses, int LlmMessages, int DistinctCallers, int ScaleOutMessages,
+    int FairBurst, int FairSeconds, int FairBacklog, int FairLlmMilliseconds)
 {
     public static BenchSettings FromArgs(string[] args)
     {
@@ -16,6 +17,8 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
         return new BenchSettings(Arg("--messages", quick ? 150 : 500), Arg("--rounds", quick ? 3 : 5), 32, 16, Arg("--http-requests", quick ? 100 : 400), 16,
             Arg("--round-trips", quick ? 100 : 300), Arg("--flood", quick ? 4_000 : 100_000), Arg("--flood-addresses", quick ? 100 : 1_000),
             Arg("--llm-messages", quick ? 150 : 1_000), Arg("--callers", quick ? 1_000 : 10_000),
-            Arg("--scale-messages", quick ? 100 : 300));
+            Arg("--scale-messages", quick ? 100 : 300),
+            Arg("--fair-burst", quick ? 300 : 2_000), Arg("--fair-seconds", quick ? 15 : 60), Arg("--fair-backlog", quick ? 300 : 1_000),
+            Arg("--fair-llm-ms", 200));
     }
 }

@@ -5,6 +5,7 @@ using Vocab.Benchmarks;
 using Vocab.Benchmarks.Bridge;
 using Vocab.Benchmarks.Cluster;
 using Vocab.Benchmarks.EndToEnd;
+using Vocab.Benchmarks.Fairness;
 using Vocab.Benchmarks.Flood;
 using Vocab.Benchmarks.Llm;
 using Vocab.Benchmarks.Transport;
@@ -15,13 +16,14 @@ using Vocab.Benchmarks.Storage;
 using Vocab.TestSupport;
 
 // bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, tls, llm, flood, mongo, ops, cluster
-// (default: all). A full run of only some parts replaces just their sections and targets in the report.
+// (default: all), and fairness (about five minutes, run only when named). A full run of only some parts replaces just their
+// sections and targets in the report.
 var settings = BenchSettings.FromArgs(args);
 var outIndex = Array.LastIndexOf(args, "--out");
 var quick = args.Contains("--quick");
 // A quick run never overwrites the report: its figures are for a developer's eyes only.
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : quick ? ".services/benchmarks-quick.md" : "docs/benchmarks.md";
-var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls" or "llm" or "cluster" or "mongo" or "ops").ToHashSet();
+var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "bridge" or "flood" or "tls" or "llm" or "cluster" or "mongo" or "ops" or "fairness").ToHashSet();
 if (quick && parts.Count == 0)
     parts = ["e2e", "tls", "llm", "flood", "mongo"];
 bool Runs(string part) => parts.Count == 0 || parts.Contains(part);
@@ -54,6 +56,9 @@ int OpsFailures()
 }
 if (Runs("cluster"))
     await ScaleOutRun.RunAsync(settings, report);
+// Only when named: a full run of it takes about five minutes (three workers, a 60 s load three times).
+if (parts.Contains("fairness"))
+    await FairnessRun.RunAsync(settings, report);
 
 using var management = RabbitMqVirtualHost.CreateManagementClient();
 var overview = await management.GetFromJsonAsync<System.Text.Json.JsonElement>("api/overview");

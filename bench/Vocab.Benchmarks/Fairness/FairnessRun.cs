@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Vocab.Authentication;
+using Vocab.Authentication.ApiKeys;
+using Vocab.Benchmarks.EndToEnd;
+using Vocab.Benchmarks.Reporting;
+using Vocab.Contracts;
+using Vocab.Messaging;
+using Vocab.TestSupport;
+
+namespace Vocab.Benchmarks.Fairness;
+
+/// <summary>
+/// Fair share (issue 24) on the single local broker with three production workers and an LLM that answers after 200 ms:
+/// light users' latency on an idle system, then while one user bursts, with fair share on and off (first in, first out);
+/// two backlogged users on plans of weight 3 and 1; and the burst's throughput with and without fair share.
+/// </summary>
+public static class FairnessRun
+{
+    private const int Workers = 3;
+    private const int LightUsers = 10;
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromMinutes(10);
+
+    // The shipped worker defaults (src/Worker): what production runs.
+    private const int MaxConcurrentCalls = 16;
+    private const int ConcurrentMessageLimit = 32;
+    private const int PrefetchCount = 64;
+
+    public static async Task RunAsync(BenchSettings settings, BenchmarkReport report)
+    {
+        await using var environment = await BenchEnvironment.StartAsync(settings, "bench-fair");
+        // 200 ms (the issue's figure) unless --fair-llm-ms says otherwise: a slower LLM makes its slots, not MongoDB, the bottleneck.
+        var llmLatency = TimeSpan.FromMilliseconds(settings.FairLlmMilliseconds);
+        environment.Llm.Behaviour = _ => FakeLlmAnswer.Slow(llmLatency) with { Content = FakeLlmAnswer.Items(3).Content };
+        using var parked = new ParkedCounter();
+        var seconds = settings.FairSeconds;
+        var burst = settings.FairBurst;
+
+        var idle = await LoadAsync(environment, parked, fairShare: true, burst: 0, seconds);
+        Console.WriteLine($"fairness idle: light p50 {idle.Light.P50:0} ms, p95 {idle.Light.P95:0} ms");
+        var fair = await LoadAsync(environment, parked, fairShare: true, burst, seconds);
+        Console.WriteLine($"fairness burst, fair share: light p95 {fair.LightDuringBurst.P95:0} ms, max {fair.Light.Max:0} ms, burst drained in {fair.BurstDrained.TotalSeconds:0.0} s, {fair.Throughput:0.0} msg/s, {fair.Parked} parked");
+        var fifo = await LoadAsync(environment, parked, fairShare: false, burst, seconds);
+        Console.WriteLine($"fairness burst, FIFO: light p95 {fifo.LightDuringBurst.P95:0} ms, max {fifo.Light.Max:0} ms, burst drained in {fifo.BurstDrained.TotalSeconds:0.0} s, {fifo.Throughput:0.0} msg/s");
+        var weighted = await WeightedAsync(environment, parked, settings.FairBacklog);
+        Console.WriteLine($"fairness weighted: {weighted.Heavy}:{weighted.Light} calls in the window, ratio {weighted.Ratio:0.00}");
+
+        Write(report, settings, idle, fair, fifo, weighted);
+    }
+
+    private static void Write(BenchmarkReport report, BenchSettings settings, LoadResult idle, LoadResult fair, LoadResult fifo, WeightedResult weighted)
+    {
+        var llmLatency = TimeSpan.FromMilliseconds(settings.FairLlmMilliseconds);
+        string Ms(double value) => value.ToString("0", CultureInfo.InvariantCulture) + " ms";
+        string X(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "×";
+        string Verdict(bool met) => met ? "met" : "**missed**";
+        var fairRatio = fair.LightDuringBurst.P95 / idle.Light.P95;
+        var fifoRatio = fifo.LightDuringBurst.P95 / idle.Light.P95;
+        // "None waits behind the burst": first in first out, a light request waits for the whole burst ahead of it (seconds
+        // to minutes); with fair share its wait stays of the order of an idle one. The bar: 5 × the idle p95.
+        var behindLimit = 5 * idle.Light.P95;
+        var throughputRatio = fair.Throughput / fifo.Throughput;
+        var table = new StringBuilder("| metric | target | measured | met? |\n| --- | --- | --- | --- |\n")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 1. light users alone (idle): p50 / p95 / longest | baseline | {Ms(idle.Light.P50)} / {Ms(idle.Light.P95)} / {Ms(idle.Light.Max)} | — |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 2. burst, fair share: light p50 / p95 while the burst is served | p95 ≤ 2 × idle p95 ({Ms(2 * idle.Light.P95)}) | {Ms(fair.LightDuringBurst.P50)} / {Ms(fair.LightDuringBurst.P95)} ({X(fairRatio)} idle p95; over all {settings.FairSeconds} s: {Ms(fair.Light.P50)} / {Ms(fair.Light.P95)}) | {Verdict(fairRatio <= 2)} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 2. burst, fair share: longest light wait | none behind the burst: ≤ 5 × idle p95 ({Ms(behindLimit)}) | {Ms(fair.Light.Max)} (burst drained in {fair.BurstDrained.TotalSeconds:0.0} s) | {Verdict(fair.Light.Max <= behindLimit)} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 2. burst, first in first out: light p50 / p95 while the burst is served, longest | for comparison | {Ms(fifo.LightDuringBurst.P50)} / {Ms(fifo.LightDuringBurst.P95)} ({X(fifoRatio)} idle p95), longest {Ms(fifo.Light.Max)} (burst drained in {fifo.BurstDrained.TotalSeconds:0.0} s) | — |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 3. two backlogged users, weights 3 and 1: LLM calls while both are backlogged | 3:1 ± 10% (2.7–3.3) | {weighted.Heavy}:{weighted.Light} = {weighted.Ratio:0.00}:1 | {Verdict(weighted.Ratio is >= 2.7 and <= 3.3)} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| every request answered (idle / fair share / first in first out / weighted) | 0 unanswered | {idle.Unanswered} / {fair.Unanswered} / {fifo.Unanswered} / {weighted.Unanswered} unanswered within {RequestTimeout.TotalMinutes:0} min | {Verdict(idle.Unanswered + fair.Unanswered + fifo.Unanswered + weighted.Unanswered == 0)} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 4. throughput of scenario 2's load, fair share ÷ first in first out | ≥ 0.95× | {fair.Throughput:0.0} ÷ {fifo.Throughput:0.0} msg/s = {X(throughputRatio)} | {Verdict(throughputRatio >= 0.95)} |");
+        var conditions =
+            FormattableString.Invariant($"\nConditions: one local RabbitMQ node (a fresh virtual host), {Workers} workers, each the production composition in this process with the shipped ") +
+            FormattableString.Invariant($"defaults (Llm:MaxConcurrentCalls {MaxConcurrentCalls}, Worker:ConcurrentMessageLimit {ConcurrentMessageLimit}, PrefetchCount {PrefetchCount}, FairShare:Headroom 2), ") +
+            FormattableString.Invariant($"a local OpenAI-compatible endpoint answering after {llmLatency.TotalMilliseconds:0} ms (LLM capacity {Workers * MaxConcurrentCalls / llmLatency.TotalSeconds:0} msg/s), ") +
+            "MongoDB as configured (a fresh database per scenario). Plans without rate or quota limits (weight 1 for role user, 3 for role premium), so only fair share shapes the load. " +
+            FormattableString.Invariant($"{LightUsers} light users (API keys, weight 1) each send 1 request a second for {settings.FairSeconds} s, staggered; in scenario 2 one user sends {settings.FairBurst} requests at once at the start. ") +
+            "Latency is from send to answer on the publisher's clock (request/response, no resends). \"While the burst is served\": light requests sent before the burst's last answer. " +
+            "Throughput (4): the burst and the light requests sent before the burst's last answer, divided by the time until all of them were answered. " +
+            FormattableString.Invariant($"Scenario 3: two users with {settings.FairBacklog} equal-sized requests each, sent interleaved at once; calls counted in the order the LLM endpoint received them, ") +
+            FormattableString.Invariant($"from call {weighted.WindowStart} to the point where the first user to finish had {weighted.WindowEndRemaining} calls left (both backlogged); all {2 * settings.FairBacklog} took {weighted.Took.TotalSeconds:0.0} s. ") +
+            FormattableString.Invariant($"Parked on the delay queues (vocab.fair_share.parked, every time a message is parked): {fair.Parked} with fair share for {fair.Requests} requests, {weighted.Parked} in scenario 3. ") +
+            "Run it alone: `source .services/env && dotnet run -c Release --project bench/Vocab.Benchmarks -- fairness` (add `--quick` for a scaled-down check; " +
+            "`--fair-burst N`, `--fair-seconds N`, `--fair-backlog N` change the sizes, `--fair-llm-ms N` the LLM's answer time).";
+        string Waits(IReadOnlyList<double> perSecond) => string.Join(" ", perSecond.Take(60).Select(w => w.ToString("0", CultureInfo.InvariantCulture))) + (perSecond.Count > 60 ? " …" : "");
+        string Timeline(IReadOnlyList<int> perSecond) => string.Join(" ", perSecond.Take(40)) + (perSecond.Count > 40 ? " …" : "");
+        var timelines = "\n\nLLM calls received in each second from the start of scenario 2 (capacity " +
+            FormattableString.Invariant($"{Workers * MaxConcurrentCalls / llmLatency.TotalSeconds:0}/s):\n\n| variant | calls per second |\n| --- | --- |\n") +
+            $"| fair share | {Timeline(fair.CallsPerSecond)} |\n| first in first out | {Timeline(fifo.CallsPerSecond)} |\n" +
+            "\nLongest wait of the light requests sent in each second of scenario 2, in ms:\n\n| variant | longest wait per second |\n| --- | --- |\n" +
+            $"| fair share | {Waits(fair.LightLongestBySecond)} |\n| first in first out | {Waits(fifo.LightLongestBySecond)} |\n";
+        report.Section(FormattableString.Invariant($"Fairness: one user's burst and the others, plan weights (3 workers, LLM answers after {llmLatency.TotalMilliseconds:0} ms)"), table + conditions + timelines);
+        report.Target("Fairness: light users' p95 during a burst ÷ idle p95", fairRatio, 2, higherIsBetter: false, "×");
+        report.Target("Fairness: longest light wait during a burst ÷ idle p95", fair.Light.Max / idle.Light.P95, 5, higherIsBetter: false, "×");
+        report.Target("Fairness: calls to weight 3 ÷ calls to weight 1 while both are backlogged (≥ 2.7)", weighted.Ratio, 2.7, higherIsBetter: true, "");
+        report.Target("Fairness: calls to weight 3 ÷ calls to weight 1 while both are backlogged (≤ 3.3)", weighted.Ratio, 3.3, higherIsBetter: false, "");
+        report.Target("Fairness: throughput with fair share ÷ first in first out", throughputRatio, 0.95, higherIsBetter: true, "×");
+    }
+
+    /// <summary>Scenarios 1 and 2: light users at 1 request a second each, with or without a burst at the start.</summary>
+    private static async Task<LoadResult> LoadAsync(BenchEnvironment environment, ParkedCounter parked, bool fairShare, int burst, int seconds)
+    {
+        await using var run = await StartAsync(environment, fairShare);
+        var lightKeys = new List<string>();
+        for (var i = 0; i < LightUsers; i++)
+            lightKeys.Add(await run.KeyAsync($"light-{i}", Roles.User));
+        var burstKey = await run.KeyAsync("burst", Roles.User);
+        await run.WarmUpAsync(lightKeys.Append(burstKey));
+        var parkedBefore = parked.Count;
+        var callsBefore = environment.Llm.CallCount;
+
+        var started = DateTime.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var burstTasks = Enumerable.Range(0, burst).Select(i => run.TimedAsync(clock, NewRequest("burst", i), burstKey)).ToList();
+        var lightTasks = new List<Task<Sample>>();
+        var schedule = Enumerable.Range(0, LightUsers).Select(user => Task.Run(async () =>
+        {
+            var mine = new List<Task<Sample>>();
+            for (var second = 0; second < seconds; second++)
+            {
+                var at = TimeSpan.FromSeconds(second + user / (double)LightUsers);
+                if (at > clock.Elapsed)
+                    await Task.Delay(at - clock.Elapsed);
+                mine.Add(run.TimedAsync(clock, NewRequest($"light{user}", second), lightKeys[user]));
+            }
+            return mine;
+        })).ToList();
+        foreach (var user in await Task.WhenAll(schedule))
+            lightTasks.AddRange(user);
+        var light = await Task.WhenAll(lightTasks);
+        var bursted = await Task.WhenAll(burstTasks);
+        // An unanswered request (timed out) stays in the figures with the time it waited: a lower bound, and named in the report.
+        var unanswered = light.Concat(bursted).Count(s => !s.Answered);
+
+        var drained = bursted.Length == 0 ? TimeSpan.Zero : bursted.Max(s => s.AnsweredAt);
+        var sameLoad = bursted.Concat(light.Where(s => s.SentAt < drained)).ToList();
+        var busyUntil = sameLoad.Count == 0 ? TimeSpan.Zero : sameLoad.Max(s => s.AnsweredAt);
+        return new LoadResult(
+            Latency.Of(light),
+            Latency.Of(bursted.Length == 0 ? light : light.Where(s => s.SentAt < drained).ToArray()),
+            drained,
+            busyUntil > TimeSpan.Zero ? sameLoad.Count / busyUntil.TotalSeconds : 0,
+            parked.Count - parkedBefore,
+            light.Length + bursted.Length,
+            environment.Llm.CallCount - callsBefore,
+            CallsPerSecond(environment.Llm.CallTimes.Skip(callsBefore), started),
+            LongestBySecond(light),
+            unanswered);
+    }
+
+    /// <summary>Scenario 3: two users on plans of weight 3 and 1, each with a backlog, sent interleaved at once.</summary>
+    private static async Task<WeightedResult> WeightedAsync(BenchEnvironment environment, ParkedCounter parked, int backlog)
+    {
+        await using var run = await StartAsync(environment, fairShare: true);
+        var heavyKey = await run.KeyAsync("heavy", Roles.Premium);
+        var lightKey = await run.KeyAsync("plain", Roles.User);
+        await run.WarmUpAsync([heavyKey, lightKey]);
+        var callsBefore = environment.Llm.CallCount;
+        var parkedBefore = parked.Count;
+        var clock = Stopwatch.StartNew();
+        // Same-length transcripts ("w3"/"w1" tags): the same tokens per call, so the share of calls is the share of tokens.
+        var samples = await Task.WhenAll(Enumerable.Range(0, backlog).SelectMany(i => new[]
+        {
+            run.TimedAsync(clock, NewRequest("fair-w3", i), heavyKey),
+            run.TimedAsync(clock, NewRequest("fair-w1", i), lightKey),
+        }));
+        var unanswered = samples.Count(s => !s.Answered);
+
+        var calls = environment.Llm.Requests.Skip(callsBefore).Select(r => r.RootElement.GetRawText())
+            .Select(text => text.Contains("fair-w3 ", StringComparison.Ordinal) ? 3 : text.Contains("fair-w1 ", StringComparison.Ordinal) ? 1 : 0).ToList();
+        // Both backlogged: skip the first calls (the workers filling up) and stop while the first user to finish still
+        // has as many calls left as the three workers may hold of it (its tail is no longer a backlog).
+        var warmUp = Workers * MaxConcurrentCalls;
+        var tail = Workers * (MaxConcurrentCalls + 2);
+        int heavyLeft = backlog, lightLeft = backlog, heavy = 0, light = 0, index = 0;
+        foreach (var call in calls)
+        {
+            if (Math.Min(heavyLeft, lightLeft) <= tail)
+                break;
+            if (index++ >= warmUp)
+            {
+                heavy += call == 3 ? 1 : 0;
+                light += call == 1 ? 1 : 0;
+            }
+            heavyLeft -= call == 3 ? 1 : 0;
+            lightLeft -= call == 1 ? 1 : 0;
+        }
+        return new WeightedResult(heavy, light, light == 0 ? double.PositiveInfinity : heavy / (double)light, warmUp, tail, parked.Count - parkedBefore,
+            samples.Max(s => s.AnsweredAt), unanswered);
+    }
+
+    // LLM calls received in each whole second from the start of the load.
+    private static List<int> CallsPerSecond(IEnumerable<DateTime> callTimes, DateTime started)
+    {
+        var perSecond = new List<int>();
+        foreach (var second in callTimes.Select(t => (int)Math.Floor((t - started).TotalSeconds)).Where(s => s >= 0))
+        {
+            while (perSecond.Count <= second)
+                perSecond.Add(0);
+            perSecond[second]++;
+        }
+        return perSecond;
+    }
+
+    // The longest wait of the light requests sent in each whole second.
+    private static List<double> LongestBySecond(IEnumerable<Sample> samples) =>
+        samples.GroupBy(s => (int)Math.Floor(s.SentAt.TotalSeconds)).OrderBy(g => g.Key).Select(g => g.Max(s => s.Milliseconds)).ToList();
+
+    private static GenerateVocabulary NewRequest(string tag, int i) => new()
+    {
+        RequestId = Guid.NewGuid(), VideoId = $"{tag}-{i}", Transcript = $"{tag} {i:D5} {Guid.NewGuid():N} transcript for the fairness benchmark.",
+        SourceLanguage = "en", TargetLanguage = "ko", MaxItems = 5,
+    };
+
+    private static async Task<WorkerRun> StartAsync(BenchEnvironment environment, bool fairShare)
+    {
+        environment.UseFreshDatabase();
+        environment.Overrides.Clear();
+        environment.Overrides["FairShare:Enabled"] = fairShare ? "true" : "false";
+        environment.Overrides["Llm:MaxConcurrentCalls"] = MaxConcurrentCalls.ToString(CultureInfo.InvariantCulture);
+        environment.Overrides["Worker:ConcurrentMessageLimit"] = ConcurrentMessageLimit.ToString(CultureInfo.InvariantCulture);
+        environment.Overrides["Worker:PrefetchCount"] = PrefetchCount.ToString(CultureInfo.InvariantCulture);
+        environment.Overrides["Llm:Timeout"] = "00:01:00";
+        // Plans without rate or quota limits: only fair share shapes the load.
+        environment.Overrides["Plans:fair-one:Weight"] = "1";
+        environment.Overrides["Plans:fair-three:Weight"] = "3";
+        environment.Overrides["Plans:RoleMap:user"] = "fair-one";
+        environment.Overrides["Plans:RoleMap:premium"] = "fair-three";
+        var hosts = new List<IHost>();
+        for (var i = 0; i < Workers; i++)
+            hosts.Add(await environment.StartWorkerAsync(authenticate: true));
+        var publisher = await environment.StartPublisherAsync();
+        var client = publisher.CreateRequestClient<GenerateVocabulary>(new Uri($"exchange:{QueueNames.DefaultInput}"),
+            MassTransit.RequestTimeout.After(m: (int)RequestTimeout.TotalMinutes));
+        return new WorkerRun(hosts, publisher, client);
+    }
+
+    /// <summary>Three workers on the environment's virtual host and database, and a publisher in front of them.</summary>
+    private sealed record WorkerRun(List<IHost> Hosts, IBusControl Publisher, IRequestClient<GenerateVocabulary> Client) : IAsyncDisposable
+    {
+        public async Task<string> KeyAsync(string user, string role) =>
+            (await Hosts[0].Services.GetRequiredService<ApiKeyStore>().CreateAsync($"{user}-{Guid.NewGuid():N}", role, DateTime.UtcNow)).Key;
+
+        /// <summary>One answered request per key first: code paths compiled, credentials cached, connections open.</summary>
+        public async Task WarmUpAsync(IEnumerable<string> apiKeys)
+        {
+            var clock = Stopwatch.StartNew();
+            var samples = await Task.WhenAll(apiKeys.Select((key, i) => TimedAsync(clock, NewRequest("warm-up", i), key)));
+            if (samples.Any(s => !s.Answered))
+                throw new InvalidOperationException("a warm-up request was not answered with a list");
+        }
+
+        public async Task<Sample> TimedAsync(Stopwatch clock, GenerateVocabulary request, string apiKey)
+        {
+            var sent = clock.Elapsed;
+            try
+            {
+                var response = await Client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(c => c.UseApiKey(apiKey)));
+                return new Sample(sent, clock.Elapsed, response.Is(out Response<VocabularyGenerated>? _));
+            }
+            catch (RequestTimeoutException)
+            {
+                return new Sample(sent, clock.Elapsed, Answered: false);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Publisher.StopAsync();
+            foreach (var host in Hosts)
+            {
+                await host.StopAsync();
+                host.Dispose();
+            }
+        }
+    }
+
+    private sealed record Sample(TimeSpan SentAt, TimeSpan AnsweredAt, bool Answered)
+    {
+        public double Milliseconds => (AnsweredAt - SentAt).TotalMilliseconds;
+    }
+
+    private sealed record Latency(double P50, double P95, double Max, int Count)
+    {
+        public static Latency Of(IReadOnlyCollection<Sample> samples)
+        {
+            var ms = samples.Select(s => s.Milliseconds).ToList();
+            return new Latency(Distribution.Percentile(ms, 50), Distribution.Percentile(ms, 95), ms.Count == 0 ? double.NaN : ms.Max(), ms.Count);
+        }
+    }
+
+    private sealed record LoadResult(Latency Light, Latency LightDuringBurst, TimeSpan BurstDrained, double Throughput, long Parked, int Requests, int LlmCalls, IReadOnlyList<int> CallsPerSecond,
+        IReadOnlyList<double> LightLongestBySecond, int Unanswered);
+
+    private sealed record WeightedResult(int Heavy, int Light, double Ratio, int WindowStart, int WindowEndRemaining, long Parked, TimeSpan Took, int Unanswered);
+
+    /// <summary>Counts <c>vocab.fair_share.parked</c> from the workers in this process.</summary>
+    private sealed class ParkedCounter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _count;
+
+        public ParkedCounter()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Vocab.FairShare" && instrument.Name == "vocab.fair_share.parked")
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _count, value));
+            _listener.Start();
+        }
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
