@@ -99,7 +99,7 @@ public sealed class RabbitMqCluster : IAsyncDisposable
     {
         var reasons = new List<string>();
         foreach (var queue in (await QueuesAsync()).Where(q => IsFailureQueue(q.Name) && q.Ready > 0))
-            reasons.AddRange((await PeekAsync(queue.Name, (int)queue.Ready)).Select(m => m.Reason));
+            reasons.AddRange((await PeekAsync(queue.Name, (int)Math.Min(queue.Ready, 500))).Select(m => m.Reason));
         return reasons;
     }
 
@@ -133,7 +133,10 @@ public sealed class RabbitMqCluster : IAsyncDisposable
                 using var management = ManagementOf(i);
                 using var response = await management.PostAsync($"api/queues/{VirtualHost}/{Uri.EscapeDataString(queue)}/get",
                     new StringContent($$"""{"count":{{count}},"ackmode":"ack_requeue_true","encoding":"auto"}""", System.Text.Encoding.UTF8, "application/json"));
-                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                var text = await response.Content.ReadAsStringAsync();
+                using var json = JsonDocument.Parse(text);
+                if (json.RootElement.ValueKind != JsonValueKind.Array)
+                    return [($"(the management API said {response.StatusCode}: {text})", "-")];
                 return json.RootElement.EnumerateArray().Select(m =>
                 {
                     var headers = m.GetProperty("properties").TryGetProperty("headers", out var h) ? h : default;
