@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using MassTransit;
+using Vocab.Messaging;
 
 namespace Vocab.TestSupport;
 
@@ -113,9 +114,14 @@ public sealed class RabbitMqCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>True for a failure queue: <c>_error</c>, <c>_refused</c> or <c>_skipped</c>.</summary>
+    /// <summary>
+    /// True for one of the worker's failure queues (<c>generate-vocabulary_error</c>, <c>_refused</c>, <c>_skipped</c>);
+    /// not a publisher's own exclusive <c>…_skipped</c> bus queue, which nobody else may look into.
+    /// </summary>
     public static bool IsFailureQueue(string name) =>
-        name.EndsWith("_error", StringComparison.Ordinal) || name.EndsWith("_refused", StringComparison.Ordinal) || name.EndsWith("_skipped", StringComparison.Ordinal);
+        name.StartsWith(QueueNames.DefaultInput + "_", StringComparison.Ordinal)
+        && (name.EndsWith(QueueNames.ErrorSuffix, StringComparison.Ordinal) || name.EndsWith(QueueNames.RefusedSuffix, StringComparison.Ordinal)
+            || name.EndsWith(QueueNames.SkippedSuffix, StringComparison.Ordinal));
 
     // Requeued at once: a look for the failure message, not a consumer.
     private async Task<string> PeekReasonsAsync(string queue)
