@@ -56,16 +56,6 @@ public sealed class FairShareScheduler
     public static int CapacityFor(int consumerSlots, int reservedSlots, int llmSlots) =>
         Math.Max(consumerSlots - reservedSlots, Math.Min(consumerSlots, llmSlots));
 
-    /// <summary>How long a call has taken lately (a moving average).</summary>
-    public TimeSpan TypicalCallTime
-    {
-        get
-        {
-            lock (_lock)
-                return TimeSpan.FromSeconds(_callSeconds);
-        }
-    }
-
     /// <summary>Users with state here: those holding, waiting or running, with parked messages due back or a recent demand.</summary>
     public int TrackedUsers
     {
