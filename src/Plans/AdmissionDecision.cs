@@ -4,9 +4,11 @@ namespace Vocab.Plans;
 
 /// <summary>
 /// What the plan says of a request: admitted (with the plan and its rate), or refused with a reason from
-/// <see cref="RejectionReasons"/> (<c>forbidden</c>, <c>rate_limited</c>, <c>quota_exceeded</c>) and when to come back.
+/// <see cref="RejectionReasons"/> (<c>forbidden</c>, <c>rate_limited</c>, <c>quota_exceeded</c>) and when to come back. An
+/// admitted request carries its <see cref="Reservation"/>, to settle or give back.
 /// </summary>
-public sealed record AdmissionDecision(Plan? Plan, string? RefusalReason, string? Detail, RateDecision? Rate, DateTimeOffset? QuotaResetsAt)
+public sealed record AdmissionDecision(Plan? Plan, string? RefusalReason, string? Detail, RateDecision? Rate, DateTimeOffset? QuotaResetsAt,
+    QuotaReservation? Reservation = null)
 {
     public bool Admitted => RefusalReason is null;
 

@@ -1,13 +1,14 @@
+using Microsoft.Extensions.Options;
 using Vocab.Contracts;
 
 namespace Vocab.Plans;
 
 /// <summary>
-/// Checks a request against the caller's plan, in order: what the plan allows (<c>forbidden</c>), the shared rate
-/// (<c>rate_limited</c>) and the month's quota (<c>quota_exceeded</c>). Every step is idempotent by requestId, so the
-/// bridge and then the worker may both ask.
+/// Checks a request against the caller's plan, in order: what the plan allows (<c>forbidden</c>), then the shared rate
+/// (<c>rate_limited</c>) and the month's quota (<c>quota_exceeded</c>) in one conditional update. Idempotent by requestId,
+/// so the bridge and then the worker may both ask.
 /// </summary>
-public sealed class PlanAdmission(PlanCatalog plans, SharedRateLimiter rates, QuotaLedger quotas)
+public sealed class PlanAdmission(PlanCatalog plans, QuotaLedger quotas, IOptions<RateLimitOptions> rateOptions)
 {
     /// <summary>The role's plan, or a refusal when no plan is mapped to it (never a default).</summary>
     public AdmissionDecision PlanFor(string role) =>
@@ -15,23 +16,23 @@ public sealed class PlanAdmission(PlanCatalog plans, SharedRateLimiter rates, Qu
             ? new AdmissionDecision(plan, null, null, null, null)
             : AdmissionDecision.Refused(RejectionReasons.Forbidden, $"no plan for role '{role}' (Plans:RoleMap)");
 
-    /// <summary>Admits the request under <paramref name="plan"/>, reserving <paramref name="estimatedTokens"/> until it is settled.</summary>
-    public async Task<AdmissionDecision> AdmitAsync(GenerateVocabulary request, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken)
+    /// <summary>
+    /// Admits the request under <paramref name="plan"/>, reserving <paramref name="estimatedTokens"/> until it is settled.
+    /// <paramref name="countedBefore"/>: its claim says an earlier attempt was counted and gave its reservation back.
+    /// <paramref name="reportRemaining"/>: the decision says what the rate window has left (one more read).
+    /// </summary>
+    public async Task<AdmissionDecision> AdmitAsync(GenerateVocabulary request, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken,
+        bool countedBefore = false, bool reportRemaining = false)
     {
         if (request.MaxItems > plan.Limits.MaxItems)
             return AdmissionDecision.Refused(RejectionReasons.Forbidden, $"maxItems {request.MaxItems} is above plan {plan.Name}'s {plan.Limits.MaxItems}", plan);
 
-        RateDecision? rate = null;
-        if (plan.Limits.RequestsPerMinute is { } perWindow)
-        {
-            rate = await rates.CheckAsync(request.RequestId, userId, perWindow, cancellationToken);
-            if (!rate.Allowed)
-                return AdmissionDecision.Refused(RejectionReasons.RateLimited, $"over plan {plan.Name}'s {perWindow} requests per window", plan, rate);
-        }
-
-        var quota = await quotas.AdmitAsync(request.RequestId, userId, plan, estimatedTokens, cancellationToken);
-        return quota.Admitted
-            ? new AdmissionDecision(plan, null, null, rate, quota.ResetsAt)
-            : AdmissionDecision.Refused(RejectionReasons.QuotaExceeded, $"plan {plan.Name}'s monthly quota is spent", plan, rate, quota.ResetsAt);
+        var rate = plan.Limits.RequestsPerMinute is { } perWindow ? new RateWindow(perWindow, rateOptions.Value.Window) : null;
+        var quota = await quotas.AdmitAsync(request.RequestId, userId, plan, estimatedTokens, cancellationToken, rate, countedBefore, reportRemaining);
+        if (quota.Admitted)
+            return new AdmissionDecision(plan, null, null, quota.Rate, quota.ResetsAt, quota.Reservation);
+        return quota.Rate is { Allowed: false }
+            ? AdmissionDecision.Refused(RejectionReasons.RateLimited, $"over plan {plan.Name}'s {rate!.Limit} requests per window", plan, quota.Rate)
+            : AdmissionDecision.Refused(RejectionReasons.QuotaExceeded, $"plan {plan.Name}'s monthly quota is spent", plan, quota.Rate, quota.ResetsAt);
     }
 }

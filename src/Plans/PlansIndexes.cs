@@ -4,8 +4,8 @@ using Vocab.Storage;
 namespace Vocab.Plans;
 
 /// <summary>
-/// Indexes of the plan collections: rate windows, ledger entries and request claims expire by TTL (each document
-/// carries its own expiry), so every collection stays bounded; usage by month for listings.
+/// Indexes of the plan collections: request claims expire by TTL (each document carries its own expiry), so
+/// the collection stays bounded; usage by month for listings (a usage document holds its own rate windows and reservations).
 /// </summary>
 public sealed class PlansIndexes : IMongoIndexSetup
 {
@@ -13,12 +13,6 @@ public sealed class PlansIndexes : IMongoIndexSetup
 
     public async Task CreateIndexesAsync(VocabDatabase database, CancellationToken cancellationToken)
     {
-        await database.Collection<RateWindowDocument>(SharedRateLimiter.CollectionName).Indexes.CreateOneAsync(
-            new CreateIndexModel<RateWindowDocument>(Builders<RateWindowDocument>.IndexKeys.Ascending(w => w.ExpiresAt),
-                new CreateIndexOptions { Name = ExpiryIndexName, ExpireAfter = TimeSpan.Zero }), cancellationToken: cancellationToken);
-        await database.Collection<LedgerEntry>(QuotaLedger.LedgerCollection).Indexes.CreateOneAsync(
-            new CreateIndexModel<LedgerEntry>(Builders<LedgerEntry>.IndexKeys.Ascending(l => l.ExpiresAt),
-                new CreateIndexOptions { Name = ExpiryIndexName, ExpireAfter = TimeSpan.Zero }), cancellationToken: cancellationToken);
         await database.Collection<RequestClaimDocument>(RequestClaims.CollectionName).Indexes.CreateOneAsync(
             new CreateIndexModel<RequestClaimDocument>(Builders<RequestClaimDocument>.IndexKeys.Ascending(c => c.ExpiresAt),
                 new CreateIndexOptions { Name = ExpiryIndexName, ExpireAfter = TimeSpan.Zero }), cancellationToken: cancellationToken);

@@ -5,7 +5,7 @@ using Vocab.Storage;
 
 namespace Vocab.Plans;
 
-/// <summary>Registers plans, the shared rate limiter and the quota ledger.</summary>
+/// <summary>Registers plans, request claims and the quota ledger (rates and quotas).</summary>
 public static class PlansServiceCollectionExtensions
 {
     public static IHostApplicationBuilder AddVocabPlans(this IHostApplicationBuilder builder)
@@ -19,7 +19,6 @@ public static class PlansServiceCollectionExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<PlansOptions>, PlansOptionsValidator>());
         builder.Services.TryAddSingleton<PlanCatalog>();
         builder.Services.TryAddSingleton<RequestClaims>();
-        builder.Services.TryAddSingleton<SharedRateLimiter>();
         builder.Services.TryAddSingleton<QuotaLedger>();
         builder.Services.TryAddSingleton<PlanAdmission>();
         builder.Services.AddMetrics();

@@ -3,8 +3,9 @@ using MongoDB.Bson.Serialization.Attributes;
 namespace Vocab.Plans;
 
 /// <summary>
-/// A requestId bound to what it was first used for (<c>request_claims</c>, id: the requestId): the fingerprint, whether
-/// its answer is stored, and the lease of the one worker producing it now.
+/// A requestId bound to what it was first used for (<c>request_claims</c>, id: the requestId): the fingerprint, the lease
+/// of the one worker producing it now, and whether a failed attempt was counted (and gave its reservation back). Whether
+/// it is answered is the stored answer's existence (<c>vocabularies</c>, same id), not a flag here: no extra write.
 /// </summary>
 [BsonIgnoreExtraElements]
 public sealed class RequestClaimDocument
@@ -18,8 +19,9 @@ public sealed class RequestClaimDocument
     [BsonElement("fingerprint")]
     public string Fingerprint { get; set; } = "";
 
-    [BsonElement("completed")]
-    public bool Completed { get; set; }
+    /// <summary>Set when an attempt that was counted gave its reservation back: a later one reserves again, uncounted.</summary>
+    [BsonElement("counted")]
+    public bool Counted { get; set; }
 
     /// <summary>Who produces the answer now; null when nobody does.</summary>
     [BsonElement("owner")]

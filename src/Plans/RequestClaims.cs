@@ -7,7 +7,9 @@ namespace Vocab.Plans;
 /// <summary>
 /// Binds every requestId to its first request and lets one producer at a time work on it, across every worker and bridge:
 /// the claim is written by the first admission (one conditional upsert), and the producer holds a renewable lease so a
-/// crashed one is replaced once its lease runs out. With it, a requestId pays for at most one LLM call at a time.
+/// crashed one is replaced once its lease runs out. With it, a requestId pays for at most one LLM call at a time. An
+/// answered request keeps its lease until it runs out (ending it would be one more write): its stored answer, looked
+/// up first, answers every later copy.
 /// </summary>
 public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions> options, TimeProvider time)
 {
@@ -19,13 +21,13 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
     /// Records the request under its id if the id is new, leased to <paramref name="leaseOwner"/> when one is given (the
     /// usual first delivery then claims and leases in one command); says whether it matches what the id was first used for.
     /// </summary>
-    public async Task<RequestClaimState> RegisterAsync(Guid requestId, string userId, string fingerprint, CancellationToken cancellationToken,
+    public async Task<RequestClaim> RegisterAsync(Guid requestId, string userId, string fingerprint, CancellationToken cancellationToken,
         string? leaseOwner = null, TimeSpan lease = default)
     {
         var id = requestId.ToString("D");
         var now = time.GetUtcNow().UtcDateTime;
         var update = Builders<RequestClaimDocument>.Update
-            .SetOnInsert(c => c.UserId, userId).SetOnInsert(c => c.Fingerprint, fingerprint).SetOnInsert(c => c.Completed, false)
+            .SetOnInsert(c => c.UserId, userId).SetOnInsert(c => c.Fingerprint, fingerprint).SetOnInsert(c => c.Counted, false)
             .SetOnInsert(c => c.CreatedAt, now).SetOnInsert(c => c.ExpiresAt, now + options.Value.LedgerRetention);
         if (leaseOwner is not null)
             update = update.SetOnInsert(c => c.Owner, leaseOwner).SetOnInsert(c => c.LeaseUntil, now + lease);
@@ -40,23 +42,23 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
             claim = await UpsertAsync(id, update, cancellationToken);
         }
         if (claim.Fingerprint != fingerprint || claim.UserId != userId)
-            return RequestClaimState.Conflict;
-        if (claim.Completed)
-            return RequestClaimState.Completed;
+            return new RequestClaim(RequestClaimState.Conflict);
         // Owners are unique per delivery: holding it means this very command inserted the claim.
-        return leaseOwner is not null && claim.Owner == leaseOwner ? RequestClaimState.Leased : RequestClaimState.Open;
+        if (leaseOwner is not null && claim.Owner == leaseOwner)
+            return new RequestClaim(RequestClaimState.Leased);
+        return new RequestClaim(RequestClaimState.Open, claim.Counted, claim.Owner is not null && claim.LeaseUntil > now);
     }
 
     private Task<RequestClaimDocument> UpsertAsync(string id, UpdateDefinition<RequestClaimDocument> update, CancellationToken cancellationToken) =>
         _claims.FindOneAndUpdateAsync<RequestClaimDocument>(c => c.RequestId == id, update,
             new FindOneAndUpdateOptions<RequestClaimDocument> { IsUpsert = true, ReturnDocument = ReturnDocument.After }, cancellationToken);
 
-    /// <summary>Takes (or renews) the lease on an unanswered request for <paramref name="owner"/>; false while another holds it or when it is answered.</summary>
+    /// <summary>Takes (or renews) the lease on the request for <paramref name="owner"/>; false while another holds it.</summary>
     public async Task<bool> TryLeaseAsync(Guid requestId, string owner, TimeSpan lease, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var f = Builders<RequestClaimDocument>.Filter;
-        var filter = f.Eq(c => c.RequestId, requestId.ToString("D")) & f.Eq(c => c.Completed, false) &
+        var filter = f.Eq(c => c.RequestId, requestId.ToString("D")) &
                      (f.Eq(c => c.Owner, null) | f.Eq(c => c.Owner, owner) | f.Lte(c => c.LeaseUntil, now));
         var result = await _claims.UpdateOneAsync(filter,
             Builders<RequestClaimDocument>.Update.Set(c => c.Owner, owner).Set(c => c.LeaseUntil, now + lease), cancellationToken: cancellationToken);
@@ -67,18 +69,15 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
     public async Task<RequestClaimDocument?> GetAsync(Guid requestId, CancellationToken cancellationToken) =>
         await _claims.Find(c => c.RequestId == requestId.ToString("D")).FirstOrDefaultAsync(cancellationToken);
 
-    /// <summary>True while someone holds an unexpired lease on the request (it is being produced now).</summary>
-    public bool IsLeased(RequestClaimDocument claim) =>
-        !claim.Completed && claim.Owner is not null && claim.LeaseUntil > time.GetUtcNow().UtcDateTime;
-
-    /// <summary>Gives the lease up without an answer: the next delivery or resend may take it.</summary>
-    public Task ReleaseAsync(Guid requestId, string owner, CancellationToken cancellationToken) =>
-        _claims.UpdateOneAsync(c => c.RequestId == requestId.ToString("D") && c.Owner == owner,
-            Builders<RequestClaimDocument>.Update.Unset(c => c.Owner).Unset(c => c.LeaseUntil), cancellationToken: cancellationToken);
-
-    /// <summary>Marks the request answered (its result is stored) and ends the lease; never clears another owner's lease.</summary>
-    public Task CompleteAsync(Guid requestId, string owner, CancellationToken cancellationToken) =>
-        _claims.UpdateOneAsync(c => c.RequestId == requestId.ToString("D") && (c.Owner == owner || c.Owner == null),
-            Builders<RequestClaimDocument>.Update.Set(c => c.Completed, true).Unset(c => c.Owner).Unset(c => c.LeaseUntil),
-            cancellationToken: cancellationToken);
+    /// <summary>
+    /// Gives the lease up without an answer (<paramref name="owner"/> null: when nobody held it, as the bridge admits
+    /// without one), recording when the attempt was counted, so the next one reserves again without being counted again.
+    /// </summary>
+    public Task ReleaseAsync(Guid requestId, string? owner, bool counted, CancellationToken cancellationToken)
+    {
+        var update = Builders<RequestClaimDocument>.Update.Unset(c => c.Owner).Unset(c => c.LeaseUntil);
+        if (counted)
+            update = update.Set(c => c.Counted, true);
+        return _claims.UpdateOneAsync(c => c.RequestId == requestId.ToString("D") && c.Owner == owner, update, cancellationToken: cancellationToken);
+    }
 }

@@ -3,9 +3,10 @@ using MongoDB.Bson.Serialization.Attributes;
 namespace Vocab.Plans;
 
 /// <summary>
-/// One user's usage in one month (<c>usage_months</c>, id <c>user|yyyy-MM</c>): counters, and the latest counted request
-/// of each of <see cref="QuotaLedger.RecentSlots"/> slots, so that counting a request and refusing a second charge for a
-/// redelivery of it are one atomic update while the document stays bounded however many requests the month has.
+/// One user's usage in one month (<c>usage_months</c>, id <c>user|yyyy-MM</c>): counters, the rate window's count, the
+/// reservations of requests in flight and the latest finished request of each of <see cref="QuotaLedger.RecentSlots"/>
+/// slots. Admitting a request (rate, quota and its reservation) is then one conditional update of this one document,
+/// and settling it another, while the document stays bounded however many requests the month has.
 /// </summary>
 [BsonIgnoreExtraElements]
 public sealed class UsageDocument
@@ -37,7 +38,15 @@ public sealed class UsageDocument
     [BsonElement("committedTokens")]
     public long CommittedTokens { get; set; }
 
-    /// <summary>By slot (a hash of the request id): the last request counted in it.</summary>
+    /// <summary>By slot (a hash of the request id): the last request settled or given back in it.</summary>
     [BsonElement("recent")]
     public Dictionary<string, RecentAdmission> Recent { get; set; } = [];
+
+    /// <summary>By requestId: the reservations of admitted requests not settled or given back yet.</summary>
+    [BsonElement("open")]
+    public Dictionary<string, OpenReservation> Open { get; set; } = [];
+
+    /// <summary>By rate window index: requests counted in it (the current window and, until pruned, a few before).</summary>
+    [BsonElement("rate")]
+    public Dictionary<string, int> Rate { get; set; } = [];
 }

@@ -1,10 +1,8 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
-using MongoDB.Bson;
 using MongoDB.Driver;
 using Vocab.Authentication.ApiKeys;
 using Vocab.Contracts;
-using Vocab.Plans;
 using Vocab.Storage;
 using Vocab.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -21,7 +19,7 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
 {
     private readonly MongoClient _ownClient = new(Vocab.TestSupport.ServiceAddresses.Mongo);
 
-    public const int ServedBudget = 9;
+    public const int ServedBudget = 5;
     public const int ReusedBudget = 2;
     public const int RefusedBudget = 1;
 
@@ -64,17 +62,7 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
     {
         var response = await fixture.RequestAsync(request, c => c.UseApiKey(key));
         Assert.True(response.Is(out Response<VocabularyGenerated>? _));
-        // The lease is completed just after the answer leaves: the message's work ends there.
-        // Read with a client of the test's own, so the worker's counts hold only the worker's commands.
-        var claims = _ownClient.GetDatabase(fixture.DatabaseName).GetCollection<BsonDocument>(RequestClaims.CollectionName);
-        for (var tries = 0; tries < 200; tries++)
-        {
-            var claim = await claims.Find(new BsonDocument("_id", request.RequestId.ToString("D"))).FirstOrDefaultAsync();
-            if (claim is not null && claim.GetValue("completed", false).ToBoolean())
-                return;
-            await Task.Delay(50);
-        }
-        Assert.Fail($"request {request.RequestId} was answered but never marked completed");
+        // Settled and stored before the answer leaves; nothing is written after it on success (the lease runs out).
     }
 
     /// <summary>The worker's commands on collections (not pings) while <paramref name="action"/> runs.</summary>

@@ -189,9 +189,11 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
             var usage = await ledger.GetAsync(user, UsageMonth.Of(DateTimeOffset.UtcNow), default);
             Assert.Equal(1, usage.Requests);
             Assert.Equal(0, usage.ReservedTokens);
-            var entry = await fixture.Database.GetCollection<MongoDB.Bson.BsonDocument>("usage_ledger")
-                .Find(new MongoDB.Bson.BsonDocument("_id", $"{user}|{request.RequestId:D}")).SingleAsync();
-            Assert.Equal("released", entry["state"].AsString);
+            Assert.Empty(usage.Open);
+            // The claim records the counting, so a resend reserves again without being counted again.
+            var claim = await fixture.Database.GetCollection<MongoDB.Bson.BsonDocument>(RequestClaims.CollectionName)
+                .Find(new MongoDB.Bson.BsonDocument("_id", request.RequestId.ToString("D"))).SingleAsync();
+            Assert.True(claim["counted"].AsBoolean);
         }
         finally
         {
@@ -203,7 +205,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     public async Task Quota_ResetsAtMidnightUtcOnTheFirst_AndCountsARequestOnce()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 23, 59, 59, TimeSpan.Zero));
-        var ledger = new QuotaLedger(fixture.Services.GetRequiredService<VocabDatabase>(), fixture.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlansOptions>>(), clock);
+        var ledger = new QuotaLedger(fixture.Services.GetRequiredService<VocabDatabase>(), clock);
         var plan = new Plan("one-a-month", new PlanOptions { MonthlyRequests = 1 });
         var user = $"month-{Guid.NewGuid():N}";
         var first = Guid.NewGuid();
@@ -224,51 +226,77 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     }
 
     [Fact]
-    public async Task UsageDocument_StaysBounded_AndEveryRequestCountsOnce_EvenLongAfter()
+    public async Task UsageDocument_StaysBounded_AndEveryRequestCountsOnce_ThroughRedeliveriesSettlementsAndResends()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
-        var database = fixture.Services.GetRequiredService<VocabDatabase>();
-        var ledger = new QuotaLedger(database, fixture.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlansOptions>>(), clock);
+        var ledger = new QuotaLedger(fixture.Services.GetRequiredService<VocabDatabase>(), clock);
         var plan = new Plan("counted", new PlanOptions { MonthlyRequests = 100_000 });
         var user = $"busy-{Guid.NewGuid():N}";
         var requests = Enumerable.Range(0, 3 * QuotaLedger.RecentSlots).Select(_ => Guid.NewGuid()).ToList();
 
+        // Each admitted twice at once (a redelivery racing a retry): counted once, one reservation.
+        var reservations = new List<QuotaReservation>();
         foreach (var chunk in requests.Chunk(64))
-            await Task.WhenAll(chunk.Select(id => ledger.AdmitAsync(id, user, plan, 10, default)));
-        // Every one again, long after its slot was taken by later requests (a replay from the error queue), and the
-        // first ones concurrently with themselves (a redelivery racing a retry).
-        foreach (var chunk in requests.Chunk(64))
-            await Task.WhenAll(chunk.Select(id => ledger.AdmitAsync(id, user, plan, 10, default)));
-        await Task.WhenAll(requests.Take(32).SelectMany(id => new[] { ledger.AdmitAsync(id, user, plan, 10, default), ledger.AdmitAsync(id, user, plan, 10, default) }));
+        {
+            var decisions = await Task.WhenAll(chunk.SelectMany(id => new[] { ledger.AdmitAsync(id, user, plan, 10, default), ledger.AdmitAsync(id, user, plan, 10, default) }));
+            Assert.All(decisions, d => Assert.True(d.Admitted));
+            reservations.AddRange(decisions.Where((_, i) => i % 2 == 0).Select(d => d.Reservation!));
+        }
+        var inFlight = await ledger.GetAsync(user, "2026-11", default);
+        Assert.Equal(requests.Count, inFlight.Requests);
+        Assert.Equal(requests.Count * 10L, inFlight.ReservedTokens);
+        Assert.Equal(requests.Count, inFlight.Open.Count);
 
-        var usage = await ledger.GetAsync(user, "2026-11", default);
-        Assert.Equal(requests.Count, usage.Requests);
-        Assert.Equal(requests.Count * 10L, usage.ReservedTokens);
-        Assert.InRange(usage.Recent.Count, 1, QuotaLedger.RecentSlots);
+        // Half settled (each twice: once counts), half given back; then every one comes back long after, as a resend
+        // does, its claim saying whether it was counted: the given-back ones reserve again, none is counted again.
+        var half = reservations.Count / 2;
+        await Task.WhenAll(reservations.Take(half).SelectMany(r => new[] { ledger.SettleAsync(r, 7, default), ledger.SettleAsync(r, 7, default) }));
+        await Task.WhenAll(reservations.Skip(half).Select(r => ledger.ReleaseAsync(r, default, spentTokens: 1)));
+        var finished = await ledger.GetAsync(user, "2026-11", default);
+        Assert.Empty(finished.Open);
+        Assert.Equal(0, finished.ReservedTokens);
+        Assert.Equal(half * 7L + (requests.Count - half), finished.UsedTokens);
+        Assert.InRange(finished.Recent.Count, 1, QuotaLedger.RecentSlots);
+
+        foreach (var chunk in requests.Skip(half).Chunk(64))
+            Assert.All(await Task.WhenAll(chunk.Select(id => ledger.AdmitAsync(id, user, plan, 10, default, countedBefore: true))), d => Assert.True(d.Admitted));
+        var resent = await ledger.GetAsync(user, "2026-11", default);
+        Assert.Equal(requests.Count, resent.Requests);
+        Assert.Equal((requests.Count - half) * 10L, resent.ReservedTokens);
     }
 
     [Fact]
-    public async Task CrashBetweenCountingAndTheLedger_TheRedeliveryIsNotCountedAgain()
+    public async Task CrashDuringTheCall_OrBetweenSettlingAndStoring_TheRedeliveryIsNotCountedAgain()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
-        var database = fixture.Services.GetRequiredService<VocabDatabase>();
-        var ledger = new QuotaLedger(database, fixture.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlansOptions>>(), clock);
-        var plan = new Plan("two-a-month", new PlanOptions { MonthlyRequests = 2 });
+        var ledger = new QuotaLedger(fixture.Services.GetRequiredService<VocabDatabase>(), clock);
+        var plan = new Plan("three-a-month", new PlanOptions { MonthlyRequests = 3 });
         var user = $"crash-{Guid.NewGuid():N}";
-        var request = Guid.NewGuid();
+        var duringCall = Guid.NewGuid();
+        var afterSettling = Guid.NewGuid();
 
-        Assert.True((await ledger.AdmitAsync(request, user, plan, 10, default)).Admitted);
-        // The worker died after counting, before writing the ledger entry.
-        await database.Collection<LedgerEntry>(QuotaLedger.LedgerCollection).DeleteOneAsync(l => l.RequestId == $"{user}|{request:D}");
-        var redelivered = await ledger.AdmitAsync(request, user, plan, 10, default);
-        var second = await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 10, default);
+        // Died during the LLM call: the redelivery finds its reservation.
+        var first = await ledger.AdmitAsync(duringCall, user, plan, 10, default);
+        clock.Advance(TimeSpan.FromMinutes(5));
+        var redelivered = await ledger.AdmitAsync(duringCall, user, plan, 10, default);
+        // Died after settling, before storing the answer: the redelivery finds the request in its recent slot and
+        // reserves again for the call it must make again.
+        var settledOnce = await ledger.AdmitAsync(afterSettling, user, plan, 10, default);
+        await ledger.SettleAsync(settledOnce.Reservation!, 8, default);
+        var afterCrash = await ledger.AdmitAsync(afterSettling, user, plan, 10, default);
         var third = await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 10, default);
+        var fourth = await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 10, default);
 
+        Assert.True(first.Admitted);
         Assert.True(redelivered.Admitted);
-        Assert.True(second.Admitted);
-        Assert.False(third.Admitted);
-        Assert.Equal(2, (await ledger.GetAsync(user, "2026-11", default)).Requests);
-        Assert.Equal(1, await database.Collection<LedgerEntry>(QuotaLedger.LedgerCollection).CountDocumentsAsync(l => l.RequestId == $"{user}|{request:D}"));
+        Assert.Equal(first.Reservation, redelivered.Reservation);
+        Assert.True(afterCrash.Admitted);
+        Assert.True(third.Admitted);
+        Assert.False(fourth.Admitted);
+        var usage = await ledger.GetAsync(user, "2026-11", default);
+        Assert.Equal(3, usage.Requests);
+        Assert.Equal(8, usage.UsedTokens);
+        Assert.Equal(30, usage.ReservedTokens);
     }
 
     private Dictionary<string, string?> WithFastBridge()

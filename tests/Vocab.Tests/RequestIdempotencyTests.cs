@@ -118,8 +118,9 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         Assert.Equal(33, usage.UsedTokens);
         Assert.Equal(0, usage.ReservedTokens);
         Assert.Equal(33, usage.CommittedTokens);
-        var entry = await fixture.Database.GetCollection<LedgerEntry>(QuotaLedger.LedgerCollection).Find(l => l.RequestId == $"{user}|{request.RequestId:D}").SingleAsync();
-        Assert.Equal(LedgerEntry.Settled, entry.State);
+        Assert.Empty(usage.Open);
+        var claim = await fixture.Database.GetCollection<RequestClaimDocument>(RequestClaims.CollectionName).Find(c => c.RequestId == request.RequestId.ToString("D")).SingleAsync();
+        Assert.True(claim.Counted);
     }
 
     [Fact]
@@ -219,9 +220,10 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
     }
 
     [Fact]
-    public async Task LedgerClaimsAndRateWindows_HaveTtlIndexes_AfterStart()
+    public async Task Claims_HaveTtlIndexes_AfterStart()
     {
-        foreach (var collection in new[] { QuotaLedger.LedgerCollection, RequestClaims.CollectionName, SharedRateLimiter.CollectionName })
+        // Rates and reservations live in the month's usage document, bounded by the month; claims expire by TTL.
+        foreach (var collection in new[] { RequestClaims.CollectionName })
         {
             BsonDocument? ttl = null;
             for (var i = 0; i < 100 && ttl is null; i++)

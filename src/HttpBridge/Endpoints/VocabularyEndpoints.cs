@@ -59,20 +59,22 @@ public static partial class VocabularyEndpoints
 
         // The key is bound to its first request (IETF Idempotency-Key draft): another body under it is 422, the same
         // body answered is its stored answer, the same body still in flight is 409; none of them costs anything.
-        switch (await claims.RegisterAsync(request.RequestId, user, RequestFingerprint.For(request, user, plan), http.RequestAborted))
+        var claim = await claims.RegisterAsync(request.RequestId, user, RequestFingerprint.For(request, user, plan), http.RequestAborted);
+        if (claim.State == RequestClaimState.Conflict)
         {
-            case RequestClaimState.Conflict:
-                LogKeyReused(logger, request.RequestId, user);
-                return ProblemResponses.ForStatus(http, StatusCodes.Status422UnprocessableEntity, "Idempotency key reused with a different request");
-            case RequestClaimState.Completed when await store.FindByRequestIdAsync(request.RequestId, http.RequestAborted) is { } stored && stored.UserId == user:
-                return TypedResults.Ok(stored.ToGenerated());
-            case RequestClaimState.Open when await claims.GetAsync(request.RequestId, http.RequestAborted) is { } claim && claims.IsLeased(claim):
-                http.Response.Headers.RetryAfter = "1";
-                return ProblemResponses.ForStatus(http, StatusCodes.Status409Conflict, "Request in progress");
+            LogKeyReused(logger, request.RequestId, user);
+            return ProblemResponses.ForStatus(http, StatusCodes.Status422UnprocessableEntity, "Idempotency key reused with a different request");
+        }
+        if (claim.State == RequestClaimState.Open && await store.FindByRequestIdAsync(request.RequestId, http.RequestAborted) is { } stored && stored.UserId == user)
+            return TypedResults.Ok(stored.ToGenerated());
+        if (claim.LeasedElsewhere)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            return ProblemResponses.ForStatus(http, StatusCodes.Status409Conflict, "Request in progress");
         }
 
         // The plan answers here, before the bus: the worker asks again, and every step counts a requestId once.
-        var decision = await plans.AdmitAsync(request, user, plan, estimator.Estimate(request), http.RequestAborted);
+        var decision = await plans.AdmitAsync(request, user, plan, estimator.Estimate(request), http.RequestAborted, claim.CountedBefore, reportRemaining: true);
         if (decision.Rate is { } rate)
             PlanResponses.WriteRateHeaders(http.Response, rate);
         if (!decision.Admitted)
@@ -108,8 +110,11 @@ public static partial class VocabularyEndpoints
         {
             // Not sent, as far as anyone can tell: give back what the plan reserved, unless a worker holds the request
             // (then it settles or releases it itself).
-            if (await claims.GetAsync(request.RequestId, CancellationToken.None) is { Owner: null, Completed: false })
-                await quotas.ReleaseAsync(user, request.RequestId, CancellationToken.None);
+            if (await claims.GetAsync(request.RequestId, CancellationToken.None) is { Owner: null } && decision.Reservation is { } reservation)
+            {
+                await quotas.ReleaseAsync(reservation, CancellationToken.None);
+                await claims.ReleaseAsync(request.RequestId, owner: null, counted: true, CancellationToken.None);
+            }
             LogBusUnavailable(logger, e, request.RequestId);
             return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
         }

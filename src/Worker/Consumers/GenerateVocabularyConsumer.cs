@@ -15,7 +15,8 @@ namespace Vocab.Worker.Consumers;
 /// <see cref="VocabularyGenerated"/> and answers the requester.
 /// </summary>
 public sealed partial class GenerateVocabularyConsumer(
-    VocabularySource source, VocabularyStore store, QuotaLedger quotas, UsageMetrics usage, TimeProvider time,
+    VocabularySource source, VocabularyStore store, QuotaLedger quotas, PlanAdmission admission, RequestTokenEstimator estimator, UsageMetrics usage,
+    TimeProvider time,
     ILogger<GenerateVocabularyConsumer> logger)
     : IConsumer<GenerateVocabulary>
 {
@@ -31,50 +32,74 @@ public sealed partial class GenerateVocabularyConsumer(
             throw new InvalidOperationException("No authenticated caller on the consume context: the authentication filter did not run.");
 
         var request = context.Message;
-        context.TryGetPayload(out AdmittedRequest? admitted);
-        // A first attempt under a requestId this delivery claimed first has nothing stored to find (a retry may have).
-        var stored = admitted is { NothingStored: true } && context.GetRetryAttempt() == 0
-            ? null
-            : await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
-        if (stored is not null && stored.UserId != caller.UserId)
+        var stored = context.TryGetPayload(out StoredAnswer? answer) ? answer.Document : await ProduceOrFindAsync(context, request, caller);
+        if (stored.UserId != caller.UserId)
             throw new InvalidRequestException("requestId is already used by another caller's request.");
-
-        if (stored is null)
-        {
-            // No LLM call without a live reservation: only an admitted request (RequestAdmissionFilter) may pay for one.
-            if (admitted is null)
-                throw new InvalidOperationException($"Request {request.RequestId} has no stored answer and was not admitted: refusing to call the LLM.");
-            var produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
-            try
-            {
-                stored = await store.InsertOrGetAsync(ToDocument(request, caller, produced), context.CancellationToken);
-            }
-            finally
-            {
-                if (!produced.Reused)
-                    source.Release(produced.ReuseKey);
-            }
-            // Another caller may have stored this requestId between our look-up and our insert: theirs stays theirs.
-            if (stored.UserId != caller.UserId)
-                throw new InvalidRequestException("requestId is already used by another caller's request.");
-            await quotas.SettleAsync(caller.UserId, request.RequestId, produced.Vocabulary.Usage.TotalTokens, CancellationToken.None);
-            // The user's fair-share turn is charged what the call used (nothing for a reused result).
-            if (context.TryGetPayload(out LlmTurn? turn))
-                turn.Settle(produced.Vocabulary.Usage.TotalTokens);
-            usage.Served(admitted.Plan.Name, produced.Vocabulary.Usage.TotalTokens);
-            LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, produced.Vocabulary.Usage.TotalTokens, produced.Reused);
-        }
-        else
-        {
-            // Stored by an attempt that died before settling: settle now (a no-op when it was settled).
-            if (admitted is not null)
-                await quotas.SettleAsync(caller.UserId, request.RequestId, stored.InputTokens + stored.OutputTokens, CancellationToken.None);
+        if (answer is not null)
             LogAlreadyStored(logger, request.RequestId, caller.UserId);
-        }
 
         var result = stored.ToGenerated();
         // Both wait for the broker's confirmation; waiting for them together keeps one confirm off the requester's latency.
         await Task.WhenAll(context.Publish(result), RequesterReply.SendAsync(context.ReceiveContext, context, result));
+    }
+
+    /// <summary>
+    /// Produces and stores the answer of an admitted request, settling its reservation first (so that a stored answer is
+    /// always a settled one, and a later copy finding it has nothing to settle); or, on a retry or a delivery that took
+    /// over the lease, finds the answer another attempt stored meanwhile.
+    /// </summary>
+    private async Task<VocabularyDocument> ProduceOrFindAsync(ConsumeContext<GenerateVocabulary> context, GenerateVocabulary request, AuthenticatedCaller caller)
+    {
+        // No LLM call without a live reservation: only an admitted request (RequestAdmissionFilter) may pay for one.
+        if (!context.TryGetPayload(out AdmittedRequest? admitted))
+            throw new InvalidOperationException($"Request {request.RequestId} has no stored answer and was not admitted: refusing to call the LLM.");
+        // A first attempt under a requestId this delivery claimed first has nothing stored to find (a retry may have).
+        if (!admitted.NothingStored || context.GetRetryAttempt() > 0)
+        {
+            if (await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken) is { } found)
+            {
+                // Stored (and settled) by another attempt: this one's reservation paid for nothing.
+                if (admitted.Reservation is { } unused)
+                    await quotas.ReleaseAsync(unused, CancellationToken.None);
+                admitted.Settled();
+                LogAlreadyStored(logger, request.RequestId, caller.UserId);
+                return found;
+            }
+        }
+        // An earlier attempt of this delivery settled its call and then failed to store it: this call reserves again.
+        if (admitted.Reservation is null)
+            admitted.Reserved(await ReserveAgainAsync(request, caller, admitted, context.CancellationToken));
+
+        var produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
+        try
+        {
+            var tokens = produced.Vocabulary.Usage.TotalTokens;
+            await quotas.SettleAsync(admitted.Reservation!, tokens, CancellationToken.None);
+            admitted.Settled();
+            // The user's fair-share turn is charged what the call used (nothing for a reused result).
+            if (context.TryGetPayload(out LlmTurn? turn))
+                turn.Settle(tokens);
+            usage.Served(admitted.Plan.Name, tokens);
+            var stored = await store.InsertOrGetAsync(ToDocument(request, caller, produced), context.CancellationToken);
+            LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, tokens, produced.Reused);
+            return stored;
+        }
+        finally
+        {
+            if (!produced.Reused)
+                source.Release(produced.ReuseKey);
+        }
+    }
+
+    private async Task<QuotaReservation> ReserveAgainAsync(GenerateVocabulary request, AuthenticatedCaller caller, AdmittedRequest admitted,
+        CancellationToken cancellationToken)
+    {
+        var decision = await admission.AdmitAsync(request, caller.UserId, admitted.Plan, estimator.Estimate(request), cancellationToken, countedBefore: true);
+        return decision.Reservation
+            ?? throw new PlanRefusedException(RejectionReasons.QuotaExceeded, $"Plan refused the request again: {decision.RefusalReason} ({decision.Detail}).")
+            {
+                QuotaResetsAt = decision.QuotaResetsAt,
+            };
     }
 
     private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, ProducedVocabulary produced) => new()

@@ -3,7 +3,22 @@ using Vocab.Plans;
 namespace Vocab.Worker.Filters;
 
 /// <summary>
-/// The consume context's record that the request was admitted under this plan (the consumer settles against it);
-/// <paramref name="NothingStored"/> when this delivery claimed the requestId first, so no answer can be stored under it.
+/// The record that the request was admitted under this plan, shared by the consumer (which settles the reservation) and
+/// the outcome filter (which gives back one still held). <see cref="NothingStored"/> when this delivery claimed the
+/// requestId first, so no answer can be stored under it.
 /// </summary>
-public sealed record AdmittedRequest(Plan Plan, bool NothingStored = false);
+public sealed class AdmittedRequest(Plan plan, QuotaReservation reservation, bool nothingStored)
+{
+    public Plan Plan { get; } = plan;
+
+    public bool NothingStored { get; } = nothingStored;
+
+    /// <summary>The live reservation; null once settled (an attempt that then fails to store must reserve again to call again).</summary>
+    public QuotaReservation? Reservation { get; private set; } = reservation;
+
+    /// <summary>Records the settlement: nothing is left to give back.</summary>
+    public void Settled() => Reservation = null;
+
+    /// <summary>Records a new reservation, taken to call the LLM again.</summary>
+    public void Reserved(QuotaReservation reservation) => Reservation = reservation;
+}

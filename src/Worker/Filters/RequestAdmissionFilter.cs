@@ -12,12 +12,13 @@ namespace Vocab.Worker.Filters;
 /// <summary>
 /// After authentication, decides whether a request may spend money, in order: its fields are valid; its requestId is
 /// bound to this very request (<see cref="RequestClaims"/>: the same id with another body or caller is refused
-/// <c>invalid_request</c> before any quota or LLM call); an answered id goes straight to its stored answer; one worker at
-/// a time holds the id (the others wait for its answer); the caller's plan admits it (refusals thrown with the reason,
+/// <c>invalid_request</c> before any quota or LLM call); an id seen before is looked up in the store, and an answered one
+/// goes straight to its stored answer (<see cref="StoredAnswer"/>); one worker at a time holds the id (the others wait
+/// for its answer); the caller's plan admits it (refusals thrown with the reason,
 /// never retried; over the rate, sent back to the queue after the window, until RateLimits:MaxDelay). What it takes (the
 /// lease, the reservation) it leaves on the receive context as a <see cref="RequestHold"/>: the outcome filter ends them.
 /// </summary>
-public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, RequestClaims claims, RequestTokenEstimator estimator,
+public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, RequestClaims claims, VocabularyStore store, RequestTokenEstimator estimator,
     IOptions<RateLimitOptions> rateOptions, IOptions<MessagingOptions> messaging, TimeProvider time, ILogger<RequestAdmissionFilter<T>> logger)
     : IFilter<ConsumeContext<T>>
     where T : class
@@ -46,45 +47,52 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         var owner = RequestLease.NewOwner();
         var claim = await claims.RegisterAsync(request.RequestId, caller.UserId, RequestFingerprint.For(request, caller.UserId, plan), context.CancellationToken,
             owner, options.RequestLease);
-        if (claim == RequestClaimState.Conflict)
+        if (claim.State == RequestClaimState.Conflict)
         {
             LogReused(logger, request.RequestId, caller.UserId);
             throw new InvalidRequestException("requestId reused with a different request.");
         }
-        if (claim == RequestClaimState.Completed)
-        {
-            await next.Send(context);
-            return;
-        }
 
-        var (lease, completed) = claim == RequestClaimState.Leased
-            ? (RequestLease.Held(claims, request.RequestId, owner, options.RequestLease, time), false)
-            : await RequestLease.AcquireAsync(claims, request.RequestId, options.RequestLease, options.InFlightWait, time, context.CancellationToken);
-        if (completed)
+        RequestLease? lease;
+        if (claim.State == RequestClaimState.Leased)
+            lease = RequestLease.Held(claims, request.RequestId, owner, options.RequestLease, time);
+        else
         {
-            await next.Send(context);
-            return;
-        }
-        if (lease is null)
-        {
-            // Another worker is still producing this request: this copy waits on the delay queue rather than in a consumer slot.
-            await RateDelay.SendAsync(context.ReceiveContext, options.QueueName, options.DeclaredQueueArguments, RateDelay.StepFor(options.InFlightWait));
-            LogWaiting(logger, request.RequestId, caller.UserId);
-            await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-in-flight-wait");
-            return;
+            // Seen before: answered (its stored answer goes out again, nothing is admitted), in flight elsewhere, or failed.
+            var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
+            if (stored is null)
+                (lease, stored) = await RequestLease.AcquireAsync(claims, store, request.RequestId, options.RequestLease, options.InFlightWait, time,
+                    context.CancellationToken);
+            else
+                lease = null;
+            if (stored is not null)
+            {
+                var answer = new StoredAnswer(stored);
+                context.AddOrUpdatePayload(() => answer, _ => answer);
+                await next.Send(context);
+                return;
+            }
+            if (lease is null)
+            {
+                // Another worker is still producing this request: this copy waits on the delay queue rather than in a consumer slot.
+                await RateDelay.SendAsync(context.ReceiveContext, options.QueueName, options.DeclaredQueueArguments, RateDelay.StepFor(options.InFlightWait));
+                LogWaiting(logger, request.RequestId, caller.UserId);
+                await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-in-flight-wait");
+                return;
+            }
         }
 
         var hold = new RequestHold(lease, caller.UserId, request.RequestId);
         context.ReceiveContext.AddOrUpdatePayload(() => hold, _ => hold);
-        var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken);
+        var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken, claim.CountedBefore);
         if (!decision.Admitted)
         {
             await RefusePlanAsync(context, request, caller, decision);
             return;
         }
-        hold.MarkReserved();
         // First claimed by this delivery: nothing can be stored under the id yet, so the consumer need not look.
-        var admitted = new AdmittedRequest(plan, NothingStored: claim == RequestClaimState.Leased);
+        var admitted = new AdmittedRequest(plan, decision.Reservation!, nothingStored: claim.State == RequestClaimState.Leased);
+        hold.MarkReserved(admitted);
         context.AddOrUpdatePayload(() => admitted, _ => admitted);
         await next.Send(context);
     }

@@ -1,10 +1,12 @@
 using Vocab.Plans;
+using Vocab.Vocabularies;
 
 namespace Vocab.Worker.Filters;
 
 /// <summary>
 /// This worker's hold on a request while it produces the answer: renewed in the background at a third of its length, so
-/// a long LLM call keeps it, and given up when disposed unless the request was completed.
+/// a long LLM call keeps it. Disposed unanswered, it is given up (recording whether the attempt was counted); answered, it
+/// is left to run out, as the stored answer answers every later copy.
 /// </summary>
 public sealed class RequestLease : IAsyncDisposable
 {
@@ -12,7 +14,8 @@ public sealed class RequestLease : IAsyncDisposable
     private readonly Guid _requestId;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _renewal;
-    private bool _completed;
+    private bool _answered;
+    private bool _counted;
 
     private RequestLease(RequestClaims claims, Guid requestId, string owner, TimeSpan length, TimeProvider time)
     {
@@ -32,9 +35,12 @@ public sealed class RequestLease : IAsyncDisposable
     /// <summary>A new owner name, unique per delivery.</summary>
     public static string NewOwner() => Guid.NewGuid().ToString("N");
 
-    /// <summary>Takes the lease, or waits for the copy being produced elsewhere: null when that copy completed the request meanwhile or <paramref name="wait"/> ran out.</summary>
-    public static async Task<(RequestLease? Lease, bool Completed)> AcquireAsync(RequestClaims claims, Guid requestId, TimeSpan length, TimeSpan wait,
-        TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the lease, or waits for the copy being produced elsewhere: the lease, or that copy's stored answer, or
+    /// neither when <paramref name="wait"/> ran out.
+    /// </summary>
+    public static async Task<(RequestLease? Lease, VocabularyDocument? Stored)> AcquireAsync(RequestClaims claims, VocabularyStore store, Guid requestId,
+        TimeSpan length, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
     {
         var owner = NewOwner();
         var deadline = time.GetUtcNow() + wait;
@@ -42,29 +48,28 @@ public sealed class RequestLease : IAsyncDisposable
         while (true)
         {
             if (await claims.TryLeaseAsync(requestId, owner, length, cancellationToken))
-                return (new RequestLease(claims, requestId, owner, length, time), false);
-            if (await claims.GetAsync(requestId, cancellationToken) is { Completed: true })
-                return (null, true);
+                return (new RequestLease(claims, requestId, owner, length, time), null);
+            if (await store.FindByRequestIdAsync(requestId, cancellationToken) is { } stored)
+                return (null, stored);
             if (time.GetUtcNow() >= deadline)
-                return (null, false);
+                return (null, null);
             await Task.Delay(pause, time, cancellationToken);
             pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 1_000));
         }
     }
 
-    /// <summary>Marks the request answered; the lease ends with it.</summary>
-    public async Task CompleteAsync()
-    {
-        await _claims.CompleteAsync(_requestId, Owner, CancellationToken.None);
-        _completed = true;
-    }
+    /// <summary>The request is answered (its answer stored): the lease is left to run out.</summary>
+    public void MarkAnswered() => _answered = true;
+
+    /// <summary>The request was counted by this attempt: giving the lease up records it.</summary>
+    public void MarkCounted() => _counted = true;
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         await _renewal;
-        if (!_completed)
-            await _claims.ReleaseAsync(_requestId, Owner, CancellationToken.None);
+        if (!_answered)
+            await _claims.ReleaseAsync(_requestId, Owner, _counted, CancellationToken.None);
         _stop.Dispose();
     }
 

@@ -15,9 +15,16 @@ public sealed class RequestHold(RequestLease lease, string userId, Guid requestI
 
     public Guid RequestId { get; } = requestId;
 
-    /// <summary>True once the plan admitted the request: a reservation is then live and must be settled or given back.</summary>
-    public bool Reserved { get; private set; }
+    /// <summary>Set once the plan admitted the request: its reservation, live until settled or given back.</summary>
+    public AdmittedRequest? Admitted { get; private set; }
+
+    /// <summary>True once the plan admitted the request (the request is counted).</summary>
+    public bool Reserved => Admitted is not null;
 
     /// <summary>Records the plan's admission.</summary>
-    public void MarkReserved() => Reserved = true;
+    public void MarkReserved(AdmittedRequest admitted)
+    {
+        Admitted = admitted;
+        Lease.MarkCounted();
+    }
 }

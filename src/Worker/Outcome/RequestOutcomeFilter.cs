@@ -8,7 +8,8 @@ namespace Vocab.Worker.Outcome;
 
 /// <summary>
 /// The one owner of a message's final outcome, first in the consume pipe (outside authentication, admission and retry, so
-/// it sees only what is final). On success it completes the request's lease. On failure, in this order: gives back what
+/// it sees only what is final). On success it leaves the request's lease to run out (the stored answer answers later
+/// copies). On failure, in this order: gives back what
 /// the request reserved (less what its unusable answers cost) while the lease still keeps other copies out, ends the lease,
 /// answers the requester once with the reason, and leaves the <see cref="FailureVerdict"/> for the error pipe, which files
 /// the signed dead-letter copy. Nothing below it answers or sends <c>Fault&lt;T&gt;</c>.
@@ -38,10 +39,10 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
         }
         if (context.ReceiveContext.TryGetPayload(out RequestHold? hold))
         {
-            // Admitted and answered: the requestId now stands for its stored answer. Not admitted (sent back over the
-            // rate): the lease is simply given up.
+            // Admitted and answered: the requestId now stands for its stored answer, and the lease is left to run out. Not
+            // admitted (sent back over the rate): the lease is given up.
             if (hold.Reserved)
-                await hold.Lease.CompleteAsync();
+                hold.Lease.MarkAnswered();
             await hold.Lease.DisposeAsync();
         }
     }
@@ -81,8 +82,8 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
             return;
         try
         {
-            if (hold.Reserved)
-                await quotas.ReleaseAsync(hold.UserId, hold.RequestId, CancellationToken.None, FailureVerdict.Find<LlmInvalidOutputException>(failure)?.SpentTokens ?? 0);
+            if (hold.Admitted?.Reservation is { } reservation)
+                await quotas.ReleaseAsync(reservation, CancellationToken.None, FailureVerdict.Find<LlmInvalidOutputException>(failure)?.SpentTokens ?? 0);
         }
         catch (Exception e)
         {

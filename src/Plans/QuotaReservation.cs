@@ -1,0 +1,4 @@
+namespace Vocab.Plans;
+
+/// <summary>What one admission reserved: the month's usage document it lives in, the request and its tokens.</summary>
+public sealed record QuotaReservation(string UsageId, Guid RequestId, long Tokens);
