@@ -143,7 +143,8 @@ public static class FairnessRun
             Latency.Of(light),
             Latency.Of(bursted.Length == 0 ? light : light.Where(s => s.SentAt < drained).ToArray()),
             drained,
-            busyUntil > TimeSpan.Zero ? sameLoad.Count / busyUntil.TotalSeconds : 0,
+            // Only answers count as throughput: a request that timed out was not served.
+            busyUntil > TimeSpan.Zero ? sameLoad.Count(s => s.Answered) / busyUntil.TotalSeconds : 0,
             parked.Count - parkedBefore,
             light.Length + bursted.Length,
             environment.Llm.CallCount - callsBefore,

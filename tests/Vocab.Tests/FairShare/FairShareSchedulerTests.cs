@@ -190,7 +190,7 @@ public sealed class FairShareSchedulerTests
     }
 
     [Fact]
-    public async Task ParkUntil_SpacesAUsersParkedMessagesAtItsPace_AndKeepsADueTimeStillAhead()
+    public async Task ParkUntil_SpacesAUsersParkedMessagesAtItsPace_KeepsADueTimeStillAhead_AndSendsAnOverdueOneToTheBack()
     {
         var scheduler = Scheduler(slots: 2);
         var burst = new ShareKey("burst", 1);
@@ -202,11 +202,14 @@ public sealed class FairShareSchedulerTests
         var first = scheduler.ParkUntil(burst, due: null);
         var second = scheduler.ParkUntil(burst, due: null);
         var kept = scheduler.ParkUntil(burst, due: now + TimeSpan.FromSeconds(30));
+        var overdue = scheduler.ParkUntil(burst, due: now - TimeSpan.FromSeconds(5));
 
         // Two calls in flight at the initial 500 ms a call: one every 250 ms.
         Assert.Equal(now + TimeSpan.FromMilliseconds(250), first);
         Assert.Equal(now + TimeSpan.FromMilliseconds(500), second);
         Assert.Equal(now + TimeSpan.FromSeconds(30), kept);
+        // Back later than due: behind the two parked since, not at the next step again.
+        Assert.Equal(now + TimeSpan.FromMilliseconds(750), overdue);
     }
 
     private FairShareScheduler Scheduler(int slots, int consumerSlots = 32, int reserved = 4, bool enabled = true) => new(
