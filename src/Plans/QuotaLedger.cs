@@ -11,7 +11,8 @@ namespace Vocab.Plans;
 /// and only if the request holds no reservation yet, it is counted, its estimated tokens reserved, and the reservation
 /// recorded under its requestId. Settling it (actual tokens) or giving it back (a failure) is one more, guarded by that
 /// reservation, so it happens once. A redelivery finds its reservation and is not counted again; a request given back
-/// and sent again is admitted with <c>countedBefore</c> (its claim says so): it reserves again and is not counted again.
+/// and sent again in the same month is admitted with <c>countedInMonth</c> (its claim says so): it reserves again and
+/// is not counted again.
 /// </summary>
 public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
 {
@@ -27,17 +28,24 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// </summary>
     public const int RecentSlots = 256;
 
-    /// <summary>Rate windows before the current one that each admission prunes from the document.</summary>
-    private const int PrunedWindows = 3;
+    // How long into a month an admission also looks for the request's reservation in the month before: a request admitted
+    // just before midnight (by the bridge, or by a worker that died) and admitted again just after is counted once.
+    private static readonly TimeSpan MonthOverlap = TimeSpan.FromHours(1);
+
+    // The rate window each month document was last counted in here, so the admission's one update picks the right form
+    // (same window: add one; a later one: start it at one). A wrong guess costs one more update; bounded by clearing.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _lastWindow = new(StringComparer.Ordinal);
+    private const int RememberedWindows = 100_000;
 
     /// <summary>
     /// Admits the request under the plan's monthly limits and, when <paramref name="rate"/> is given, its rate; or says
-    /// why not. <paramref name="countedBefore"/>: an earlier attempt was counted and gave its reservation back.
+    /// why not. <paramref name="countedInMonth"/>: the month an earlier attempt was counted in and gave its reservation
+    /// back (the claim says); in that same month the request reserves again without being counted again.
     /// <paramref name="reportRemaining"/>: read what the rate window has left after admitting (one more read; the bridge
     /// shows it in its headers, the worker does not need it).
     /// </summary>
     public async Task<QuotaDecision> AdmitAsync(Guid requestId, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken,
-        RateWindow? rate = null, bool countedBefore = false, bool reportRemaining = false)
+        RateWindow? rate = null, string? countedInMonth = null, bool reportRemaining = false)
     {
         var now = time.GetUtcNow();
         var month = UsageMonth.Of(now);
@@ -45,79 +53,108 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         var id = requestId.ToString("D");
         var resets = UsageMonth.ResetsAt(now);
         var window = rate?.At(now);
+        var countedBefore = countedInMonth == month;
         var reservation = new QuotaReservation(usageId, requestId, estimatedTokens);
         // A request bigger than the whole month's tokens, or a month of no requests, admits nothing: the upsert below would
         // insert a fresh month whatever its filter says.
         if (plan.Limits.MonthlyTokens is { } monthTokens && estimatedTokens > monthTokens || plan.Limits.MonthlyRequests is 0 && !countedBefore)
             return new QuotaDecision(false, resets);
+        if (!countedBefore && await OpenLastMonthAsync(userId, id, now, cancellationToken) is { } carried)
+            return new QuotaDecision(true, resets, carried);
 
         for (var attempt = 1; attempt <= 3; attempt++)
         {
-            var filter = Filter(usageId, id, plan, estimatedTokens, countedBefore ? null : rate, window?.Index, count: !countedBefore);
-            var update = Update(userId, month, plan, id, estimatedTokens, now, window?.Index, count: !countedBefore);
-            if (await TryUpdateAsync(filter, update, cancellationToken))
+            var sameWindow = window is { } w0 && _lastWindow.TryGetValue(usageId, out var last) && last == w0.Index;
+            if (await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, cancellationToken)
+                || window is not null
+                && await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, !sameWindow, cancellationToken))
             {
+                Remember(usageId, window?.Index);
                 var counted = rate is not null && reportRemaining
-                    ? (await _usage.Find(u => u.Id == usageId).Project<UsageDocument>(new BsonDocument($"rate.{Key(window?.Index)}", 1))
-                        .FirstOrDefaultAsync(cancellationToken))?.Rate.GetValueOrDefault(Key(window?.Index)) ?? 0
+                    ? (await _usage.Find(u => u.Id == usageId).Project<UsageDocument>(new BsonDocument("rw", 1)).FirstOrDefaultAsync(cancellationToken))
+                        ?.RateWindow?.Count ?? 0
                     : 0;
                 return new QuotaDecision(true, resets, reservation, RateOf(rate, window, now, counted));
             }
 
             // Refused by its filter: the document as it is now says why.
             var current = await _usage.Find(u => u.Id == usageId).FirstOrDefaultAsync(cancellationToken);
+            var inWindow = current?.RateWindow is { } rw && window is { } w1 && rw.Index == w1.Index ? rw.Count : 0;
             if (current?.Open.GetValueOrDefault(id) is { } open)
                 // Admitted before (a redelivery, or the bridge before the worker): its reservation stands.
-                return new QuotaDecision(true, resets, reservation with { Tokens = open.Tokens },
-                    RateOf(rate, window, now, current.Rate.GetValueOrDefault(Key(window?.Index))));
+                return new QuotaDecision(true, resets, reservation with { Tokens = open.Tokens }, RateOf(rate, window, now, inWindow));
             if (!countedBefore && current?.Recent.GetValueOrDefault(SlotOf(id))?.RequestId == id)
             {
                 countedBefore = true;
                 continue;
             }
-            if (current is not null && rate is not null && window is { } w && !countedBefore && current.Rate.GetValueOrDefault(Key(w.Index)) >= rate.Limit)
-                return new QuotaDecision(false, resets, Rate: new RateDecision(false, rate.Limit, 0, w.End - now, rate.Length));
+            if (current is not null && rate is not null && window is { } w2 && inWindow >= rate.Limit)
+                return new QuotaDecision(false, resets, Rate: new RateDecision(false, rate.Limit, 0, w2.End - now, rate.Length));
             if (current is not null && IsSpent(current, plan, estimatedTokens, countedBefore))
-                return new QuotaDecision(false, resets, Rate: RateOf(rate, window, now, current.Rate.GetValueOrDefault(Key(window?.Index))));
-            // The document changed between the two commands (a settlement made room): judged again.
+                return new QuotaDecision(false, resets, Rate: RateOf(rate, window, now, inWindow));
+            // The document changed between the two commands (a settlement made room, another instance began the window).
         }
         return new QuotaDecision(false, resets);
     }
 
-    private static FilterDefinition<UsageDocument> Filter(string usageId, string id, Plan plan, long estimatedTokens, RateWindow? rate, long? window, bool count)
+    private void Remember(string usageId, long? window)
+    {
+        if (window is not { } index)
+            return;
+        if (_lastWindow.Count >= RememberedWindows)
+            _lastWindow.Clear();
+        _lastWindow[usageId] = index;
+    }
+
+    /// <summary>In the first hour of a month: the request's reservation still open in the month before, if any.</summary>
+    private async Task<QuotaReservation?> OpenLastMonthAsync(string userId, string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var monthStart = UsageMonth.ResetsAt(now).AddMonths(-1);
+        if (now - monthStart >= MonthOverlap)
+            return null;
+        var lastId = $"{userId}|{UsageMonth.Of(monthStart.AddTicks(-1))}";
+        var last = await _usage.Find(u => u.Id == lastId).Project<UsageDocument>(new BsonDocument($"open.{id}", 1)).FirstOrDefaultAsync(cancellationToken);
+        return last?.Open.GetValueOrDefault(id) is { } open ? new QuotaReservation(lastId, Guid.Parse(id), open.Tokens) : null;
+    }
+
+    /// <summary>
+    /// The admission's one conditional update: no reservation for the request yet, room under the month's limits and the
+    /// rate window (<paramref name="sameWindow"/>: the document is counting this window already, else it starts it).
+    /// </summary>
+    private Task<bool> TryAdmitAsync(string usageId, string userId, string month, Plan plan, string id, long estimatedTokens, DateTimeOffset now,
+        RateWindow? rate, long? window, bool countedBefore, bool sameWindow, CancellationToken cancellationToken)
     {
         var f = Builders<UsageDocument>.Filter;
         var filter = f.Eq(u => u.Id, usageId) & f.Exists($"open.{id}", false);
-        if (count)
-        {
-            filter &= f.Ne($"recent.{SlotOf(id)}.i", id);
-            if (plan.Limits.MonthlyRequests is { } requests)
-                filter &= f.Lt(u => u.Requests, requests);
-        }
-        if (plan.Limits.MonthlyTokens is { } tokens)
-            filter &= f.Lte(u => u.CommittedTokens, tokens - estimatedTokens);
-        if (rate is not null && window is { } index)
-            filter &= f.Not(f.Gte($"rate.{Key(index)}", rate.Limit));
-        return filter;
-    }
-
-    private static UpdateDefinition<UsageDocument> Update(string userId, string month, Plan plan, string id, long estimatedTokens, DateTimeOffset now,
-        long? window, bool count)
-    {
         var update = Builders<UsageDocument>.Update
             .Inc(u => u.ReservedTokens, estimatedTokens).Inc(u => u.CommittedTokens, estimatedTokens)
             .Set($"open.{id}", new OpenReservation { Tokens = estimatedTokens, At = now.UtcDateTime })
             .SetOnInsert(u => u.UserId, userId).SetOnInsert(u => u.Month, month).SetOnInsert(u => u.Plan, plan.Name);
-        if (!count)
-            return update;
-        update = update.Inc(u => u.Requests, 1);
-        if (window is { } index)
+        if (!countedBefore)
         {
-            update = update.Inc($"rate.{Key(index)}", 1);
-            for (var back = 1; back <= PrunedWindows; back++)
-                update = update.Unset($"rate.{Key(index - back)}");
+            // Counted once: not again while it is recent (a copy coming back after a crash between settling and storing).
+            filter &= f.Ne($"recent.{SlotOf(id)}.i", id);
+            if (plan.Limits.MonthlyRequests is { } requests)
+                filter &= f.Lt(u => u.Requests, requests);
+            update = update.Inc(u => u.Requests, 1);
         }
-        return update;
+        if (plan.Limits.MonthlyTokens is { } tokens)
+            filter &= f.Lte(u => u.CommittedTokens, tokens - estimatedTokens);
+        // Every attempt that reserves counts against the rate, a resend of a failed request too.
+        if (rate is not null && window is { } index)
+        {
+            if (sameWindow)
+            {
+                filter &= f.Eq("rw.i", index) & f.Lt("rw.n", rate.Limit);
+                update = update.Inc("rw.n", 1);
+            }
+            else
+            {
+                filter &= f.Not(f.Gte("rw.i", index));
+                update = update.Set(u => u.RateWindow, new RateWindowCount { Index = index, Count = 1 });
+            }
+        }
+        return TryUpdateAsync(filter, update, cancellationToken);
     }
 
     /// <summary>
@@ -167,16 +204,20 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     {
         var id = reservation.RequestId.ToString("D");
         var f = Builders<UsageDocument>.Filter;
-        await _usage.UpdateOneAsync(f.Eq(u => u.Id, reservation.UsageId) & f.Eq($"open.{id}.e", reservation.Tokens),
+        var finished = await _usage.UpdateOneAsync(f.Eq(u => u.Id, reservation.UsageId) & f.Eq($"open.{id}.e", reservation.Tokens),
             Builders<UsageDocument>.Update
                 .Unset($"open.{id}")
                 .Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
                 .Inc(u => u.ReservedTokens, -reservation.Tokens).Inc(u => u.UsedTokens, chargedTokens)
                 .Inc(u => u.CommittedTokens, chargedTokens - reservation.Tokens),
             cancellationToken: cancellationToken);
+        // The reservation was already ended by another holder of it (a worker that lost its lease while stalled, then gave
+        // it back; a settlement applied though its reply was lost): what this call used is still charged.
+        if (finished.MatchedCount == 0 && chargedTokens > 0)
+            await _usage.UpdateOneAsync(u => u.Id == reservation.UsageId,
+                Builders<UsageDocument>.Update.Inc(u => u.UsedTokens, chargedTokens).Inc(u => u.CommittedTokens, chargedTokens),
+                cancellationToken: cancellationToken);
     }
-
-    private static string Key(long? window) => window?.ToString(CultureInfo.InvariantCulture) ?? "none";
 
     private static string SlotOf(string requestId) =>
         (BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(requestId))) % RecentSlots).ToString(CultureInfo.InvariantCulture);

@@ -1,7 +1,7 @@
 namespace Vocab.Plans;
 
 /// <summary>
-/// The claim's answer for one presentation of a request: its <see cref="State"/>; whether an earlier attempt was counted
-/// and gave its reservation back (<see cref="CountedBefore"/>); whether another holds a live lease on it now.
+/// The claim's answer for one presentation of a request: its <see cref="State"/>; the month an earlier attempt was
+/// counted in and gave its reservation back (<see cref="CountedInMonth"/>); whether another holds a live lease on it now.
 /// </summary>
-public sealed record RequestClaim(RequestClaimState State, bool CountedBefore = false, bool LeasedElsewhere = false);
+public sealed record RequestClaim(RequestClaimState State, string? CountedInMonth = null, bool LeasedElsewhere = false);

@@ -19,9 +19,13 @@ public sealed class RequestClaimDocument
     [BsonElement("fingerprint")]
     public string Fingerprint { get; set; } = "";
 
-    /// <summary>Set when an attempt that was counted gave its reservation back: a later one reserves again, uncounted.</summary>
-    [BsonElement("counted")]
-    public bool Counted { get; set; }
+    /// <summary>
+    /// The month (<c>yyyy-MM</c>) an attempt that was counted gave its reservation back in: a later attempt in that month
+    /// reserves again, uncounted; in a later month it is counted there.
+    /// </summary>
+    [BsonElement("countedMonth")]
+    [BsonIgnoreIfNull]
+    public string? CountedMonth { get; set; }
 
     /// <summary>Who produces the answer now; null when nobody does.</summary>
     [BsonElement("owner")]

@@ -27,7 +27,7 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
         var id = requestId.ToString("D");
         var now = time.GetUtcNow().UtcDateTime;
         var update = Builders<RequestClaimDocument>.Update
-            .SetOnInsert(c => c.UserId, userId).SetOnInsert(c => c.Fingerprint, fingerprint).SetOnInsert(c => c.Counted, false)
+            .SetOnInsert(c => c.UserId, userId).SetOnInsert(c => c.Fingerprint, fingerprint)
             .SetOnInsert(c => c.CreatedAt, now).SetOnInsert(c => c.ExpiresAt, now + options.Value.LedgerRetention);
         if (leaseOwner is not null)
             update = update.SetOnInsert(c => c.Owner, leaseOwner).SetOnInsert(c => c.LeaseUntil, now + lease);
@@ -46,7 +46,7 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
         // Owners are unique per delivery: holding it means this very command inserted the claim.
         if (leaseOwner is not null && claim.Owner == leaseOwner)
             return new RequestClaim(RequestClaimState.Leased);
-        return new RequestClaim(RequestClaimState.Open, claim.Counted, claim.Owner is not null && claim.LeaseUntil > now);
+        return new RequestClaim(RequestClaimState.Open, claim.CountedMonth, claim.Owner is not null && claim.LeaseUntil > now);
     }
 
     private Task<RequestClaimDocument> UpsertAsync(string id, UpdateDefinition<RequestClaimDocument> update, CancellationToken cancellationToken) =>
@@ -70,14 +70,14 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
         await _claims.Find(c => c.RequestId == requestId.ToString("D")).FirstOrDefaultAsync(cancellationToken);
 
     /// <summary>
-    /// Gives the lease up without an answer (<paramref name="owner"/> null: when nobody held it, as the bridge admits
-    /// without one), recording when the attempt was counted, so the next one reserves again without being counted again.
+    /// Gives the lease up without an answer (<paramref name="owner"/> null: when nobody held it), recording the month the
+    /// attempt was counted in (<paramref name="countedInMonth"/>), so the next one that month reserves again uncounted.
     /// </summary>
-    public Task ReleaseAsync(Guid requestId, string? owner, bool counted, CancellationToken cancellationToken)
+    public Task ReleaseAsync(Guid requestId, string? owner, string? countedInMonth, CancellationToken cancellationToken)
     {
         var update = Builders<RequestClaimDocument>.Update.Unset(c => c.Owner).Unset(c => c.LeaseUntil);
-        if (counted)
-            update = update.Set(c => c.Counted, true);
+        if (countedInMonth is not null)
+            update = update.Set(c => c.CountedMonth, countedInMonth);
         return _claims.UpdateOneAsync(c => c.RequestId == requestId.ToString("D") && c.Owner == owner, update, cancellationToken: cancellationToken);
     }
 }

@@ -3,7 +3,7 @@ using MongoDB.Bson.Serialization.Attributes;
 namespace Vocab.Plans;
 
 /// <summary>
-/// One user's usage in one month (<c>usage_months</c>, id <c>user|yyyy-MM</c>): counters, the rate window's count, the
+/// One user's usage in one month (<c>usage_months</c>, id <c>user|yyyy-MM</c>): counters, the current rate window's count, the
 /// reservations of requests in flight and the latest finished request of each of <see cref="QuotaLedger.RecentSlots"/>
 /// slots. Admitting a request (rate, quota and its reservation) is then one conditional update of this one document,
 /// and settling it another, while the document stays bounded however many requests the month has.
@@ -46,7 +46,8 @@ public sealed class UsageDocument
     [BsonElement("open")]
     public Dictionary<string, OpenReservation> Open { get; set; } = [];
 
-    /// <summary>By rate window index: requests counted in it (the current window and, until pruned, a few before).</summary>
-    [BsonElement("rate")]
-    public Dictionary<string, int> Rate { get; set; } = [];
+    /// <summary>The latest rate window the user was counted in, and its count; null before the first.</summary>
+    [BsonElement("rw")]
+    [BsonIgnoreIfNull]
+    public RateWindowCount? RateWindow { get; set; }
 }

@@ -193,7 +193,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
             // The claim records the counting, so a resend reserves again without being counted again.
             var claim = await fixture.Database.GetCollection<MongoDB.Bson.BsonDocument>(RequestClaims.CollectionName)
                 .Find(new MongoDB.Bson.BsonDocument("_id", request.RequestId.ToString("D"))).SingleAsync();
-            Assert.True(claim["counted"].AsBoolean);
+            Assert.Equal(UsageMonth.Of(DateTimeOffset.UtcNow), claim["countedMonth"].AsString);
         }
         finally
         {
@@ -247,10 +247,10 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
         Assert.Equal(requests.Count * 10L, inFlight.ReservedTokens);
         Assert.Equal(requests.Count, inFlight.Open.Count);
 
-        // Half settled (each twice: once counts), half given back; then every one comes back long after, as a resend
+        // Half settled, half given back; then every one comes back long after, as a resend
         // does, its claim saying whether it was counted: the given-back ones reserve again, none is counted again.
         var half = reservations.Count / 2;
-        await Task.WhenAll(reservations.Take(half).SelectMany(r => new[] { ledger.SettleAsync(r, 7, default), ledger.SettleAsync(r, 7, default) }));
+        await Task.WhenAll(reservations.Take(half).Select(r => ledger.SettleAsync(r, 7, default)));
         await Task.WhenAll(reservations.Skip(half).Select(r => ledger.ReleaseAsync(r, default, spentTokens: 1)));
         var finished = await ledger.GetAsync(user, "2026-11", default);
         Assert.Empty(finished.Open);
@@ -259,7 +259,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
         Assert.InRange(finished.Recent.Count, 1, QuotaLedger.RecentSlots);
 
         foreach (var chunk in requests.Skip(half).Chunk(64))
-            Assert.All(await Task.WhenAll(chunk.Select(id => ledger.AdmitAsync(id, user, plan, 10, default, countedBefore: true))), d => Assert.True(d.Admitted));
+            Assert.All(await Task.WhenAll(chunk.Select(id => ledger.AdmitAsync(id, user, plan, 10, default, countedInMonth: "2026-11"))), d => Assert.True(d.Admitted));
         var resent = await ledger.GetAsync(user, "2026-11", default);
         Assert.Equal(requests.Count, resent.Requests);
         Assert.Equal((requests.Count - half) * 10L, resent.ReservedTokens);

@@ -120,7 +120,7 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         Assert.Equal(33, usage.CommittedTokens);
         Assert.Empty(usage.Open);
         var claim = await fixture.Database.GetCollection<RequestClaimDocument>(RequestClaims.CollectionName).Find(c => c.RequestId == request.RequestId.ToString("D")).SingleAsync();
-        Assert.True(claim.Counted);
+        Assert.Equal(UsageMonth.Of(DateTimeOffset.UtcNow), claim.CountedMonth);
     }
 
     [Fact]

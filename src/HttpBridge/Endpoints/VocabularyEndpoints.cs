@@ -74,7 +74,7 @@ public static partial class VocabularyEndpoints
         }
 
         // The plan answers here, before the bus: the worker asks again, and every step counts a requestId once.
-        var decision = await plans.AdmitAsync(request, user, plan, estimator.Estimate(request), http.RequestAborted, claim.CountedBefore, reportRemaining: true);
+        var decision = await plans.AdmitAsync(request, user, plan, estimator.Estimate(request), http.RequestAborted, claim.CountedInMonth, reportRemaining: true);
         if (decision.Rate is { } rate)
             PlanResponses.WriteRateHeaders(http.Response, rate);
         if (!decision.Admitted)
@@ -86,6 +86,7 @@ public static partial class VocabularyEndpoints
         // As the authentication handler read it; without one the worker gets no credential and refuses.
         var credential = http.Features.Get<PresentedCredential>() ?? PresentedCredential.None;
 
+        var reservation = decision.Reservation!;
         try
         {
             var response = await requester.RequestAsync(request, credential, http.RequestAborted);
@@ -94,27 +95,32 @@ public static partial class VocabularyEndpoints
                 return TypedResults.Ok(generated.Message);
             response.Is(out Response<GenerateVocabularyRejected>? rejected);
             LogWorkerRejected(logger, request.RequestId, rejected!.Message.Reason, user);
+            // Refused before the worker admitted it (a credential revoked on the way), the reservation is the bridge's.
+            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
             return ProblemResponses.ForReason(http, rejected.Message.Reason);
         }
         catch (RequestTimeoutException)
         {
             LogWorkerTimeout(logger, request.RequestId, options.Value.RequestTimeout);
+            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
             return ProblemResponses.ForStatus(http, StatusCodes.Status504GatewayTimeout, "Gateway timeout");
         }
         catch (RequestFaultException e)
         {
             LogWorkerFault(logger, e, request.RequestId);
+            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
             return ProblemResponses.ForStatus(http, StatusCodes.Status500InternalServerError, "Internal error");
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            // Not sent, as far as anyone can tell: give back what the plan reserved, unless a worker holds the request
-            // (then it settles or releases it itself).
-            if (await claims.GetAsync(request.RequestId, CancellationToken.None) is { Owner: null } && decision.Reservation is { } reservation)
-            {
-                await quotas.ReleaseAsync(reservation, CancellationToken.None);
-                await claims.ReleaseAsync(request.RequestId, owner: null, counted: true, CancellationToken.None);
-            }
+            // The caller went away: what no worker holds goes back.
+            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
+            throw;
+        }
+        catch (Exception e)
+        {
+            // Not sent, as far as anyone can tell.
+            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
             LogBusUnavailable(logger, e, request.RequestId);
             return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
         }

@@ -94,9 +94,9 @@ public sealed partial class GenerateVocabularyConsumer(
     private async Task<QuotaReservation> ReserveAgainAsync(GenerateVocabulary request, AuthenticatedCaller caller, AdmittedRequest admitted,
         CancellationToken cancellationToken)
     {
-        var decision = await admission.AdmitAsync(request, caller.UserId, admitted.Plan, estimator.Estimate(request), cancellationToken, countedBefore: true);
+        var decision = await admission.AdmitAsync(request, caller.UserId, admitted.Plan, estimator.Estimate(request), cancellationToken, countedInMonth: admitted.Month);
         return decision.Reservation
-            ?? throw new PlanRefusedException(RejectionReasons.QuotaExceeded, $"Plan refused the request again: {decision.RefusalReason} ({decision.Detail}).")
+            ?? throw new PlanRefusedException(decision.RefusalReason ?? RejectionReasons.QuotaExceeded, $"Plan refused the request again: {decision.RefusalReason} ({decision.Detail}).")
             {
                 QuotaResetsAt = decision.QuotaResetsAt,
             };

@@ -13,6 +13,9 @@ public sealed class AdmittedRequest(Plan plan, QuotaReservation reservation, boo
 
     public bool NothingStored { get; } = nothingStored;
 
+    /// <summary>The month the request was counted in.</summary>
+    public string Month { get; } = reservation.Month;
+
     /// <summary>The live reservation; null once settled (an attempt that then fails to store must reserve again to call again).</summary>
     public QuotaReservation? Reservation { get; private set; } = reservation;
 

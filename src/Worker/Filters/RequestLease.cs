@@ -15,7 +15,7 @@ public sealed class RequestLease : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _renewal;
     private bool _answered;
-    private bool _counted;
+    private string? _countedInMonth;
 
     private RequestLease(RequestClaims claims, Guid requestId, string owner, TimeSpan length, TimeProvider time)
     {
@@ -61,15 +61,15 @@ public sealed class RequestLease : IAsyncDisposable
     /// <summary>The request is answered (its answer stored): the lease is left to run out.</summary>
     public void MarkAnswered() => _answered = true;
 
-    /// <summary>The request was counted by this attempt: giving the lease up records it.</summary>
-    public void MarkCounted() => _counted = true;
+    /// <summary>The request was counted by this attempt, in <paramref name="month"/>: giving the lease up records it.</summary>
+    public void MarkCounted(string month) => _countedInMonth = month;
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         await _renewal;
         if (!_answered)
-            await _claims.ReleaseAsync(_requestId, Owner, _counted, CancellationToken.None);
+            await _claims.ReleaseAsync(_requestId, Owner, _countedInMonth, CancellationToken.None);
         _stop.Dispose();
     }
 

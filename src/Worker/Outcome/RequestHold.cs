@@ -25,6 +25,6 @@ public sealed class RequestHold(RequestLease lease, string userId, Guid requestI
     public void MarkReserved(AdmittedRequest admitted)
     {
         Admitted = admitted;
-        Lease.MarkCounted();
+        Lease.MarkCounted(admitted.Month);
     }
 }
