@@ -177,8 +177,10 @@ public sealed class FailureCounters(VocabDatabase database, TimeProvider time)
                 ["count"] = u.Value.Count, ["ops"] = new BsonDocument(),
             }))
             .ToList();
-        foreach (var chunk in documents.Chunk(1000))
-            await Collection.InsertManyAsync(chunk, cancellationToken: cancellationToken);
+        // One call: the driver splits it as the server allows (the MongoDB stand-in checks every unique index over the
+        // whole collection once per insert command, so a thousand-document chunking costs it quadratically more).
+        if (documents.Count > 0)
+            await Collection.InsertManyAsync(documents, new InsertManyOptions { IsOrdered = false }, cancellationToken);
         foreach (var (rev, status) in revisions)
             await _failures.UpdateManyAsync(F.Eq(f => f.Rev, rev) & F.Eq(f => f.Status, status),
                 FU.Set(f => f.CountedRev, rev).Set(f => f.CountedStatus, status).Unset(f => f.CountingRev).Unset(f => f.CountingStatus)

@@ -31,7 +31,7 @@ public static partial class OpsConsoleRun
         [RejectionReasons.LlmUnavailable, RejectionReasons.LlmInvalidOutput, RejectionReasons.InternalError, RejectionReasons.RateLimited,
          RejectionReasons.QuotaExceeded, RejectionReasons.InvalidRequest, RejectionReasons.MissingCredentials, RejectionReasons.InvalidCredentials];
 
-    public static async Task RunAsync(int failures, BenchmarkReport report)
+    public static async Task RunAsync(int failures, int batch, BenchmarkReport report)
     {
         var database = $"vocab_bench_ops_{Guid.NewGuid():N}";
         // Named, so a run cut short can be cleaned up by hand (the MongoDB stand-in cannot list its databases).
@@ -44,7 +44,7 @@ public static partial class OpsConsoleRun
         var seedStore = new FailureStore(vocab, TimeProvider.System);
         var seeding = Stopwatch.StartNew();
         await new FailureIndexes().CreateIndexesAsync(vocab, CancellationToken.None);
-        var (user, key, video) = await SeedAsync(seedStore, failures);
+        var (user, key, video, curve) = await SeedAsync(seedStore, failures, batch);
         Console.WriteLine($"ops: seeded in {seeding.Elapsed.TotalSeconds:0} s; counting");
         // The overview's counters for what was seeded, as the ingestor would have kept them one by one.
         await seedStore.Counters.RebuildAsync(CancellationToken.None);
@@ -146,13 +146,15 @@ public static partial class OpsConsoleRun
         return app;
     }
 
-    // Returns a user, a key id and a video that each have failures, to filter by.
-    private static async Task<(string User, string KeyId, string Video)> SeedAsync(FailureStore store, int count)
+    // Returns a user, a key id and a video that each have failures, to filter by, and the store's cost at checkpoints.
+    private static async Task<(string User, string KeyId, string Video, List<ScalePoint> Curve)> SeedAsync(FailureStore store, int count, int batch)
     {
         var random = new Random(42);
         var now = DateTime.UtcNow;
         var exceptions = new[] { "System.TimeoutException", "System.InvalidOperationException", "MongoDB.Driver.MongoWriteException", "System.IO.IOException" };
-        const int batch = 1000;
+        var curve = new List<ScalePoint>();
+        var checkpoints = new Queue<int>(Checkpoints.Where(c => c < count).Append(count));
+        var seeding = Stopwatch.StartNew();
         for (var start = 0; start < count; start += batch)
         {
             var documents = new List<FailureDocument>(batch);
@@ -174,6 +176,8 @@ public static partial class OpsConsoleRun
                     UserId = user, Role = Roles.User, KeyId = $"key{user[5..]}".PadRight(12, '0')[..12], VideoId = $"video-{i % 20000}",
                     MessageId = Guid.NewGuid().ToString(), FailedAt = failedAt, FirstFailedAt = failedAt, IngestedAt = failedAt,
                     RetainUntil = now.AddDays(30), ExpireAt = now.AddDays(31), FaultType = fault, FaultMessage = "HTTP 500 from the LLM endpoint", Verified = true,
+                    // As an ingested failure stands once its counters follow it (RebuildAsync writes the counters).
+                    CountedRev = 1, CountedStatus = FailureStatus.Open,
                     Headers = new Dictionary<string, string> { [VocabHeaders.Reason] = reason, [VocabHeaders.UserId] = user, ["MT-Fault-ExceptionType"] = fault },
                     Body = body,
                     Copy = new StoredCopy { ContentType = "application/json", Body = Encoding.UTF8.GetBytes(body) },
@@ -181,13 +185,49 @@ public static partial class OpsConsoleRun
             }
             foreach (var d in documents)
                 d.DeadLetterId = d.Id;
+            var inserting = Stopwatch.StartNew();
             await store.Collection.InsertManyAsync(documents, new InsertManyOptions { IsOrdered = false });
-            if ((start + batch) % 10_000 == 0)
-                Console.WriteLine($"ops: {start + batch:N0} seeded ({DateTime.UtcNow:HH:mm:ss})");
+            inserting.Stop();
+            var stored = start + documents.Count;
+            if (stored % 10_000 == 0 || stored == count)
+                Console.WriteLine($"ops: {stored:N0} seeded ({DateTime.UtcNow:HH:mm:ss}, {seeding.Elapsed.TotalSeconds:0} s, last batch of {documents.Count:N0} in {inserting.Elapsed.TotalMilliseconds:0} ms)");
+            if (checkpoints.TryPeek(out var checkpoint) && stored >= checkpoint)
+            {
+                while (checkpoints.TryPeek(out checkpoint) && stored >= checkpoint)
+                    checkpoints.Dequeue();
+                curve.Add(await MeasureStoreAsync(store, stored, seeding.Elapsed, inserting.Elapsed, documents.Count));
+            }
         }
         var sample = await store.Collection.Find(Builders<FailureDocument>.Filter.Eq(f => f.Reason, RejectionReasons.LlmUnavailable)).Limit(1).FirstAsync();
-        return (sample.UserId!, sample.KeyId!, sample.VideoId!);
+        return (sample.UserId!, sample.KeyId!, sample.VideoId!, curve);
     }
+
+    // The bare queries of two list pages through the driver, without the console: a reason (an eighth of the store
+    // matches) and a user (about one in 2,000 matches). On an indexed store both read 51 index entries whatever the store
+    // holds; a store that scans grows with every document, the narrow filter as much as the wide one.
+    private static async Task<ScalePoint> MeasureStoreAsync(FailureStore store, int stored, TimeSpan seeding, TimeSpan batchTime, int batchSize)
+    {
+        async Task<double> Median(FailureFilter filter)
+        {
+            var samples = new List<double>();
+            for (var i = 0; i < 5; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                _ = await store.ListAsync(filter, 50, CancellationToken.None);
+                samples.Add(watch.Elapsed.TotalMilliseconds);
+            }
+            return Distribution.Percentile(samples, 50);
+        }
+        var point = new ScalePoint(stored, seeding.TotalSeconds, batchTime.TotalMilliseconds * 1000 / batchSize,
+            await Median(new FailureFilter(Reason: RejectionReasons.LlmUnavailable)), await Median(new FailureFilter(UserId: "user-7")));
+        Console.WriteLine($"ops: at {stored:N0}: seeded in {point.SeededSeconds:0} s, last batch {point.MsPer1000:0} ms per 1,000, " +
+                          $"first page by reason {point.ReasonPageMs:0.0} ms, by user {point.UserPageMs:0.0} ms");
+        return point;
+    }
+
+    private static readonly int[] Checkpoints = [10_000, 25_000, 50_000, 100_000];
+
+    private sealed record ScalePoint(int Stored, double SeededSeconds, double MsPer1000, double ReasonPageMs, double UserPageMs);
 
     private static async Task SignInAsync(HttpClient client, string credential)
     {
