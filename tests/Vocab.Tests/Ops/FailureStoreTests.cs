@@ -107,6 +107,20 @@ public sealed class FailureStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rebuild_CountersLost_CountsTheStoreAgain()
+    {
+        var before = await _store.GroupsAsync(FailureStatus.Open, default);
+        await _store.Counters.Collection.DeleteManyAsync(FilterDefinition<BsonDocument>.Empty);
+        Assert.Empty(await _store.GroupsAsync(FailureStatus.Open, default));
+
+        await _store.Counters.RebuildAsync(default);
+
+        Assert.Equal(before, await _store.GroupsAsync(FailureStatus.Open, default));
+        Assert.Equal(3L, before[0].Count);
+        Assert.Equal(5, (await _store.PerHourAsync(Now, 24, null, default)).Sum(h => h.Count));
+    }
+
+    [Fact]
     public async Task Ingest_SameDeadLetterTwice_CountsOnce()
     {
         var again = await _store.IngestAsync(Copy("a", RejectionReasons.LlmUnavailable, "u1", Now.AddHours(-1)), default);
