@@ -132,7 +132,9 @@ public sealed class FailureCounters(VocabDatabase database, TimeProvider time)
         var revisions = new HashSet<(int, string)>();
         var fields = Builders<FailureDocument>.Projection.Include(f => f.Status).Include(f => f.Group).Include(f => f.UserId)
             .Include(f => f.FailedAt).Include(f => f.ExpireAt).Include(f => f.Rev);
-        using (var cursor = await _failures.Find(F.Empty).Project<FailureDocument>(fields).ToCursorAsync(cancellationToken))
+        // In batches: without a batch size the MongoDB stand-in answers the whole store in one reply, which past some 50 MB
+        // the driver refuses ("The size of the message is invalid"; seen at 100,000 failures).
+        using (var cursor = await _failures.Find(F.Empty, new FindOptions { BatchSize = 1000 }).Project<FailureDocument>(fields).ToCursorAsync(cancellationToken))
         {
             while (await cursor.MoveNextAsync(cancellationToken))
             {
