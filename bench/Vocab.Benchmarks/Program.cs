@@ -46,13 +46,20 @@ if (Runs("flood"))
 if (Runs("mongo"))
     await MongoCommandsRun.RunAsync(settings, report);
 if (Runs("ops"))
-    await OpsConsoleRun.RunAsync(OpsFailures(), report);
+    await OpsConsoleRun.RunAsync(OpsFailures(), OpsBatch(), report);
 
 // --ops-failures N: how many failures the ops part stores (100,000; 10,000 with --quick).
 int OpsFailures()
 {
     var at = Array.IndexOf(args, "--ops-failures");
     return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : quick ? 10_000 : 100_000;
+}
+// --ops-batch N: how many failures one insertMany of the seeding carries (25,000, about 33 MB, one insert command each:
+// the jongodb stand-in checks the unique _id over the whole collection per command, so 1,000 a command took it hours to 100,000).
+int OpsBatch()
+{
+    var at = Array.IndexOf(args, "--ops-batch");
+    return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 25_000;
 }
 if (Runs("cluster"))
     await ScaleOutRun.RunAsync(settings, report);

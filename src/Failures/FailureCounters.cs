@@ -132,7 +132,9 @@ public sealed class FailureCounters(VocabDatabase database, TimeProvider time)
         var revisions = new HashSet<(int, string)>();
         var fields = Builders<FailureDocument>.Projection.Include(f => f.Status).Include(f => f.Group).Include(f => f.UserId)
             .Include(f => f.FailedAt).Include(f => f.ExpireAt).Include(f => f.Rev);
-        using (var cursor = await _failures.Find(F.Empty).Project<FailureDocument>(fields).ToCursorAsync(cancellationToken))
+        // In batches: without a batch size the MongoDB stand-in answers the whole store in one reply, which past some 50 MB
+        // the driver refuses ("The size of the message is invalid"; seen at 100,000 failures).
+        using (var cursor = await _failures.Find(F.Empty, new FindOptions { BatchSize = 1000 }).Project<FailureDocument>(fields).ToCursorAsync(cancellationToken))
         {
             while (await cursor.MoveNextAsync(cancellationToken))
             {
@@ -177,8 +179,10 @@ public sealed class FailureCounters(VocabDatabase database, TimeProvider time)
                 ["count"] = u.Value.Count, ["ops"] = new BsonDocument(),
             }))
             .ToList();
-        foreach (var chunk in documents.Chunk(1000))
-            await Collection.InsertManyAsync(chunk, cancellationToken: cancellationToken);
+        // One call: the driver splits it as the server allows (the MongoDB stand-in checks every unique index over the
+        // whole collection once per insert command, so a thousand-document chunking costs it quadratically more).
+        if (documents.Count > 0)
+            await Collection.InsertManyAsync(documents, new InsertManyOptions { IsOrdered = false }, cancellationToken);
         foreach (var (rev, status) in revisions)
             await _failures.UpdateManyAsync(F.Eq(f => f.Rev, rev) & F.Eq(f => f.Status, status),
                 FU.Set(f => f.CountedRev, rev).Set(f => f.CountedStatus, status).Unset(f => f.CountingRev).Unset(f => f.CountingStatus)

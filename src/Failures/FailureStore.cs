@@ -214,8 +214,11 @@ public sealed class FailureStore(VocabDatabase database, TimeProvider time)
         if (filter.VideoId is not null) parts.Add(F.Eq(f => f.VideoId, filter.VideoId));
         if (filter.From is { } from) parts.Add(F.Gte(f => f.FailedAt, from));
         if (filter.To is { } to) parts.Add(F.Lt(f => f.FailedAt, to));
+        // The plain bound on the time starts the index range at the cursor, whether or not the planner pushes the $or
+        // down into index bounds; the $or then only drops the rows of the same time already shown.
         if (filter.Before is { } before)
-            parts.Add(F.Lt(f => f.FailedAt, before.FailedAt) | (F.Eq(f => f.FailedAt, before.FailedAt) & F.Lt(f => f.Id, before.Id)));
+            parts.Add(F.Lte(f => f.FailedAt, before.FailedAt) &
+                      (F.Lt(f => f.FailedAt, before.FailedAt) | (F.Eq(f => f.FailedAt, before.FailedAt) & F.Lt(f => f.Id, before.Id))));
         return parts.Count == 0 ? F.Empty : F.And(parts);
     }
 }

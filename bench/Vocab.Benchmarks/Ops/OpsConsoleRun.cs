@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using MongoDB.Driver;
 using Vocab.Authentication;
 using Vocab.Authentication.ApiKeys;
@@ -31,7 +32,7 @@ public static partial class OpsConsoleRun
         [RejectionReasons.LlmUnavailable, RejectionReasons.LlmInvalidOutput, RejectionReasons.InternalError, RejectionReasons.RateLimited,
          RejectionReasons.QuotaExceeded, RejectionReasons.InvalidRequest, RejectionReasons.MissingCredentials, RejectionReasons.InvalidCredentials];
 
-    public static async Task RunAsync(int failures, BenchmarkReport report)
+    public static async Task RunAsync(int failures, int batch, BenchmarkReport report)
     {
         var database = $"vocab_bench_ops_{Guid.NewGuid():N}";
         // Named, so a run cut short can be cleaned up by hand (the MongoDB stand-in cannot list its databases).
@@ -44,7 +45,7 @@ public static partial class OpsConsoleRun
         var seedStore = new FailureStore(vocab, TimeProvider.System);
         var seeding = Stopwatch.StartNew();
         await new FailureIndexes().CreateIndexesAsync(vocab, CancellationToken.None);
-        var (user, key, video) = await SeedAsync(seedStore, failures);
+        var (user, key, video, curve) = await SeedAsync(seedStore, failures, batch);
         Console.WriteLine($"ops: seeded in {seeding.Elapsed.TotalSeconds:0} s; counting");
         // The overview's counters for what was seeded, as the ingestor would have kept them one by one.
         await seedStore.Counters.RebuildAsync(CancellationToken.None);
@@ -77,6 +78,7 @@ public static partial class OpsConsoleRun
             var overviewP95 = 0.0;
             foreach (var (name, configured) in pages)
             {
+                Console.WriteLine($"ops: measuring {name} ({DateTime.UtcNow:HH:mm:ss})");
                 var path = configured.Length > 0 ? configured : await NextPageAsync(client, pages[1].Path);
                 var samples = await MeasureAsync(client, path);
                 var p95 = Distribution.Percentile(samples, 95);
@@ -95,7 +97,7 @@ public static partial class OpsConsoleRun
                 "answer (query, rendering, TLS on loopback). The overview reads the counters the ingestor keeps with each insert and status change " +
                 "(`failure_counts`: one document per open group, 24 per hour), so it does not grow with the store; " +
                 "a list page is one index range of 51 documents, page 2 starting after the last row shown. MongoDB is `VOCAB_MONGO_URI`: the jongodb stand-in's figures say more " +
-                "about the stand-in than about these queries (see the header).");
+                "about the stand-in than about these queries (see the header).\n\n" + CurveTable(curve, batch));
             report.Target($"Ops overview over {failures:N0} failures (p95)", overviewP95, LimitMs, higherIsBetter: false, " ms");
             report.Target($"Ops filtered list over {failures:N0} failures (slowest filter's p95)", listP95, LimitMs, higherIsBetter: false, " ms");
         }
@@ -143,16 +145,21 @@ public static partial class OpsConsoleRun
         var app = builder.Build();
         app.UseVocabOps();
         await app.StartAsync();
+        // The console creates its indexes in the background at start; the pages are measured once that is done (the
+        // jongodb stand-in holds the collection for minutes while it does, checking the unique _id over every document).
+        await app.Services.GetServices<IHostedService>().OfType<MongoIndexInitializer>().Single().ExecuteTask!;
         return app;
     }
 
-    // Returns a user, a key id and a video that each have failures, to filter by.
-    private static async Task<(string User, string KeyId, string Video)> SeedAsync(FailureStore store, int count)
+    // Returns a user, a key id and a video that each have failures, to filter by, and the store's cost at checkpoints.
+    private static async Task<(string User, string KeyId, string Video, List<ScalePoint> Curve)> SeedAsync(FailureStore store, int count, int batch)
     {
         var random = new Random(42);
         var now = DateTime.UtcNow;
         var exceptions = new[] { "System.TimeoutException", "System.InvalidOperationException", "MongoDB.Driver.MongoWriteException", "System.IO.IOException" };
-        const int batch = 1000;
+        var curve = new List<ScalePoint>();
+        var checkpoints = new Queue<int>(Checkpoints.Where(c => c < count).Append(count));
+        var seeding = Stopwatch.StartNew();
         for (var start = 0; start < count; start += batch)
         {
             var documents = new List<FailureDocument>(batch);
@@ -174,6 +181,8 @@ public static partial class OpsConsoleRun
                     UserId = user, Role = Roles.User, KeyId = $"key{user[5..]}".PadRight(12, '0')[..12], VideoId = $"video-{i % 20000}",
                     MessageId = Guid.NewGuid().ToString(), FailedAt = failedAt, FirstFailedAt = failedAt, IngestedAt = failedAt,
                     RetainUntil = now.AddDays(30), ExpireAt = now.AddDays(31), FaultType = fault, FaultMessage = "HTTP 500 from the LLM endpoint", Verified = true,
+                    // As an ingested failure stands once its counters follow it (RebuildAsync writes the counters).
+                    CountedRev = 1, CountedStatus = FailureStatus.Open,
                     Headers = new Dictionary<string, string> { [VocabHeaders.Reason] = reason, [VocabHeaders.UserId] = user, ["MT-Fault-ExceptionType"] = fault },
                     Body = body,
                     Copy = new StoredCopy { ContentType = "application/json", Body = Encoding.UTF8.GetBytes(body) },
@@ -181,13 +190,65 @@ public static partial class OpsConsoleRun
             }
             foreach (var d in documents)
                 d.DeadLetterId = d.Id;
+            var inserting = Stopwatch.StartNew();
             await store.Collection.InsertManyAsync(documents, new InsertManyOptions { IsOrdered = false });
-            if ((start + batch) % 10_000 == 0)
-                Console.WriteLine($"ops: {start + batch:N0} seeded ({DateTime.UtcNow:HH:mm:ss})");
+            inserting.Stop();
+            var stored = start + documents.Count;
+            if (stored / 10_000 != start / 10_000 || stored == count)
+                Console.WriteLine($"ops: {stored:N0} seeded ({DateTime.UtcNow:HH:mm:ss}, {seeding.Elapsed.TotalSeconds:0} s, last batch of {documents.Count:N0} in {inserting.Elapsed.TotalMilliseconds:0} ms)");
+            if (checkpoints.TryPeek(out var checkpoint) && stored >= checkpoint)
+            {
+                while (checkpoints.TryPeek(out checkpoint) && stored >= checkpoint)
+                    checkpoints.Dequeue();
+                curve.Add(await MeasureStoreAsync(store, stored, seeding.Elapsed, inserting.Elapsed, documents.Count));
+            }
         }
         var sample = await store.Collection.Find(Builders<FailureDocument>.Filter.Eq(f => f.Reason, RejectionReasons.LlmUnavailable)).Limit(1).FirstAsync();
-        return (sample.UserId!, sample.KeyId!, sample.VideoId!);
+        return (sample.UserId!, sample.KeyId!, sample.VideoId!, curve);
     }
+
+    // The bare queries of two list pages through the driver, without the console: a reason (an eighth of the store
+    // matches) and a user (about one in 2,000 matches). On an indexed store both read 51 index entries whatever the store
+    // holds; a store that scans grows with every document, the narrow filter as much as the wide one.
+    private static async Task<ScalePoint> MeasureStoreAsync(FailureStore store, int stored, TimeSpan seeding, TimeSpan batchTime, int batchSize)
+    {
+        async Task<double> Median(FailureFilter filter)
+        {
+            var samples = new List<double>();
+            for (var i = 0; i < 5; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                _ = await store.ListAsync(filter, 50, CancellationToken.None);
+                samples.Add(watch.Elapsed.TotalMilliseconds);
+            }
+            return Distribution.Percentile(samples, 50);
+        }
+        var point = new ScalePoint(stored, seeding.TotalSeconds, batchTime.TotalSeconds,
+            await Median(new FailureFilter(Reason: RejectionReasons.LlmUnavailable)), await Median(new FailureFilter(UserId: "user-7")));
+        Console.WriteLine($"ops: at {stored:N0}: seeded in {point.SeededSeconds:0} s, last insert of {batchSize:N0} in {point.LastInsertSeconds:0.0} s, " +
+                          $"first page by reason {point.ReasonPageMs:0.0} ms, by user {point.UserPageMs:0.0} ms");
+        return point;
+    }
+
+    private static readonly int[] Checkpoints = [10_000, 25_000, 50_000, 100_000];
+
+    private static string CurveTable(IReadOnlyList<ScalePoint> curve, int batch)
+    {
+        var table = new StringBuilder(
+            "How the store's cost grew while it was seeded (insert commands of " + batch.ToString("N0", CultureInfo.InvariantCulture) + " failures, " +
+            "unordered; each query the median of 5 through the driver, without the console):\n\n" +
+            "| failures stored | seeding so far s | last insert command, s | first page by reason, ms | first page by user, ms |\n" +
+            "| --- | --- | --- | --- | --- |\n");
+        foreach (var p in curve)
+            table.Append(CultureInfo.InvariantCulture,
+                $"| {p.Stored:N0} | {p.SeededSeconds:0} | {p.LastInsertSeconds:0.0} | {p.ReasonPageMs:0.0} | {p.UserPageMs:0.0} |\n");
+        return table.Append("\nA store that answers these pages from an index reads 51 index entries and 51 documents whatever it holds, so both query " +
+                            "columns stay flat and an insert costs the same at any size. Columns that grow with the store mean the store scans: the " +
+                            "jongodb stand-in keeps a collection as a list, runs every query over all of it (copying and sorting every match before " +
+                            "the limit) and checks the unique `_id` against the whole collection at every insert command.").ToString();
+    }
+
+    private sealed record ScalePoint(int Stored, double SeededSeconds, double LastInsertSeconds, double ReasonPageMs, double UserPageMs);
 
     private static async Task SignInAsync(HttpClient client, string credential)
     {

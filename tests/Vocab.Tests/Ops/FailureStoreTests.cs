@@ -85,6 +85,42 @@ public sealed class FailureStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_PageBoundaryBetweenFailuresOfTheSameTime_ShowsEachOnce()
+    {
+        var at = Now.AddMinutes(-10);
+        foreach (var (id, time) in new[] { ("t1", at), ("t2", at), ("t3", at), ("t0", at.AddMinutes(-1)), ("t4", at.AddMinutes(1)) })
+        {
+            _pending.Clear();
+            Failure(id, RejectionReasons.LlmInvalidOutput, "u5", time);
+            Assert.True(await _store.IngestAsync(_pending[0], default));
+        }
+        var filter = new FailureFilter(Reason: RejectionReasons.LlmInvalidOutput);
+
+        var (first, next) = await _store.ListAsync(filter, 2, default);
+        var (second, then) = await _store.ListAsync(filter with { Before = next }, 2, default);
+        var (third, last) = await _store.ListAsync(filter with { Before = then }, 2, default);
+
+        Assert.Equal(["t4", "t3"], first.Select(f => f.Id));
+        Assert.Equal(["t2", "t1"], second.Select(f => f.Id));
+        Assert.Equal(["t0"], third.Select(f => f.Id));
+        Assert.Null(last);
+    }
+
+    [Fact]
+    public async Task Rebuild_CountersLost_CountsTheStoreAgain()
+    {
+        var before = await _store.GroupsAsync(FailureStatus.Open, default);
+        await _store.Counters.Collection.DeleteManyAsync(FilterDefinition<BsonDocument>.Empty);
+        Assert.Empty(await _store.GroupsAsync(FailureStatus.Open, default));
+
+        await _store.Counters.RebuildAsync(default);
+
+        Assert.Equal(before, await _store.GroupsAsync(FailureStatus.Open, default));
+        Assert.Equal(3L, before[0].Count);
+        Assert.Equal(5, (await _store.PerHourAsync(Now, 24, null, default)).Sum(h => h.Count));
+    }
+
+    [Fact]
     public async Task Ingest_SameDeadLetterTwice_CountsOnce()
     {
         var again = await _store.IngestAsync(Copy("a", RejectionReasons.LlmUnavailable, "u1", Now.AddHours(-1)), default);
