@@ -36,6 +36,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     // (same window: add one; a later one: start it at one). A wrong guess costs one more update; bounded by clearing.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _lastWindow = new(StringComparer.Ordinal);
     private const int RememberedWindows = 100_000;
+    private const long NoWindow = -1;
 
     /// <summary>
     /// Admits the request under the plan's monthly limits and, when <paramref name="rate"/> is given, its rate; or says
@@ -64,12 +65,14 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
 
         for (var attempt = 1; attempt <= 3; attempt++)
         {
-            var sameWindow = window is { } w0 && _lastWindow.TryGetValue(usageId, out var last) && last == w0.Index;
-            if (await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, cancellationToken)
-                || window is not null
-                && await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, !sameWindow, cancellationToken))
+            // A month document this instance has counted in exists (no insert race to allow for), and its window is known.
+            var known = _lastWindow.TryGetValue(usageId, out var last);
+            var sameWindow = window is { } w0 && known && last == w0.Index;
+            if (await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, upsert: !known, cancellationToken)
+                || window is not null && !sameWindow
+                && await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow: true, upsert: false, cancellationToken))
             {
-                Remember(usageId, window?.Index);
+                Remember(usageId, window?.Index ?? NoWindow);
                 var counted = rate is not null && reportRemaining
                     ? (await _usage.Find(u => u.Id == usageId).Project<UsageDocument>(new BsonDocument("rw", 1)).FirstOrDefaultAsync(cancellationToken))
                         ?.RateWindow?.Count ?? 0
@@ -79,6 +82,10 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
 
             // Refused by its filter: the document as it is now says why.
             var current = await _usage.Find(u => u.Id == usageId).FirstOrDefaultAsync(cancellationToken);
+            if (current is null)
+                _lastWindow.TryRemove(usageId, out _);
+            else
+                Remember(usageId, current.RateWindow?.Index ?? NoWindow);
             var inWindow = current?.RateWindow is { } rw && window is { } w1 && rw.Index == w1.Index ? rw.Count : 0;
             if (current?.Open.GetValueOrDefault(id) is { } open)
                 // Admitted before (a redelivery, or the bridge before the worker): its reservation stands.
@@ -97,13 +104,11 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         return new QuotaDecision(false, resets);
     }
 
-    private void Remember(string usageId, long? window)
+    private void Remember(string usageId, long window)
     {
-        if (window is not { } index)
-            return;
         if (_lastWindow.Count >= RememberedWindows)
             _lastWindow.Clear();
-        _lastWindow[usageId] = index;
+        _lastWindow[usageId] = window;
     }
 
     /// <summary>In the first hour of a month: the request's reservation still open in the month before, if any.</summary>
@@ -122,7 +127,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// rate window (<paramref name="sameWindow"/>: the document is counting this window already, else it starts it).
     /// </summary>
     private Task<bool> TryAdmitAsync(string usageId, string userId, string month, Plan plan, string id, long estimatedTokens, DateTimeOffset now,
-        RateWindow? rate, long? window, bool countedBefore, bool sameWindow, CancellationToken cancellationToken)
+        RateWindow? rate, long? window, bool countedBefore, bool sameWindow, bool upsert, CancellationToken cancellationToken)
     {
         var f = Builders<UsageDocument>.Filter;
         var filter = f.Eq(u => u.Id, usageId) & f.Exists($"open.{id}", false);
@@ -154,16 +159,20 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 update = update.Set(u => u.RateWindow, new RateWindowCount { Index = index, Count = 1 });
             }
         }
-        return TryUpdateAsync(filter, update, cancellationToken);
+        return TryUpdateAsync(filter, update, upsert, cancellationToken);
     }
 
     /// <summary>
-    /// The conditional update; false when its filter refused it. Twice: the first try of a fresh month can lose the insert
-    /// race to another instance's first request; the second then finds the month and is judged by the filter. A duplicate
+    /// The conditional update; false when its filter refused it. With <paramref name="upsert"/> (a month this instance
+    /// has not seen yet), twice: the first try of a fresh month can lose the insert race to another instance's first request; the second then finds the month and is judged by the filter. A duplicate
     /// key the second time means the filter refused it.
     /// </summary>
-    private async Task<bool> TryUpdateAsync(FilterDefinition<UsageDocument> filter, UpdateDefinition<UsageDocument> update, CancellationToken cancellationToken)
+    private async Task<bool> TryUpdateAsync(FilterDefinition<UsageDocument> filter, UpdateDefinition<UsageDocument> update, bool upsert,
+        CancellationToken cancellationToken)
     {
+        // A document known to exist: one plain update says it all.
+        if (!upsert)
+            return (await _usage.UpdateOneAsync(filter, update, cancellationToken: cancellationToken)).MatchedCount == 1;
         for (var attempt = 1; ; attempt++)
         {
             try
