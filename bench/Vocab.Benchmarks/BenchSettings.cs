@@ -19,6 +19,14 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
             Arg("--llm-messages", quick ? 150 : 1_000), Arg("--callers", quick ? 1_000 : 10_000),
             Arg("--scale-messages", quick ? 100 : 300),
             Arg("--fair-burst", quick ? 300 : 2_000), Arg("--fair-seconds", quick ? 15 : 60), Arg("--fair-backlog", quick ? 300 : 1_000),
-            Arg("--fair-llm-ms", 200));
+            Arg("--fair-llm-ms", 200))
+        {
+            E2eVariants = Array.IndexOf(args, "--variants") is var v && v >= 0 && v + 1 < args.Length
+                ? args[v + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : [],
+        };
     }
+
+    /// <summary>--variants a,b,...: the e2e variants to run (letters as in the report; (a) always runs, the ratios need it). Empty: all.</summary>
+    public IReadOnlyList<string> E2eVariants { get; init; } = [];
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.ML.Tokenizers;
 using Vocab.Contracts;
 
@@ -30,8 +31,16 @@ public sealed class RequestTokenEstimator
     /// <summary>The most output tokens a request's answer may use (the LLM call is capped at it).</summary>
     public static int OutputTokens(int maxItems) => FramingTokens + maxItems * OutputTokensPerItem;
 
+    // One message is estimated by the fair share and again by admission (and by the consumer when it admits a retry):
+    // the prompt is serialised and tokenized once per request, not per caller. Keyed by the request instance (its
+    // properties are init-only), held no longer than the message itself.
+    private readonly ConditionalWeakTable<GenerateVocabulary, StrongBox<long>> _estimates = new();
+
     /// <summary>Prompt tokens plus the answer's bound.</summary>
     public long Estimate(GenerateVocabulary request) =>
+        _estimates.GetValue(request, static r => new StrongBox<long>(Compute(r))).Value;
+
+    private static long Compute(GenerateVocabulary request) =>
         FramingTokens + SystemTokens.Value + CountBounded(VocabularyPrompt.User(request)) + OutputTokens(request.MaxItems);
 
     private static long CountBounded(string text)

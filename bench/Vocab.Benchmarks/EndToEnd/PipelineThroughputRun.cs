@@ -30,7 +30,9 @@ public static class PipelineThroughputRun
     {
         await using var environment = await BenchEnvironment.StartAsync(settings, "bench-e2e");
         environment.Llm.Behaviour = _ => Vocab.TestSupport.FakeLlmAnswer.Items(3);
-        var variants = Enum.GetValues<Variant>();
+        var variants = Enum.GetValues<Variant>()
+            .Where(v => v == Variant.NoAuthentication || settings.E2eVariants.Count == 0 || settings.E2eVariants.Contains(((char)('a' + (int)v)).ToString()))
+            .ToArray();
         var results = variants.ToDictionary(v => v, _ => new List<RunResult>());
         var jwtUsers = Enumerable.Range(0, settings.DistinctCallers)
             .Select(i => environment.Tokens.Hs256($"bench-user-{i}", expires: DateTime.UtcNow.AddHours(2))).ToArray();
@@ -75,12 +77,18 @@ public static class PipelineThroughputRun
                     "Working set is this process's at the end of the run, the largest over the rounds. Each run starts on an empty database: the jongodb " +
                     "stand-in's lookups slow down as a collection grows, which would otherwise favour whichever variant ran first.");
 
-        report.TargetOfRounds("CPU per message, API key ÷ no authentication", RoundRatios(Variant.ApiKey, r => r.CpuMicrosecondsPerMessage), 1.05, higherIsBetter: false, "×");
-        report.TargetOfRounds("CPU per message, HS256 JWT + blacklist ÷ no authentication", RoundRatios(Variant.Hs256Jwt, r => r.CpuMicrosecondsPerMessage), 1.10, higherIsBetter: false, "×");
-        report.TargetOfRounds($"CPU per message, {settings.DistinctCallers:N0} API keys ÷ no authentication", RoundRatios(Variant.ManyApiKeys, r => r.CpuMicrosecondsPerMessage), 1.05, higherIsBetter: false, "×");
-        report.TargetOfRounds($"CPU per message, {settings.DistinctCallers:N0} JWT users ÷ no authentication", RoundRatios(Variant.ManyJwtUsers, r => r.CpuMicrosecondsPerMessage), 1.10, higherIsBetter: false, "×");
-        report.TargetOfRounds("Throughput with API key ÷ without authentication (wall-clock)", RoundRatios(Variant.ApiKey, r => r.MessagesPerSecond), 0.95, higherIsBetter: true, "×");
-        report.TargetOfRounds("Throughput with HS256 JWT + blacklist ÷ without authentication (wall-clock)", RoundRatios(Variant.Hs256Jwt, r => r.MessagesPerSecond), 0.90, higherIsBetter: true, "×");
+        if (results.ContainsKey(Variant.ApiKey))
+            report.TargetOfRounds("CPU per message, API key ÷ no authentication", RoundRatios(Variant.ApiKey, r => r.CpuMicrosecondsPerMessage), 1.05, higherIsBetter: false, "×");
+        if (results.ContainsKey(Variant.Hs256Jwt))
+            report.TargetOfRounds("CPU per message, HS256 JWT + blacklist ÷ no authentication", RoundRatios(Variant.Hs256Jwt, r => r.CpuMicrosecondsPerMessage), 1.10, higherIsBetter: false, "×");
+        if (results.ContainsKey(Variant.ManyApiKeys))
+            report.TargetOfRounds($"CPU per message, {settings.DistinctCallers:N0} API keys ÷ no authentication", RoundRatios(Variant.ManyApiKeys, r => r.CpuMicrosecondsPerMessage), 1.05, higherIsBetter: false, "×");
+        if (results.ContainsKey(Variant.ManyJwtUsers))
+            report.TargetOfRounds($"CPU per message, {settings.DistinctCallers:N0} JWT users ÷ no authentication", RoundRatios(Variant.ManyJwtUsers, r => r.CpuMicrosecondsPerMessage), 1.10, higherIsBetter: false, "×");
+        if (results.ContainsKey(Variant.ApiKey))
+            report.TargetOfRounds("Throughput with API key ÷ without authentication (wall-clock)", RoundRatios(Variant.ApiKey, r => r.MessagesPerSecond), 0.95, higherIsBetter: true, "×");
+        if (results.ContainsKey(Variant.Hs256Jwt))
+            report.TargetOfRounds("Throughput with HS256 JWT + blacklist ÷ without authentication (wall-clock)", RoundRatios(Variant.Hs256Jwt, r => r.MessagesPerSecond), 0.90, higherIsBetter: true, "×");
     }
 
     private static string Describe(Variant variant, BenchSettings settings) => variant switch
@@ -141,6 +149,18 @@ public static class PipelineThroughputRun
             return Task.CompletedTask;
         };
         await channel.BasicConsumeAsync(QueueNames.Error(QueueNames.DefaultInput), autoAck: true, errors);
+        // A refused credential is filed on _refused with the message's ids only (no body): the message id is the requestId.
+        await channel.QueueDeclareAsync(QueueNames.Refused(QueueNames.DefaultInput), durable: true, exclusive: false, autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-max-length"] = 10_000, ["x-overflow"] = "drop-head" });
+        await channel.QueuePurgeAsync(QueueNames.Refused(QueueNames.DefaultInput));
+        var refusals = new AsyncEventingBasicConsumer(channel);
+        refusals.ReceivedAsync += (_, delivery) =>
+        {
+            if (Guid.TryParse(delivery.BasicProperties.MessageId, out var requestId))
+                Complete(requestId);
+            return Task.CompletedTask;
+        };
+        await channel.BasicConsumeAsync(QueueNames.Refused(QueueNames.DefaultInput), autoAck: true, refusals);
 
         var endpoint = await publisher.GetSendEndpoint(new Uri($"queue:{QueueNames.DefaultInput}"));
         using var process = Process.GetCurrentProcess();
@@ -160,6 +180,7 @@ public static class PipelineThroughputRun
                 sent[request.RequestId] = Stopwatch.GetTimestamp();
                 await endpoint.Send(request, context =>
                 {
+                    context.MessageId = request.RequestId;
                     switch (variant)
                     {
                         case Variant.ApiKey:

@@ -33,9 +33,18 @@ public sealed class CredentialHeaderRemovalObserver : ISendObserver, IPublishObs
         foreach (var header in VocabHeaders.CredentialHeaders)
             context.Headers.Set(header, null);
         // Inbound Vocab-* headers are the publisher's word, not the worker's: they must not travel on as if proven.
-        foreach (var name in context.Headers.GetAll().Select(h => h.Key)
-                     .Where(n => TrustedHeaders.IsCredential(n) || n.StartsWith(VocabHeaders.Prefix, StringComparison.OrdinalIgnoreCase)).ToList())
-            context.Headers.Set(name, null);
+        // Runs on every send and publish: a list is made only when there is something to remove (usually nothing).
+        List<string>? remove = null;
+        foreach (var (name, _) in context.Headers.GetAll())
+        {
+            if (TrustedHeaders.IsCredential(name) || name.StartsWith(VocabHeaders.Prefix, StringComparison.OrdinalIgnoreCase))
+                (remove ??= []).Add(name);
+        }
+        if (remove is not null)
+        {
+            foreach (var name in remove)
+                context.Headers.Set(name, null);
+        }
         return Task.CompletedTask;
     }
 }
