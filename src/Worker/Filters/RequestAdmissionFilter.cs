@@ -84,10 +84,10 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
 
         var hold = new RequestHold(lease, caller.UserId, request.RequestId);
         context.ReceiveContext.AddOrUpdatePayload(() => hold, _ => hold);
-        // Taken over from an earlier attempt: whether that one was counted is read now, not from before the wait.
-        var countedInMonth = claim.State == RequestClaimState.Leased
-            ? null
-            : (await claims.GetAsync(request.RequestId, context.CancellationToken))?.CountedMonth;
+        // Taken over after waiting for another attempt: whether that one was counted is read now, not from before the wait.
+        var countedInMonth = lease.TakenAfterWaiting
+            ? (await claims.GetAsync(request.RequestId, context.CancellationToken))?.CountedMonth
+            : claim.CountedInMonth;
         var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken, countedInMonth);
         if (!decision.Admitted)
         {

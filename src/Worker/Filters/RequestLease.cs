@@ -17,13 +17,17 @@ public sealed class RequestLease : IAsyncDisposable
     private bool _answered;
     private string? _countedInMonth;
 
-    private RequestLease(RequestClaims claims, Guid requestId, string owner, TimeSpan length, TimeProvider time)
+    private RequestLease(RequestClaims claims, Guid requestId, string owner, TimeSpan length, TimeProvider time, bool takenAfterWaiting = false)
     {
+        TakenAfterWaiting = takenAfterWaiting;
         _claims = claims;
         _requestId = requestId;
         Owner = owner;
         _renewal = RenewAsync(length, time);
     }
+
+    /// <summary>True when another held it at first and this delivery waited: the claim may have changed meanwhile.</summary>
+    public bool TakenAfterWaiting { get; }
 
     /// <summary>Who holds it: unique per delivery.</summary>
     public string Owner { get; }
@@ -45,10 +49,10 @@ public sealed class RequestLease : IAsyncDisposable
         var owner = NewOwner();
         var deadline = time.GetUtcNow() + wait;
         var pause = TimeSpan.FromMilliseconds(50);
-        while (true)
+        for (var tries = 0; ; tries++)
         {
             if (await claims.TryLeaseAsync(requestId, owner, length, cancellationToken))
-                return (new RequestLease(claims, requestId, owner, length, time), null);
+                return (new RequestLease(claims, requestId, owner, length, time, takenAfterWaiting: tries > 0), null);
             if (await store.FindByRequestIdAsync(requestId, cancellationToken) is { } stored)
                 return (null, stored);
             if (time.GetUtcNow() >= deadline)
