@@ -86,6 +86,10 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 _lastWindow.TryRemove(usageId, out _);
             else
                 Remember(usageId, current.RateWindow?.Index ?? NoWindow);
+            // The document already counts a later window (the window turned since this admission began, or this
+            // instance's clock is a little behind another's): counted in that one.
+            if (rate is not null && current?.RateWindow is { } later && window is { } began && later.Index > began.Index)
+                window = rate.Numbered(later.Index);
             var inWindow = current?.RateWindow is { } rw && window is { } w1 && rw.Index == w1.Index ? rw.Count : 0;
             if (current?.Open.GetValueOrDefault(id) is { } open)
                 // Admitted before (a redelivery, or the bridge before the worker): its reservation stands.
@@ -101,7 +105,11 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 return new QuotaDecision(false, resets, Rate: RateOf(rate, window, now, inWindow));
             // The document changed between the two commands (a settlement made room, another instance began the window).
         }
-        return new QuotaDecision(false, resets);
+        // Still changing under it after three tries: the busy window's refusal (the bus delays it, HTTP says 429), never
+        // the month's.
+        return rate is not null && window is { } busy
+            ? new QuotaDecision(false, resets, Rate: new RateDecision(false, rate.Limit, 0, busy.End - now, rate.Length))
+            : new QuotaDecision(false, resets);
     }
 
     private void Remember(string usageId, long window)

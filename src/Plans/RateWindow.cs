@@ -4,10 +4,9 @@ namespace Vocab.Plans;
 public sealed record RateWindow(int Limit, TimeSpan Length)
 {
     /// <summary>The window that holds <paramref name="now"/>: its index since the epoch, and when it ends.</summary>
-    public (long Index, DateTimeOffset End) At(DateTimeOffset now)
-    {
-        var length = (long)Length.TotalMilliseconds;
-        var index = now.ToUnixTimeMilliseconds() / length;
-        return (index, DateTimeOffset.FromUnixTimeMilliseconds((index + 1) * length));
-    }
+    public (long Index, DateTimeOffset End) At(DateTimeOffset now) => Numbered(now.ToUnixTimeMilliseconds() / (long)Length.TotalMilliseconds);
+
+    /// <summary>The window of index <paramref name="index"/>, and when it ends.</summary>
+    public (long Index, DateTimeOffset End) Numbered(long index) =>
+        (index, DateTimeOffset.FromUnixTimeMilliseconds((index + 1) * (long)Length.TotalMilliseconds));
 }

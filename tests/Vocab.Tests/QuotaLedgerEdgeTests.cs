@@ -111,6 +111,31 @@ public sealed class QuotaLedgerEdgeTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// Another instance has already begun the next rate window (the window turned during this admission, or this
+    /// instance's clock is a little behind): the request is counted in that window, never refused as quota_exceeded.
+    /// </summary>
+    [Fact]
+    public async Task AWindowAnotherInstanceBegan_CountsThere_NotAQuotaRefusal()
+    {
+        var behind = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 1, 900, TimeSpan.Zero));
+        var ahead = new FakeTimeProvider(behind.GetUtcNow() + TimeSpan.FromMilliseconds(200));
+        var late = new QuotaLedger(_db, behind);
+        var early = new QuotaLedger(_db, ahead);
+        var plan = new Plan("p", new PlanOptions { RequestsPerMinute = 5 });
+        var rate = new RateWindow(5, TimeSpan.FromSeconds(2));
+        var user = $"u-{Guid.NewGuid():N}";
+
+        Assert.True((await late.AdmitAsync(Guid.NewGuid(), user, plan, 10, default, rate)).Admitted);
+        Assert.True((await early.AdmitAsync(Guid.NewGuid(), user, plan, 10, default, rate)).Admitted);
+        var decision = await late.AdmitAsync(Guid.NewGuid(), user, plan, 10, default, rate);
+
+        Assert.True(decision.Admitted);
+        var usage = await late.GetAsync(user, "2026-11", default);
+        Assert.Equal(3, usage.Requests);
+        Assert.Equal(2, usage.RateWindow!.Count);
+    }
+
+    /// <summary>
     /// A request counted in November that failed is resent in December, when December's request quota is spent: refused
     /// (or counted), never admitted uncounted past December's limit.
     /// </summary>
