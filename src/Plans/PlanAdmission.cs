@@ -20,15 +20,16 @@ public sealed class PlanAdmission(PlanCatalog plans, QuotaLedger quotas, IOption
     /// Admits the request under <paramref name="plan"/>, reserving <paramref name="estimatedTokens"/> until it is settled.
     /// <paramref name="countedInMonth"/>: its claim says an earlier attempt was counted in that month and gave its reservation back.
     /// <paramref name="reportRemaining"/>: the decision says what the rate window has left (one more read).
+    /// <paramref name="claimedNow"/>: this delivery claimed the requestId first (nobody admitted it before).
     /// </summary>
     public async Task<AdmissionDecision> AdmitAsync(GenerateVocabulary request, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken,
-        string? countedInMonth = null, bool reportRemaining = false)
+        string? countedInMonth = null, bool reportRemaining = false, bool claimedNow = false)
     {
         if (request.MaxItems > plan.Limits.MaxItems)
             return AdmissionDecision.Refused(RejectionReasons.Forbidden, $"maxItems {request.MaxItems} is above plan {plan.Name}'s {plan.Limits.MaxItems}", plan);
 
         var rate = plan.Limits.RequestsPerMinute is { } perWindow ? new RateWindow(perWindow, rateOptions.Value.Window) : null;
-        var quota = await quotas.AdmitAsync(request.RequestId, userId, plan, estimatedTokens, cancellationToken, rate, countedInMonth, reportRemaining);
+        var quota = await quotas.AdmitAsync(request.RequestId, userId, plan, estimatedTokens, cancellationToken, rate, countedInMonth, reportRemaining, claimedNow);
         if (quota.Admitted)
             return new AdmissionDecision(plan, null, null, quota.Rate, quota.ResetsAt, quota.Reservation);
         return quota.Rate is { Allowed: false }

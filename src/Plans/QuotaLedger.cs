@@ -43,10 +43,11 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// why not. <paramref name="countedInMonth"/>: the month an earlier attempt was counted in and gave its reservation
     /// back (the claim says); in that same month the request reserves again without being counted again.
     /// <paramref name="reportRemaining"/>: read what the rate window has left after admitting (one more read; the bridge
-    /// shows it in its headers, the worker does not need it).
+    /// shows it in its headers, the worker does not need it). <paramref name="claimedNow"/>: this very delivery claimed the
+    /// requestId first, so nobody can have admitted it before (no look into last month's reservations).
     /// </summary>
     public async Task<QuotaDecision> AdmitAsync(Guid requestId, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken,
-        RateWindow? rate = null, string? countedInMonth = null, bool reportRemaining = false)
+        RateWindow? rate = null, string? countedInMonth = null, bool reportRemaining = false, bool claimedNow = false)
     {
         var now = time.GetUtcNow();
         var month = UsageMonth.Of(now);
@@ -60,7 +61,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         // insert a fresh month whatever its filter says.
         if (plan.Limits.MonthlyTokens is { } monthTokens && estimatedTokens > monthTokens || plan.Limits.MonthlyRequests is 0 && !countedBefore)
             return new QuotaDecision(false, resets);
-        if (!countedBefore && await OpenLastMonthAsync(userId, id, now, cancellationToken) is { } carried)
+        if (!countedBefore && !claimedNow && await OpenLastMonthAsync(userId, id, now, cancellationToken) is { } carried)
             return new QuotaDecision(true, resets, carried);
 
         for (var attempt = 1; attempt <= 3; attempt++)

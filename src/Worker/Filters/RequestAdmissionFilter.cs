@@ -88,7 +88,8 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         var countedInMonth = lease.TakenAfterWaiting
             ? (await claims.GetAsync(request.RequestId, context.CancellationToken))?.CountedMonth
             : claim.CountedInMonth;
-        var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken, countedInMonth);
+        var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken, countedInMonth,
+            claimedNow: claim.State == RequestClaimState.Leased);
         if (!decision.Admitted)
         {
             await RefusePlanAsync(context, request, caller, decision);
