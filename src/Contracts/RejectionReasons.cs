@@ -33,6 +33,15 @@ public static class RejectionReasons
     /// <summary>The caller's plan has no requests or tokens left this month (HTTP 402); never retried automatically.</summary>
     public const string QuotaExceeded = "quota_exceeded";
 
+    /// <summary>The requestId is already bound to another request (another body or caller): nothing was done (HTTP 422).</summary>
+    public const string RequestIdReused = "request_id_reused";
+
+    /// <summary>
+    /// Answered only to a requester that waits for its answer: another delivery of this requestId is being produced now; ask
+    /// again after <see cref="GenerateVocabularyRejected.RetryAfterSeconds"/> (HTTP 409). A published copy waits for it instead.
+    /// </summary>
+    public const string RequestInProgress = "request_in_progress";
+
     /// <summary>Anything else; the worker's log has the cause.</summary>
     public const string InternalError = "internal_error";
 

@@ -51,6 +51,23 @@ public static class VocabHeaders
     /// <summary>Set by the worker beside <see cref="Signature"/>: which <c>DeadLetter</c> key signed it.</summary>
     public const string SignatureKeyId = "Vocab-Signature-Key-Id";
 
+    /// <summary>
+    /// Set by a requester that waits for its answer (the HTTP bridge does) to <c>true</c>: answer now, with
+    /// <see cref="RejectionReasons.RateLimited"/> or <see cref="RejectionReasons.RequestInProgress"/>, rather than hold the
+    /// request until its rate window or another delivery of its requestId is done; a refusal so answered is not dead-lettered.
+    /// </summary>
+    public const string AnswerWithoutWaiting = "X-Vocab-Answer-Without-Waiting";
+
+    /// <summary>
+    /// Set by the worker on its answer to a requester whose plan has a rate: the IETF draft <c>RateLimit-Policy</c> value
+    /// (<c>"plan";q=limit;w=window seconds</c>), which the HTTP bridge passes on as that header. Not <see cref="Prefix"/>ed: the
+    /// worker drops every inbound <c>Vocab-*</c> header from what it sends, and this one is sent only to the request's own requester.
+    /// </summary>
+    public const string RateLimitPolicy = "X-Vocab-RateLimit-Policy";
+
+    /// <summary>Beside <see cref="RateLimitPolicy"/>: the IETF draft <c>RateLimit</c> value (<c>"plan";r=remaining;t=seconds to reset</c>).</summary>
+    public const string RateLimit = "X-Vocab-RateLimit";
+
     /// <summary>The headers that carry secrets; they are removed from everything the worker sends or dead-letters.</summary>
     public static readonly IReadOnlyList<string> CredentialHeaders = [ApiKey, Authorization];
 }

@@ -24,6 +24,8 @@ public sealed class VocabularyRequester(IClientFactory clients, IBusControl bus,
             // A synchronous request need not survive a broker restart (its caller gets a 504 and asks again), so the
             // broker can skip the disk write that a persistent message costs on every request.
             context.Durable = false;
+            // A caller over its rate, or whose Idempotency-Key is in flight, hears so now (429, 409) rather than at the timeout.
+            context.Headers.Set(VocabHeaders.AnswerWithoutWaiting, "true");
             // The worker checks the credential again: forward exactly what the caller presented.
             if (credential.Kind == CredentialKind.ApiKey)
                 context.UseApiKey(credential.Secret);

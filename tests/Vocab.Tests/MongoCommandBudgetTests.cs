@@ -5,6 +5,7 @@ using Vocab.Authentication.ApiKeys;
 using Vocab.Contracts;
 using Vocab.Storage;
 using Vocab.Tests.Infrastructure;
+using Vocab.TestSupport;
 using Xunit.Abstractions;
 
 namespace Vocab.Tests;
@@ -56,6 +57,45 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
         Assert.InRange(served.Values.Sum(), 1, ServedBudget);
         Assert.InRange(reused.Values.Sum(), 1, ReusedBudget);
         Assert.InRange(refused.Values.Sum(), 0, RefusedBudget);
+    }
+
+    /// <summary>
+    /// Through the HTTP bridge: the bridge itself sends no MongoDB command for a served request on a warm credential (the
+    /// worker alone claims, admits and stores), and the worker pays one more than on the bus, to read what the rate window
+    /// has left for the <c>RateLimit</c> header.
+    /// </summary>
+    [Fact]
+    public async Task BridgeRequest_CostsTheBridgeNoCommand_AndTheWorkerOneMoreThanTheBus()
+    {
+        var configuration = fixture.WorkerConfiguration();
+        configuration["Bridge:RequestTimeout"] = "00:00:30";
+        await using var bridge = await BridgeHost.StartAsync(configuration);
+        await bridge.WaitUntilReadyAsync();
+        var (_, key) = await fixture.CreateApiKeyAsync($"budget-bridge-{Guid.NewGuid():N}");
+        await PostAsync(bridge, key);
+
+        var bridgeMetrics = bridge.App.Services.GetRequiredService<MongoCommandMetrics>();
+        var bridgeBefore = bridgeMetrics.Totals();
+        var worker = await CountAsync(() => PostAsync(bridge, key));
+        var bridgeCommands = bridgeMetrics.Totals().Where(c => c.Key.Contains(' ', StringComparison.Ordinal))
+            .Sum(c => c.Value - bridgeBefore.GetValueOrDefault(c.Key));
+
+        Report("bridge request, the worker's commands", worker);
+        output.WriteLine($"bridge request, the bridge's own commands: {bridgeCommands}");
+        Assert.Equal(0, bridgeCommands);
+        Assert.InRange(worker.Values.Sum(), 1, ServedBudget + 1);
+    }
+
+    private static async Task PostAsync(BridgeHost bridge, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/videos/budget-{Guid.NewGuid():N}/vocabulary")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { transcript = $"Budget {Guid.NewGuid():N}", sourceLanguage = "en", targetLanguage = "ko", maxItems = 3 }),
+        };
+        request.Headers.Add(VocabHeaders.ApiKey, key);
+        using var response = await bridge.Client.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Headers.Contains("RateLimit"));
     }
 
     private async Task ServeAsync(GenerateVocabulary request, string key)

@@ -94,7 +94,8 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     {
         await using var bridge = await BridgeHost.StartAsync(WithFastBridge());
         await bridge.WaitUntilReadyAsync();
-        var (_, key) = await fixture.CreateApiKeyAsync("narrow-user", role: Roles.Admin);
+        var narrowUser = $"narrow-{Guid.NewGuid():N}";
+        var (_, key) = await fixture.CreateApiKeyAsync(narrowUser, role: Roles.Admin);
 
         var responses = new List<HttpResponseMessage>();
         for (var i = 0; i < 5; i++)
@@ -116,6 +117,19 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
             Assert.StartsWith("\"plan\";r=0;t=", r.Headers.GetValues("RateLimit").Single(), StringComparison.Ordinal);
         });
         Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK && r.Headers.Contains("RateLimit"));
+
+        // The bridge's caller has its 429: the worker files no dead-letter copy of it. A bus request with an invalid body
+        // from the same user, sent after them, is filed; once it is there, it is the user's only copy.
+        var marker = await fixture.RequestAsync(WorkerFixture.NewRequest(maxItems: 1_000_000), c => c.UseApiKey(key));
+        Assert.True(marker.Is(out Response<GenerateVocabularyRejected>? _));
+        var filed = new List<string>();
+        for (var i = 0; i < 100 && !filed.Contains(narrowUser); i++)
+        {
+            filed.AddRange(await ErrorQueueUsersAsync());
+            if (!filed.Contains(narrowUser))
+                await Task.Delay(100);
+        }
+        Assert.Single(filed, u => u == narrowUser);
     }
 
     [Fact]

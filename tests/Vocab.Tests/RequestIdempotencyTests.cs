@@ -54,7 +54,7 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         }));
 
         Assert.Single(outcomes, o => o.reason == "ok");
-        Assert.Equal(15, outcomes.Count(o => o.reason == RejectionReasons.InvalidRequest));
+        Assert.Equal(15, outcomes.Count(o => o.reason == RejectionReasons.RequestIdReused));
         Assert.Equal(1, fixture.Llm.CallCount - callsBefore);
         var winner = outcomes.Single(o => o.reason == "ok").copy;
         var stored = await fixture.Database.GetCollection<VocabularyDocument>(VocabularyStore.CollectionName).Find(d => d.RequestId == requestId.ToString("D")).ToListAsync();

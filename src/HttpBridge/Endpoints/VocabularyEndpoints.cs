@@ -26,9 +26,15 @@ public static partial class VocabularyEndpoints
         return app;
     }
 
+    /// <summary>
+    /// Checks what needs no database (the body, the Idempotency-Key, that the caller's role has a plan, that the bus is up)
+    /// and asks the worker, which owns everything else a request costs: the requestId's claim, the plan's admission and its
+    /// reservation, the stored answer. The worker answers this requester at once over the rate or while the key is in
+    /// flight (<see cref="VocabHeaders.AnswerWithoutWaiting"/>); its refusals map to 402, 409, 422 and 429 here.
+    /// </summary>
     private static async Task<Results<Ok<VocabularyGenerated>, ValidationProblem, ProblemHttpResult>> GenerateAsync(
-        string videoId, GenerateVocabularyBody body, HttpContext http, VocabularyRequester requester, PlanAdmission plans, RequestClaims claims,
-        QuotaLedger quotas, VocabularyStore store, RequestTokenEstimator estimator, IOptions<BridgeOptions> options, ILoggerFactory loggers)
+        string videoId, GenerateVocabularyBody body, HttpContext http, VocabularyRequester requester, PlanCatalog plans,
+        IOptions<BridgeOptions> options, ILoggerFactory loggers)
     {
         var user = User(http);
         var idempotencyKey = http.Request.Headers[IdempotencyKey.HeaderName];
@@ -43,84 +49,48 @@ public static partial class VocabularyEndpoints
             return TypedResults.ValidationProblem(errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "Invalid request");
 
         var logger = loggers.CreateLogger(typeof(VocabularyEndpoints));
-        // Before the plan counts anything: a request that cannot reach the worker must not use up the caller's quota.
         if (!requester.IsAvailable)
         {
             LogBusUnavailable(logger, null, request.RequestId);
             return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
         }
-
-        var planned = plans.PlanFor(http.User.FindFirstValue(VocabAuthenticationDefaults.RoleClaim) ?? "");
-        if (planned.Plan is not { } plan)
+        if (plans.ForRole(http.User.FindFirstValue(VocabAuthenticationDefaults.RoleClaim) ?? "") is null)
         {
-            LogPlanRefused(logger, request.RequestId, user, planned.RefusalReason!, planned.Detail!);
-            return PlanResponses.Refusal(http, planned);
-        }
-
-        // The key is bound to its first request (IETF Idempotency-Key draft): another body under it is 422, the same
-        // body answered is its stored answer, the same body still in flight is 409; none of them costs anything.
-        var claim = await claims.RegisterAsync(request.RequestId, user, RequestFingerprint.For(request, user, plan), http.RequestAborted);
-        if (claim.State == RequestClaimState.Conflict)
-        {
-            LogKeyReused(logger, request.RequestId, user);
-            return ProblemResponses.ForStatus(http, StatusCodes.Status422UnprocessableEntity, "Idempotency key reused with a different request");
-        }
-        if (claim.State == RequestClaimState.Open && await store.FindByRequestIdAsync(request.RequestId, http.RequestAborted) is { } stored && stored.UserId == user)
-            return TypedResults.Ok(stored.ToGenerated());
-        if (claim.LeasedElsewhere)
-        {
-            http.Response.Headers.RetryAfter = "1";
-            return ProblemResponses.ForStatus(http, StatusCodes.Status409Conflict, "Request in progress");
-        }
-
-        // The plan answers here, before the bus: the worker asks again, and every step counts a requestId once.
-        var decision = await plans.AdmitAsync(request, user, plan, estimator.Estimate(request), http.RequestAborted, claim.CountedInMonth, reportRemaining: true);
-        if (decision.Rate is { } rate)
-            PlanResponses.WriteRateHeaders(http.Response, rate);
-        if (!decision.Admitted)
-        {
-            LogPlanRefused(logger, request.RequestId, user, decision.RefusalReason!, decision.Detail!);
-            return PlanResponses.Refusal(http, decision);
+            LogNoPlan(logger, request.RequestId, user);
+            return PlanResponses.Refusal(http, RejectionReasons.Forbidden);
         }
 
         // As the authentication handler read it; without one the worker gets no credential and refuses.
         var credential = http.Features.Get<PresentedCredential>() ?? PresentedCredential.None;
-
-        var reservation = decision.Reservation!;
         try
         {
             var response = await requester.RequestAsync(request, credential, http.RequestAborted);
-
             if (response.Is(out Response<VocabularyGenerated>? generated))
+            {
+                PlanResponses.CopyRateHeaders(generated.Headers, http.Response);
                 return TypedResults.Ok(generated.Message);
+            }
             response.Is(out Response<GenerateVocabularyRejected>? rejected);
-            LogWorkerRejected(logger, request.RequestId, rejected!.Message.Reason, user);
-            // Refused before the worker admitted it (a credential revoked on the way), the reservation is the bridge's.
-            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
-            return ProblemResponses.ForReason(http, rejected.Message.Reason);
+            PlanResponses.CopyRateHeaders(rejected!.Headers, http.Response);
+            LogWorkerRejected(logger, request.RequestId, rejected.Message.Reason, user);
+            return PlanResponses.Refusal(http, rejected.Message.Reason, rejected.Message.RetryAfterSeconds, rejected.Message.QuotaResetsAt);
         }
         catch (RequestTimeoutException)
         {
             LogWorkerTimeout(logger, request.RequestId, options.Value.RequestTimeout);
-            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
             return ProblemResponses.ForStatus(http, StatusCodes.Status504GatewayTimeout, "Gateway timeout");
         }
         catch (RequestFaultException e)
         {
             LogWorkerFault(logger, e, request.RequestId);
-            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
             return ProblemResponses.ForStatus(http, StatusCodes.Status500InternalServerError, "Internal error");
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
-            // The caller went away: what no worker holds goes back.
-            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
             throw;
         }
         catch (Exception e)
         {
-            // Not sent, as far as anyone can tell.
-            await UnservedRequestGiveBack.RunAsync(claims, quotas, reservation);
             LogBusUnavailable(logger, e, request.RequestId);
             return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
         }
@@ -156,11 +126,8 @@ public static partial class VocabularyEndpoints
     private static string User(HttpContext http) =>
         http.User.FindFirstValue(VocabAuthenticationDefaults.UserIdClaim) ?? throw new InvalidOperationException("No authenticated user.");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Plan refused request {RequestId} of user {UserId}: {Reason} ({Detail})")]
-    private static partial void LogPlanRefused(ILogger logger, Guid requestId, string userId, string reason, string detail);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of user {UserId} refused: requestId reused with a different request")]
-    private static partial void LogKeyReused(ILogger logger, Guid requestId, string userId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of user {UserId} refused: the caller's role has no plan")]
+    private static partial void LogNoPlan(ILogger logger, Guid requestId, string userId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker rejected request {RequestId} of user {UserId}: {Reason}")]
     private static partial void LogWorkerRejected(ILogger logger, Guid requestId, string reason, string userId);

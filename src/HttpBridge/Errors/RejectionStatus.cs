@@ -12,6 +12,8 @@ public static class RejectionStatus
             RejectionReasons.ExpiredCredentials or RejectionReasons.RevokedCredentials => (StatusCodes.Status401Unauthorized, "Unauthorized"),
         RejectionReasons.Forbidden => (StatusCodes.Status403Forbidden, "Forbidden"),
         RejectionReasons.InvalidRequest => (StatusCodes.Status400BadRequest, "Invalid request"),
+        RejectionReasons.RequestIdReused => (StatusCodes.Status422UnprocessableEntity, "Idempotency key reused with a different request"),
+        RejectionReasons.RequestInProgress => (StatusCodes.Status409Conflict, "Request in progress"),
         RejectionReasons.RateLimited => (StatusCodes.Status429TooManyRequests, "Too many requests"),
         RejectionReasons.QuotaExceeded => (StatusCodes.Status402PaymentRequired, "Quota exceeded"),
         RejectionReasons.LlmUnavailable => (StatusCodes.Status503ServiceUnavailable, "Service unavailable"),

@@ -34,7 +34,7 @@ public sealed partial class GenerateVocabularyConsumer(
         var request = context.Message;
         var stored = context.TryGetPayload(out StoredAnswer? answer) ? answer.Document : await ProduceOrFindAsync(context, request, caller);
         if (stored.UserId != caller.UserId)
-            throw new InvalidRequestException("requestId is already used by another caller's request.");
+            throw new RequestIdReusedException("requestId is already used by another caller's request.");
         if (answer is not null)
             LogAlreadyStored(logger, request.RequestId, caller.UserId);
 

@@ -12,10 +12,12 @@ namespace Vocab.Worker.Filters;
 /// <summary>
 /// After authentication, decides whether a request may spend money, in order: its fields are valid; its requestId is
 /// bound to this very request (<see cref="RequestClaims"/>: the same id with another body or caller is refused
-/// <c>invalid_request</c> before any quota or LLM call); an id seen before is looked up in the store, and an answered one
+/// <c>request_id_reused</c> before any quota or LLM call); an id seen before is looked up in the store, and an answered one
 /// goes straight to its stored answer (<see cref="StoredAnswer"/>); one worker at a time holds the id (the others wait
 /// for its answer); the caller's plan admits it (refusals thrown with the reason,
-/// never retried; over the rate, sent back to the queue after the window, until RateLimits:MaxDelay). What it takes (the
+/// never retried; over the rate, sent back to the queue after the window, until RateLimits:MaxDelay). A requester that
+/// asked to be answered without waiting (<see cref="AnswerWithoutWaiting"/>, the bridge) is told over the rate or in
+/// progress at once instead, and its answer carries the rate window (<see cref="RateReport"/>). What it takes (the
 /// lease, the reservation) it leaves on the receive context as a <see cref="RequestHold"/>: the outcome filter ends them.
 /// </summary>
 public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, RequestClaims claims, VocabularyStore store, RequestTokenEstimator estimator,
@@ -44,13 +46,14 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         }
 
         var options = messaging.Value;
+        var answerNow = AnswerWithoutWaiting.IsAsked(context);
         var owner = RequestLease.NewOwner();
         var claim = await claims.RegisterAsync(request.RequestId, caller.UserId, RequestFingerprint.For(request, caller.UserId, plan), context.CancellationToken,
             owner, options.RequestLease);
         if (claim.State == RequestClaimState.Conflict)
         {
             LogReused(logger, request.RequestId, caller.UserId);
-            throw new InvalidRequestException("requestId reused with a different request.");
+            throw new RequestIdReusedException("requestId reused with a different request.");
         }
 
         RequestLease? lease;
@@ -61,7 +64,8 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             // Seen before: answered (its stored answer goes out again, nothing is admitted), in flight elsewhere, or failed.
             var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
             if (stored is null)
-                (lease, stored) = await RequestLease.AcquireAsync(claims, store, request.RequestId, options.RequestLease, options.InFlightWait, time,
+                (lease, stored) = await RequestLease.AcquireAsync(claims, store, request.RequestId, options.RequestLease,
+                    answerNow ? TimeSpan.Zero : options.InFlightWait, time,
                     context.CancellationToken);
             else
                 lease = null;
@@ -72,6 +76,8 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
                 await next.Send(context);
                 return;
             }
+            if (lease is null && answerNow)
+                throw new RequestInProgressException("Another delivery of this requestId is being produced.");
             if (lease is null)
             {
                 // Another worker is still producing this request: this copy waits on the delay queue rather than in a consumer slot.
@@ -89,7 +95,12 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             ? (await claims.GetAsync(request.RequestId, context.CancellationToken))?.CountedMonth
             : claim.CountedInMonth;
         var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken, countedInMonth,
-            claimedNow: claim.State == RequestClaimState.Leased);
+            reportRemaining: answerNow, claimedNow: claim.State == RequestClaimState.Leased);
+        if (answerNow && decision.Rate is { } rate)
+        {
+            var report = new RateReport(rate);
+            context.ReceiveContext.AddOrUpdatePayload(() => report, _ => report);
+        }
         if (!decision.Admitted)
         {
             await RefusePlanAsync(context, request, caller, decision);
@@ -106,7 +117,8 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
 
     private async Task RefusePlanAsync(ConsumeContext<T> context, GenerateVocabulary request, AuthenticatedCaller caller, AdmissionDecision decision)
     {
-        if (decision.RefusalReason == RejectionReasons.RateLimited && decision.Rate is { } rate)
+        // A requester that asked for its answer without waiting is told over the rate now (the bridge's 429).
+        if (decision.RefusalReason == RejectionReasons.RateLimited && decision.Rate is { } rate && !AnswerWithoutWaiting.IsAsked(context))
         {
             var step = RateDelay.StepFor(rate.ResetAfter);
             if (RateDelay.AlreadyDelayed(context.ReceiveContext) + step <= rateOptions.Value.MaxDelay)

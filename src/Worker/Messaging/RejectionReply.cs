@@ -13,19 +13,22 @@ public static class RejectionReply
 {
     private sealed class Sent;
 
-    /// <summary>Sends <see cref="GenerateVocabularyRejected"/>, unless that was done already for this delivery.</summary>
-    public static async Task SendAsync(ReceiveContext receiveContext, ConsumeContext consumeContext, GenerateVocabulary? request, string reason,
+    /// <summary>Sends <see cref="GenerateVocabularyRejected"/>, unless that was done already for this delivery; true when a requester was answered.</summary>
+    public static async Task<bool> SendAsync(ReceiveContext receiveContext, ConsumeContext consumeContext, GenerateVocabulary? request, string reason,
         bool publishWhenNobodyAsked, int? retryAfterSeconds = null, DateTimeOffset? quotaResetsAt = null)
     {
         if (receiveContext.HasPayloadType(typeof(Sent)))
-            return;
+            return false;
         receiveContext.GetOrAddPayload(() => new Sent());
         var rejection = new GenerateVocabularyRejected
         {
             RequestId = request?.RequestId ?? Guid.Empty, VideoId = request?.VideoId ?? "", Reason = reason,
             RetryAfterSeconds = retryAfterSeconds, QuotaResetsAt = quotaResetsAt,
         };
-        if (!await RequesterReply.SendAsync(receiveContext, consumeContext, rejection) && publishWhenNobodyAsked && request is not null)
+        if (await RequesterReply.SendAsync(receiveContext, consumeContext, rejection))
+            return true;
+        if (publishWhenNobodyAsked && request is not null)
             await consumeContext.Publish(rejection);
+        return false;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using MassTransit;
 using MassTransit.RabbitMqTransport;
 using RabbitMQ.Client;
+using Vocab.Contracts;
 
 namespace Vocab.Worker.Messaging;
 
@@ -13,12 +14,25 @@ public static class RequesterReply
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>True when someone waits for an answer: a MassTransit requester, or a publisher that set <c>reply_to</c>.</summary>
+    public static bool IsWaiting(ReceiveContext receiveContext, ConsumeContext? consumeContext) =>
+        consumeContext?.ResponseAddress is not null ||
+        (receiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? delivery) && !string.IsNullOrEmpty(delivery.Properties.ReplyTo));
+
     /// <summary>Sends the reply if anyone asked for one; false when nobody did.</summary>
     public static async Task<bool> SendAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message) where T : class
     {
+        receiveContext.TryGetPayload(out RateReport? report);
         if (consumeContext?.ResponseAddress is not null)
         {
-            await consumeContext.RespondAsync(message);
+            if (report is null)
+                await consumeContext.RespondAsync(message);
+            else
+                await consumeContext.RespondAsync(message, reply =>
+                {
+                    reply.Headers.Set(VocabHeaders.RateLimitPolicy, report.Rate.PolicyHeader);
+                    reply.Headers.Set(VocabHeaders.RateLimit, report.Rate.StatusHeader);
+                });
             return true;
         }
 
@@ -36,6 +50,12 @@ public static class RequesterReply
             Type = typeof(T).Name,
             DeliveryMode = DeliveryModes.Transient,
         };
+        if (report is not null)
+            properties.Headers = new Dictionary<string, object?>
+            {
+                [VocabHeaders.RateLimitPolicy] = report.Rate.PolicyHeader,
+                [VocabHeaders.RateLimit] = report.Rate.StatusHeader,
+            };
         await channel.BasicPublishAsync("", delivery.Properties.ReplyTo, false, properties, JsonSerializer.SerializeToUtf8Bytes(message, Json), true,
             CancellationToken.None);
         return true;

@@ -19,7 +19,15 @@ public sealed record FailureVerdict(string Reason, string? UserId, string? KeyId
     }
 
     /// <summary>True for the caller's own mistakes (a refused credential, an invalid request): warnings, not the service's errors.</summary>
-    public bool IsCallersFault => RejectionReasons.CredentialReasons.Contains(Reason) || Reason == RejectionReasons.InvalidRequest;
+    public bool IsCallersFault => RejectionReasons.CredentialReasons.Contains(Reason) || Reason is RejectionReasons.InvalidRequest or
+        RejectionReasons.RequestIdReused or RejectionReasons.RequestInProgress or RejectionReasons.RateLimited or RejectionReasons.QuotaExceeded;
+
+    /// <summary>
+    /// True for the plan's and the requestId's refusals (over the rate or quota, no plan, the id bound to another request or
+    /// in progress): a requester answered with one has all it needs, and a copy would give ops nothing to replay.
+    /// </summary>
+    public bool IsAnsweredInFull => Reason is RejectionReasons.RateLimited or RejectionReasons.QuotaExceeded or RejectionReasons.Forbidden or
+        RejectionReasons.RequestIdReused or RejectionReasons.RequestInProgress;
 
     /// <summary>
     /// True when the copy can never be replayed: no caller was proven, or the credential or permission was refused. Such a

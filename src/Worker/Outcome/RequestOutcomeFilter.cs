@@ -12,7 +12,8 @@ namespace Vocab.Worker.Outcome;
 /// copies). On failure, in this order: gives back what
 /// the request reserved (less what its unusable answers cost) while the lease still keeps other copies out, ends the lease,
 /// answers the requester once with the reason, and leaves the <see cref="FailureVerdict"/> for the error pipe, which files
-/// the signed dead-letter copy. Nothing below it answers or sends <c>Fault&lt;T&gt;</c>.
+/// the signed dead-letter copy; a plan's or requestId's refusal answered to a requester that asked not to wait ends there
+/// (consumed, not filed: the requester has its answer, ops would have nothing to replay). Nothing below it answers or sends <c>Fault&lt;T&gt;</c>.
 /// </summary>
 public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<RequestOutcomeFilter<T>> logger) : IFilter<ConsumeContext<T>>
     where T : class
@@ -34,8 +35,11 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
         }
         catch (Exception failure)
         {
-            await FailAsync(context, failure);
-            throw;
+            if (!await FailAsync(context, failure))
+                throw;
+            // Answered in full to a requester that asked not to wait: consumed, nothing to file.
+            await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-answered-refusal");
+            return;
         }
         if (context.ReceiveContext.TryGetPayload(out RequestHold? hold))
         {
@@ -49,7 +53,8 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-request-outcome");
 
-    private async Task FailAsync(ConsumeContext<T> context, Exception failure)
+    /// <summary>Ends a failed message; true when its requester's answer ends it (<see cref="FailureVerdict.IsAnsweredInFull"/>), false when it is dead-lettered.</summary>
+    private async Task<bool> FailAsync(ConsumeContext<T> context, Exception failure)
     {
         await GiveBackAsync(context.ReceiveContext, failure);
 
@@ -60,15 +65,18 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
             verdict.KeyId, verdict.TokenId, failure.Message);
 
         var refusal = FailureVerdict.Find<PlanRefusedException>(failure);
+        var retryAfter = refusal?.RetryAfterSeconds ?? FailureVerdict.Find<RequestInProgressException>(failure)?.RetryAfterSeconds;
         try
         {
-            await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary, verdict.Reason,
-                publishWhenNobodyAsked: HoldsItsRequestId(context.ReceiveContext), refusal?.RetryAfterSeconds, refusal?.QuotaResetsAt);
+            var answered = await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary, verdict.Reason,
+                publishWhenNobodyAsked: HoldsItsRequestId(context.ReceiveContext), retryAfter, refusal?.QuotaResetsAt);
+            return answered && verdict.IsAnsweredInFull && AnswerWithoutWaiting.IsAsked(context);
         }
         catch (Exception e)
         {
             // The message must still reach the dead-letter queue.
             LogReplyFailed(logger, e, context.MessageId);
+            return false;
         }
     }
 
