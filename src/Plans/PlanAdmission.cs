@@ -6,7 +6,7 @@ namespace Vocab.Plans;
 /// <summary>
 /// Checks a request against the caller's plan, in order: what the plan allows (<c>forbidden</c>), then the shared rate
 /// (<c>rate_limited</c>) and the month's quota (<c>quota_exceeded</c>) in one conditional update. Idempotent by requestId,
-/// so the bridge and then the worker may both ask.
+/// so a redelivery asks again without being counted again.
 /// </summary>
 public sealed class PlanAdmission(PlanCatalog plans, QuotaLedger quotas, IOptions<RateLimitOptions> rateOptions)
 {

@@ -29,7 +29,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     public const int RecentSlots = 256;
 
     // How long into a month an admission also looks for the request's reservation in the month before: a request admitted
-    // just before midnight (by the bridge, or by a worker that died) and admitted again just after is counted once.
+    // just before midnight (by a worker that then died or failed) and admitted again just after is counted once.
     private static readonly TimeSpan MonthOverlap = TimeSpan.FromHours(1);
 
     // The rate window each month document was last counted in here, so the admission's one update picks the right form
@@ -42,8 +42,8 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// Admits the request under the plan's monthly limits and, when <paramref name="rate"/> is given, its rate; or says
     /// why not. <paramref name="countedInMonth"/>: the month an earlier attempt was counted in and gave its reservation
     /// back (the claim says); in that same month the request reserves again without being counted again.
-    /// <paramref name="reportRemaining"/>: read what the rate window has left after admitting (one more read; the bridge
-    /// shows it in its headers, the worker does not need it). <paramref name="claimedNow"/>: this very delivery claimed the
+    /// <paramref name="reportRemaining"/>: read what the rate window has left after admitting (one more read; only for a
+    /// requester that waits for its answer, as the bridge's callers do, whose answer carries the <c>RateLimit</c> headers). <paramref name="claimedNow"/>: this very delivery claimed the
     /// requestId first, so nobody can have admitted it before (no look into last month's reservations).
     /// </summary>
     public async Task<QuotaDecision> AdmitAsync(Guid requestId, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken,
@@ -93,7 +93,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 window = rate.Numbered(later.Index);
             var inWindow = current?.RateWindow is { } rw && window is { } w1 && rw.Index == w1.Index ? rw.Count : 0;
             if (current?.Open.GetValueOrDefault(id) is { } open)
-                // Admitted before (a redelivery, or the bridge before the worker): its reservation stands.
+                // Admitted before (a redelivery, a retry, a lease taken over): its reservation stands.
                 return new QuotaDecision(true, resets, reservation with { Tokens = open.Tokens }, RateOf(rate, window, now, inWindow));
             if (!countedBefore && current?.Recent.GetValueOrDefault(SlotOf(id))?.RequestId == id)
             {

@@ -5,7 +5,7 @@ using Vocab.Storage;
 namespace Vocab.Plans;
 
 /// <summary>
-/// Binds every requestId to its first request and lets one producer at a time work on it, across every worker and bridge:
+/// Binds every requestId to its first request and lets one producer at a time work on it, across every worker:
 /// the claim is written by the first admission (one conditional upsert), and the producer holds a renewable lease so a
 /// crashed one is replaced once its lease runs out. With it, a requestId pays for at most one LLM call at a time. An
 /// answered request keeps its lease until it runs out (ending it would be one more write): its stored answer, looked
