@@ -151,7 +151,7 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
         var (rejections, faults) = await AnswersAtRequesterAsync(request, c => c.UseApiKey(otherKey), WorkerFixture.ErrorQueueName);
 
         var rejection = Assert.Single(rejections);
-        Assert.Equal(RejectionReasons.InvalidRequest, rejection.Reason);
+        Assert.Equal(RejectionReasons.RequestIdReused, rejection.Reason);
         Assert.Equal(0, faults);
     }
 
@@ -264,7 +264,7 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
             Assert.True(winners[0].Response.Is(out Response<VocabularyGenerated>? generated));
             Assert.Equal(winners[0].User, generated!.Message.UserId);
             Assert.True(losers[0].Response.Is(out Response<GenerateVocabularyRejected>? rejected));
-            Assert.Equal(RejectionReasons.InvalidRequest, rejected!.Message.Reason);
+            Assert.Equal(RejectionReasons.RequestIdReused, rejected!.Message.Reason);
         }
         finally
         {
@@ -283,7 +283,7 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
         var response = await fixture.RequestAsync(request, c => c.UseApiKey(otherKey));
 
         Assert.True(response.Is(out Response<GenerateVocabularyRejected>? rejected));
-        Assert.Equal(RejectionReasons.InvalidRequest, rejected!.Message.Reason);
+        Assert.Equal(RejectionReasons.RequestIdReused, rejected!.Message.Reason);
     }
 
     [Fact]

@@ -6,15 +6,16 @@ namespace Vocab.Worker.Messaging;
 
 /// <summary>
 /// MassTransit copies a consumed message's headers onto everything sent or published while consuming it (responses,
-/// events, faults). This observer removes the credential headers, and any inbound <c>Vocab-*</c> header, from all of them just before they leave.
+/// events, faults). This observer removes the credential headers, and any inbound <c>Vocab-*</c> header, from all of them just before they leave;
+/// and a requester's own <see cref="VocabHeaders.AnswerWithoutWaiting"/> and rate window from what others read.
 /// </summary>
 public sealed class CredentialHeaderRemovalObserver : ISendObserver, IPublishObserver
 {
     /// <inheritdoc />
-    public Task PreSend<T>(SendContext<T> context) where T : class => Remove(context);
+    public Task PreSend<T>(SendContext<T> context) where T : class => Remove(context, publishing: false);
 
     /// <inheritdoc />
-    public Task PrePublish<T>(PublishContext<T> context) where T : class => Remove(context);
+    public Task PrePublish<T>(PublishContext<T> context) where T : class => Remove(context, publishing: true);
 
     /// <inheritdoc />
     public Task PostSend<T>(SendContext<T> context) where T : class => Task.CompletedTask;
@@ -28,8 +29,16 @@ public sealed class CredentialHeaderRemovalObserver : ISendObserver, IPublishObs
     /// <inheritdoc />
     public Task PublishFault<T>(PublishContext<T> context, Exception exception) where T : class => Task.CompletedTask;
 
-    private static Task Remove(SendContext context)
+    private static Task Remove(SendContext context, bool publishing)
     {
+        // A requester's wish to be answered without waiting concerns its own request only; the rate window goes to the
+        // requester alone (the worker sets it on its answer), never on an event every subscriber reads.
+        context.Headers.Set(VocabHeaders.AnswerWithoutWaiting, null);
+        if (publishing)
+        {
+            context.Headers.Set(VocabHeaders.RateLimitPolicy, null);
+            context.Headers.Set(VocabHeaders.RateLimit, null);
+        }
         foreach (var header in VocabHeaders.CredentialHeaders)
             context.Headers.Set(header, null);
         // Inbound Vocab-* headers are the publisher's word, not the worker's: they must not travel on as if proven.
