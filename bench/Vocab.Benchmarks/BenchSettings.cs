@@ -24,8 +24,16 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
             E2eVariants = Array.IndexOf(args, "--variants") is var v && v >= 0 && v + 1 < args.Length
                 ? args[v + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 : [],
+            FairSlots = Arg("--fair-slots", 0),
+            FairBurstOnly = args.Contains("--fair-burst-only"),
         };
     }
+
+    /// <summary>--fair-slots N: the fairness part's Worker:ConcurrentMessageLimit and PrefetchCount (0: the shipped defaults).</summary>
+    public int FairSlots { get; init; }
+
+    /// <summary>--fair-burst-only: the fairness part runs scenarios 1 and 2 with fair share only (a quick look at one setting).</summary>
+    public bool FairBurstOnly { get; init; }
 
     /// <summary>--variants a,b,...: the e2e variants to run (letters as in the report; (a) always runs, the ratios need it). Empty: all.</summary>
     public IReadOnlyList<string> E2eVariants { get; init; } = [];

@@ -28,8 +28,7 @@ public static class FairnessRun
 
     // The shipped worker defaults (src/Worker): what production runs.
     private const int MaxConcurrentCalls = 16;
-    private const int ConcurrentMessageLimit = 64;
-    private const int PrefetchCount = 64;
+    private const int ShippedSlots = 512;
 
     public static async Task RunAsync(BenchSettings settings, BenchmarkReport report)
     {
@@ -41,19 +40,26 @@ public static class FairnessRun
         var seconds = settings.FairSeconds;
         var burst = settings.FairBurst;
 
-        var idle = await LoadAsync(environment, parked, fairShare: true, burst: 0, seconds);
+        // Worker:ConcurrentMessageLimit and PrefetchCount: the shipped defaults unless --fair-slots says otherwise.
+        var slots = settings.FairSlots > 0 ? settings.FairSlots : ShippedSlots;
+        var idle = await LoadAsync(environment, parked, slots, fairShare: true, burst: 0, seconds);
         Console.WriteLine($"fairness idle: light p50 {idle.Light.P50:0} ms, p95 {idle.Light.P95:0} ms");
-        var fair = await LoadAsync(environment, parked, fairShare: true, burst, seconds);
+        var fair = await LoadAsync(environment, parked, slots, fairShare: true, burst, seconds);
         Console.WriteLine($"fairness burst, fair share: light p95 {fair.LightDuringBurst.P95:0} ms, max {fair.Light.Max:0} ms, burst drained in {fair.BurstDrained.TotalSeconds:0.0} s, {fair.Throughput:0.0} msg/s, {fair.Parked} parked");
-        var fifo = await LoadAsync(environment, parked, fairShare: false, burst, seconds);
+        if (settings.FairBurstOnly)
+        {
+            Console.WriteLine($"fairness (slots {slots}): light p95 during the burst {fair.LightDuringBurst.P95 / idle.Light.P95:0.00}× idle p95, longest {fair.Light.Max:0} ms");
+            return;
+        }
+        var fifo = await LoadAsync(environment, parked, slots, fairShare: false, burst, seconds);
         Console.WriteLine($"fairness burst, FIFO: light p95 {fifo.LightDuringBurst.P95:0} ms, max {fifo.Light.Max:0} ms, burst drained in {fifo.BurstDrained.TotalSeconds:0.0} s, {fifo.Throughput:0.0} msg/s");
-        var weighted = await WeightedAsync(environment, parked, settings.FairBacklog);
+        var weighted = await WeightedAsync(environment, parked, slots, settings.FairBacklog);
         Console.WriteLine($"fairness weighted: {weighted.Heavy}:{weighted.Light} calls in the window, ratio {weighted.Ratio:0.00}");
 
-        Write(report, settings, idle, fair, fifo, weighted);
+        Write(report, settings, slots, idle, fair, fifo, weighted);
     }
 
-    private static void Write(BenchmarkReport report, BenchSettings settings, LoadResult idle, LoadResult fair, LoadResult fifo, WeightedResult weighted)
+    private static void Write(BenchmarkReport report, BenchSettings settings, int slots, LoadResult idle, LoadResult fair, LoadResult fifo, WeightedResult weighted)
     {
         var llmLatency = TimeSpan.FromMilliseconds(settings.FairLlmMilliseconds);
         string Ms(double value) => value.ToString("0", CultureInfo.InvariantCulture) + " ms";
@@ -75,7 +81,7 @@ public static class FairnessRun
             .AppendLine(CultureInfo.InvariantCulture, $"| 4. throughput of scenario 2's load, fair share ÷ first in first out | ≥ 0.95× | {fair.Throughput:0.0} ÷ {fifo.Throughput:0.0} msg/s = {X(throughputRatio)} | {Verdict(throughputRatio >= 0.95)} |");
         var conditions =
             FormattableString.Invariant($"\nConditions: one local RabbitMQ node (a fresh virtual host), {Workers} workers, each the production composition in this process with the shipped ") +
-            FormattableString.Invariant($"defaults (Llm:MaxConcurrentCalls {MaxConcurrentCalls}, Worker:ConcurrentMessageLimit {ConcurrentMessageLimit}, PrefetchCount {PrefetchCount}, FairShare:ReservedSlots 4), ") +
+            FormattableString.Invariant($"defaults (Llm:MaxConcurrentCalls {MaxConcurrentCalls}, Worker:ConcurrentMessageLimit {slots}, PrefetchCount {slots}, FairShare:ReservedSlots 4), ") +
             FormattableString.Invariant($"a local OpenAI-compatible endpoint answering after {llmLatency.TotalMilliseconds:0} ms (LLM capacity {Workers * MaxConcurrentCalls / llmLatency.TotalSeconds:0} msg/s), ") +
             "MongoDB as configured (a fresh database per scenario). Plans without rate or quota limits (weight 1 for role user, 3 for role premium), so only fair share shapes the load. " +
             FormattableString.Invariant($"{LightUsers} light users (API keys, weight 1) each send 1 request a second for {settings.FairSeconds} s, staggered; in scenario 2 one user sends {settings.FairBurst} requests at once at the start. ") +
@@ -102,9 +108,9 @@ public static class FairnessRun
     }
 
     /// <summary>Scenarios 1 and 2: light users at 1 request a second each, with or without a burst at the start.</summary>
-    private static async Task<LoadResult> LoadAsync(BenchEnvironment environment, ParkedCounter parked, bool fairShare, int burst, int seconds)
+    private static async Task<LoadResult> LoadAsync(BenchEnvironment environment, ParkedCounter parked, int slots, bool fairShare, int burst, int seconds)
     {
-        await using var run = await StartAsync(environment, fairShare);
+        await using var run = await StartAsync(environment, slots, fairShare);
         var lightKeys = new List<string>();
         for (var i = 0; i < LightUsers; i++)
             lightKeys.Add(await run.KeyAsync($"light-{i}", Roles.User));
@@ -154,9 +160,9 @@ public static class FairnessRun
     }
 
     /// <summary>Scenario 3: two users on plans of weight 3 and 1, each with a backlog, sent interleaved at once.</summary>
-    private static async Task<WeightedResult> WeightedAsync(BenchEnvironment environment, ParkedCounter parked, int backlog)
+    private static async Task<WeightedResult> WeightedAsync(BenchEnvironment environment, ParkedCounter parked, int slots, int backlog)
     {
-        await using var run = await StartAsync(environment, fairShare: true);
+        await using var run = await StartAsync(environment, slots, fairShare: true);
         var heavyKey = await run.KeyAsync("heavy", Roles.Premium);
         var lightKey = await run.KeyAsync("plain", Roles.User);
         await run.WarmUpAsync([heavyKey, lightKey]);
@@ -217,14 +223,14 @@ public static class FairnessRun
         SourceLanguage = "en", TargetLanguage = "ko", MaxItems = 5,
     };
 
-    private static async Task<WorkerRun> StartAsync(BenchEnvironment environment, bool fairShare)
+    private static async Task<WorkerRun> StartAsync(BenchEnvironment environment, int slots, bool fairShare)
     {
         environment.UseFreshDatabase();
         environment.Overrides.Clear();
         environment.Overrides["FairShare:Enabled"] = fairShare ? "true" : "false";
         environment.Overrides["Llm:MaxConcurrentCalls"] = MaxConcurrentCalls.ToString(CultureInfo.InvariantCulture);
-        environment.Overrides["Worker:ConcurrentMessageLimit"] = ConcurrentMessageLimit.ToString(CultureInfo.InvariantCulture);
-        environment.Overrides["Worker:PrefetchCount"] = PrefetchCount.ToString(CultureInfo.InvariantCulture);
+        environment.Overrides["Worker:ConcurrentMessageLimit"] = slots.ToString(CultureInfo.InvariantCulture);
+        environment.Overrides["Worker:PrefetchCount"] = slots.ToString(CultureInfo.InvariantCulture);
         environment.Overrides["Llm:Timeout"] = "00:01:00";
         // Plans without rate or quota limits: only fair share shapes the load.
         environment.Overrides["Plans:fair-one:Weight"] = "1";
