@@ -98,7 +98,11 @@ public static class FairnessRun
             FormattableString.Invariant($"{Workers * MaxConcurrentCalls / llmLatency.TotalSeconds:0}/s):\n\n| variant | calls per second |\n| --- | --- |\n") +
             $"| fair share | {Timeline(fair.CallsPerSecond)} |\n| first in first out | {Timeline(fifo.CallsPerSecond)} |\n" +
             "\nLongest wait of the light requests sent in each second of scenario 2, in ms:\n\n| variant | longest wait per second |\n| --- | --- |\n" +
-            $"| fair share | {Waits(fair.LightLongestBySecond)} |\n| first in first out | {Waits(fifo.LightLongestBySecond)} |\n";
+            $"| fair share | {Waits(fair.LightLongestBySecond)} |\n| first in first out | {Waits(fifo.LightLongestBySecond)} |\n" +
+            "\nReading these figures: with fair share, a light request waits for the next free turn (a slot frees every few tens of milliseconds), " +
+            "but a turn covers the request's own MongoDB work (claim, admission, lookup, settlement, insert) as well as its LLM call. Compare the " +
+            "longest light wait per second with the calls per second: when MongoDB slows as the burst grows its collections (the jongodb stand-in " +
+            "scans every query's collection), turns lengthen and light requests wait longer, whatever the order of turns.\n";
         report.Section(FormattableString.Invariant($"Fairness: one user's burst and the others, plan weights (3 workers, LLM answers after {llmLatency.TotalMilliseconds:0} ms)"), table + conditions + timelines);
         report.Target("Fairness: light users' p95 during a burst ÷ idle p95", fairRatio, 2, higherIsBetter: false, "×");
         report.Target("Fairness: longest light wait during a burst ÷ idle p95", fair.Light.Max / idle.Light.P95, 5, higherIsBetter: false, "×");
