@@ -126,6 +126,57 @@ public sealed class ThinBridgeReviewTests(ThinBridgeReviewTests.QuotaWorker fixt
             $"message {messageId} was refused quota_exceeded, its reply went to a queue that does not exist, and it was consumed and filed nowhere");
     }
 
+    /// <summary>
+    /// A hostile publisher with a valid key names another user's requestId and sets its MassTransit response address to the
+    /// <c>GenerateVocabularyRejected</c> event exchange, which the worker's broker account may write (rabbitmq/definitions.json)
+    /// and every event subscriber reads. The worker refuses it <c>request_id_reused</c> and "answers" it there: subscribers
+    /// read that the victim's request was rejected. The worker itself publishes no such event (a refusal before the claim
+    /// could name someone else's request), and since the refusal counts as answered, no dead letter records who did it.
+    /// </summary>
+    [Fact]
+    public async Task RefusalOfAnotherUsersRequestId_AnsweredToTheEventExchange_ReachesNoEventSubscriber()
+    {
+        var (_, victimKey) = await fixture.CreateApiKeyAsync($"victim-{Guid.NewGuid():N}");
+        var attacker = $"attacker-{Guid.NewGuid():N}";
+        var (_, attackerKey) = await fixture.CreateApiKeyAsync(attacker);
+        var victims = WorkerFixture.NewRequest();
+        var served = await fixture.RequestAsync(victims, c => c.UseApiKey(victimKey));
+        Assert.True(served.Is(out Response<VocabularyGenerated>? _));
+
+        const string rejections = "Vocab.Contracts:GenerateVocabularyRejected";
+        await using var channel = await fixture.Amqp.CreateChannelAsync();
+        await channel.ExchangeDeclareAsync(rejections, ExchangeType.Fanout, durable: true);
+        var events = (await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true)).QueueName;
+        await channel.QueueBindAsync(events, rejections, "");
+
+        await fixture.SendAsync(WorkerFixture.NewRequest() with { RequestId = victims.RequestId }, c =>
+        {
+            c.UseApiKey(attackerKey);
+            c.ResponseAddress = new Uri($"exchange:{rejections}");
+            c.Headers.Set(VocabHeaders.AnswerWithoutWaiting, "true");
+        });
+        var refusedLine = $"{victims.RequestId}";
+        for (var i = 0; i < 150 && !fixture.Logs.Lines.Any(l => l.Contains(refusedLine, StringComparison.OrdinalIgnoreCase) && l.Contains(attacker, StringComparison.Ordinal)
+            && l.Contains("reused", StringComparison.Ordinal)); i++)
+            await Task.Delay(200);
+        Assert.Contains(fixture.Logs.Lines, l => l.Contains(refusedLine, StringComparison.OrdinalIgnoreCase) && l.Contains(attacker, StringComparison.Ordinal));
+
+        var named = new List<string>();
+        for (var i = 0; i < 25; i++)
+        {
+            var delivery = await channel.BasicGetAsync(events, autoAck: true);
+            if (delivery is null)
+            {
+                await Task.Delay(200);
+                continue;
+            }
+            var body = System.Text.Encoding.UTF8.GetString(delivery.Body.Span);
+            if (body.Contains(victims.RequestId.ToString(), StringComparison.OrdinalIgnoreCase))
+                named.Add(body);
+        }
+        Assert.True(named.Count == 0, "event subscribers read a rejection of the victim's request, sent by the attacker's choice: " + string.Join(" | ", named));
+    }
+
     private int FailedForGood(string messageId) =>
         fixture.Logs.Lines.Count(l => l.Contains(messageId, StringComparison.OrdinalIgnoreCase) && l.Contains("failed for good", StringComparison.Ordinal));
 
