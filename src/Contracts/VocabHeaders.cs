@@ -54,7 +54,8 @@ public static class VocabHeaders
     /// <summary>
     /// Set by a requester that waits for its answer (the HTTP bridge does) to <c>true</c>: answer now, with
     /// <see cref="RejectionReasons.RateLimited"/> or <see cref="RejectionReasons.RequestInProgress"/>, rather than hold the
-    /// request until its rate window or another delivery of its requestId is done; a refusal so answered is not dead-lettered.
+    /// request until its rate window or another delivery of its requestId is done; a refusal so answered is kept as a refusal
+    /// (metadata only), and a dead-letter copy never carries this header, so a replay waits as any published message does.
     /// </summary>
     public const string AnswerWithoutWaiting = "X-Vocab-Answer-Without-Waiting";
 

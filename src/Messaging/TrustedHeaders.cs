@@ -16,6 +16,15 @@ public static class TrustedHeaders
     public static bool IsTrusted(string name) =>
         WorkerPrefixes.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// Headers between one requester and the worker: asked to be answered without waiting, the rate window on the answer.
+    /// Never kept on a dead-letter copy, so a replay is an ordinary bus message that waits for its rate window.
+    /// </summary>
+    public static readonly IReadOnlyList<string> RequesterOnly = [VocabHeaders.AnswerWithoutWaiting, VocabHeaders.RateLimitPolicy, VocabHeaders.RateLimit];
+
+    /// <summary>True for a <see cref="RequesterOnly"/> header (any casing).</summary>
+    public static bool IsRequesterOnly(string name) => RequesterOnly.Contains(name, StringComparer.OrdinalIgnoreCase);
+
     /// <summary>True for a header that carries a credential (any casing).</summary>
     public static bool IsCredential(string name) =>
         VocabHeaders.CredentialHeaders.Contains(name, StringComparer.OrdinalIgnoreCase);

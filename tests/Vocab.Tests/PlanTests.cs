@@ -118,7 +118,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
         });
         Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK && r.Headers.Contains("RateLimit"));
 
-        // The bridge's caller has its 429: the worker files no dead-letter copy of it. A bus request with an invalid body
+        // The bridge's caller has its 429: the worker files no replayable copy of it (only metadata, on _refused). A bus request with an invalid body
         // from the same user, sent after them, is filed; once it is there, it is the user's only copy.
         var marker = await fixture.RequestAsync(WorkerFixture.NewRequest(maxItems: 1_000_000), c => c.UseApiKey(key));
         Assert.True(marker.Is(out Response<GenerateVocabularyRejected>? _));

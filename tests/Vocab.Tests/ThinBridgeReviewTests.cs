@@ -94,7 +94,7 @@ public sealed class ThinBridgeReviewTests(ThinBridgeReviewTests.QuotaWorker fixt
     /// unconfirmed-as-delivered (mandatory: false), counts as answered, and the refusal is consumed and filed nowhere.
     /// </summary>
     [Fact]
-    public async Task RawRefusal_ToAReplyQueueThatIsGone_IsFiled_NotCountedAsAnswered()
+    public async Task RawRefusal_ToAReplyQueueThatIsGone_IsStillFiled()
     {
         var user = $"raw-{Guid.NewGuid():N}";
         var (_, key) = await fixture.CreateApiKeyAsync(user);
@@ -121,7 +121,9 @@ public sealed class ThinBridgeReviewTests(ThinBridgeReviewTests.QuotaWorker fixt
         Assert.True(FailedForGood(messageId) > 0, "the worker never refused the message");
         Assert.Contains(fixture.Logs.Lines, l => l.Contains(messageId, StringComparison.OrdinalIgnoreCase) && l.Contains(RejectionReasons.QuotaExceeded, StringComparison.Ordinal));
 
-        var filed = await TryWaitForRowAsync(request.VideoId, r => r.GetProperty("reason").GetString() == RejectionReasons.QuotaExceeded);
+        // Answered to a requester that asked not to wait, it is filed as a refusal: metadata only (no body, so no video), by user.
+        var filed = await TryWaitForRowAsync(user, r => r.GetProperty("reason").GetString() == RejectionReasons.QuotaExceeded, by: "--user",
+            refused: true);
         Assert.True(filed is not null,
             $"message {messageId} was refused quota_exceeded, its reply went to a queue that does not exist, and it was consumed and filed nowhere");
     }
@@ -184,13 +186,15 @@ public sealed class ThinBridgeReviewTests(ThinBridgeReviewTests.QuotaWorker fixt
         await TryWaitForRowAsync(video, match, attempts: 150) ?? throw new TimeoutException($"no dead letter for video {video}: {await RowsAsync(video)}");
 
     // Ingests what the dead-letter queues hold and looks for the video's row: bounded, so a missing copy fails the test.
-    private async Task<JsonElement?> TryWaitForRowAsync(string video, Func<JsonElement, bool> match, int attempts = 50)
+    private async Task<JsonElement?> TryWaitForRowAsync(string value, Func<JsonElement, bool> match, int attempts = 50, string by = "--video", bool refused = false)
     {
         for (var i = 0; i < attempts; i++)
         {
             var ingest = await _vocabctl.RunAsync("dlq", "ingest");
             Assert.True(ingest.ExitCode == 0, ingest.ToString());
-            var list = await _vocabctl.RunAsync("dlq", "list", "--video", video, "--status", "all", "--json");
+            var list = refused
+                ? await _vocabctl.RunAsync("dlq", "list", by, value, "--status", "all", "--refused", "--json")
+                : await _vocabctl.RunAsync("dlq", "list", by, value, "--status", "all", "--json");
             if (list.ExitCode == 0 && list.Json.EnumerateArray().FirstOrDefault(match) is { ValueKind: JsonValueKind.Object } row)
                 return row.Clone();
             await Task.Delay(200);

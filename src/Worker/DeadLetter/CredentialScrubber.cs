@@ -41,7 +41,8 @@ public static class CredentialScrubber
         var headers = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in inbound)
         {
-            if (!TrustedHeaders.IsCredential(name) && !TrustedHeaders.IsTrusted(name) && !detector.Appears(name + "=" + HeaderText.Of(value)))
+            if (!TrustedHeaders.IsCredential(name) && !TrustedHeaders.IsTrusted(name) && !TrustedHeaders.IsRequesterOnly(name) &&
+                !detector.Appears(name + "=" + HeaderText.Of(value)))
                 headers[name] = value;
         }
 

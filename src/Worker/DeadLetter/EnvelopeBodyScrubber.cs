@@ -50,7 +50,7 @@ public static class EnvelopeBodyScrubber
         {
             if (TrustedHeaders.IsCredential(name))
                 detector.Add(value is JsonValue v && v.TryGetValue(out string? text) ? text : value?.ToJsonString());
-            if (TrustedHeaders.IsCredential(name) || TrustedHeaders.IsTrusted(name))
+            if (TrustedHeaders.IsCredential(name) || TrustedHeaders.IsTrusted(name) || TrustedHeaders.IsRequesterOnly(name))
                 headers.Remove(name);
         }
     }

@@ -65,6 +65,7 @@ public static class ReceiveEndpointExtensions
         {
             retry.Exponential(llm.RetryLimit, llm.RetryMinInterval, llm.RetryMaxInterval, llm.RetryMinInterval);
             retry.Ignore<InvalidRequestException>();
+            retry.Ignore<RequestIdReusedException>();
             retry.Ignore<LlmInvalidOutputException>();
         });
     }

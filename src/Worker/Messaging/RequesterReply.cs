@@ -14,16 +14,30 @@ public static class RequesterReply
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    // What MassTransit names the exchanges of our message types ("Vocab.Contracts:VocabularyGenerated"): every event
+    // subscriber reads them, so no requester's answer may go there, whatever address the publisher named.
+    private static readonly string ContractExchangePrefix = typeof(GenerateVocabulary).Namespace + ":";
+
     /// <summary>True when someone waits for an answer: a MassTransit requester, or a publisher that set <c>reply_to</c>.</summary>
     public static bool IsWaiting(ReceiveContext receiveContext, ConsumeContext? consumeContext) =>
-        consumeContext?.ResponseAddress is not null ||
+        ResponseAddressOf(consumeContext) is not null ||
         (receiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? delivery) && !string.IsNullOrEmpty(delivery.Properties.ReplyTo));
+
+    /// <summary>The requester's response address, unless it names one of our message types' exchanges (a publisher's forgery).</summary>
+    private static Uri? ResponseAddressOf(ConsumeContext? consumeContext)
+    {
+        if (consumeContext?.ResponseAddress is not { } address)
+            return null;
+        var path = address.IsAbsoluteUri ? Uri.UnescapeDataString(address.AbsolutePath) : address.OriginalString;
+        var name = path.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
+        return name.StartsWith(ContractExchangePrefix, StringComparison.OrdinalIgnoreCase) ? null : address;
+    }
 
     /// <summary>Sends the reply if anyone asked for one; false when nobody did.</summary>
     public static async Task<bool> SendAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message) where T : class
     {
         receiveContext.TryGetPayload(out RateReport? report);
-        if (consumeContext?.ResponseAddress is not null)
+        if (consumeContext is not null && ResponseAddressOf(consumeContext) is not null)
         {
             if (report is null)
                 await consumeContext.RespondAsync(message);

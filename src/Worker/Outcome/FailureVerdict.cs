@@ -24,16 +24,23 @@ public sealed record FailureVerdict(string Reason, string? UserId, string? KeyId
 
     /// <summary>
     /// True for the plan's and the requestId's refusals (over the rate or quota, no plan, the id bound to another request or
-    /// in progress): a requester answered with one has all it needs, and a copy would give ops nothing to replay.
+    /// in progress): a requester that asked to be answered without waiting and was answered with one has all it needs.
     /// </summary>
-    public bool IsAnsweredInFull => Reason is RejectionReasons.RateLimited or RejectionReasons.QuotaExceeded or RejectionReasons.Forbidden or
+    public bool EndsWithItsAnswer => Reason is RejectionReasons.RateLimited or RejectionReasons.QuotaExceeded or RejectionReasons.Forbidden or
         RejectionReasons.RequestIdReused or RejectionReasons.RequestInProgress;
 
     /// <summary>
     /// True when the copy can never be replayed: no caller was proven, or the credential or permission was refused. Such a
     /// copy keeps metadata only, on the bounded refused queue.
     /// </summary>
-    public bool IsRefusal => UserId is null || RejectionReasons.CredentialReasons.Contains(Reason);
+    public bool IsRefusal => UserId is null || RejectionReasons.CredentialReasons.Contains(Reason) || Answered;
+
+    /// <summary>
+    /// Answered, with a reason that <see cref="EndsWithItsAnswer"/>, to a requester that asked not to wait (the bridge's
+    /// 429, 402, 409, 422): filed like a refusal, metadata only on the bounded refused queue, since replaying it would
+    /// answer nobody; and a flood of them costs the broker a bounded amount.
+    /// </summary>
+    public bool Answered { get; init; }
 
     /// <summary>Writes the verdict as the dead-letter copy's trusted headers.</summary>
     public void WriteTo(SendHeaders headers)

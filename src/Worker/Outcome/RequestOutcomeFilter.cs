@@ -12,8 +12,8 @@ namespace Vocab.Worker.Outcome;
 /// copies). On failure, in this order: gives back what
 /// the request reserved (less what its unusable answers cost) while the lease still keeps other copies out, ends the lease,
 /// answers the requester once with the reason, and leaves the <see cref="FailureVerdict"/> for the error pipe, which files
-/// the signed dead-letter copy; a plan's or requestId's refusal answered to a requester that asked not to wait ends there
-/// (consumed, not filed: the requester has its answer, ops would have nothing to replay). Nothing below it answers or sends <c>Fault&lt;T&gt;</c>.
+/// the signed dead-letter copy; a plan's or requestId's refusal answered to a requester that asked not to wait is filed
+/// as a refusal (metadata only, on the bounded refused queue: replaying it would answer nobody). Nothing below it answers or sends <c>Fault&lt;T&gt;</c>.
 /// </summary>
 public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<RequestOutcomeFilter<T>> logger) : IFilter<ConsumeContext<T>>
     where T : class
@@ -35,11 +35,8 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
         }
         catch (Exception failure)
         {
-            if (!await FailAsync(context, failure))
-                throw;
-            // Answered in full to a requester that asked not to wait: consumed, nothing to file.
-            await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-answered-refusal");
-            return;
+            await FailAsync(context, failure);
+            throw;
         }
         if (context.ReceiveContext.TryGetPayload(out RequestHold? hold))
         {
@@ -53,14 +50,12 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-request-outcome");
 
-    /// <summary>Ends a failed message; true when its requester's answer ends it (<see cref="FailureVerdict.IsAnsweredInFull"/>), false when it is dead-lettered.</summary>
-    private async Task<bool> FailAsync(ConsumeContext<T> context, Exception failure)
+    private async Task FailAsync(ConsumeContext<T> context, Exception failure)
     {
         await GiveBackAsync(context.ReceiveContext, failure);
 
         context.ReceiveContext.TryGetPayload(out AuthenticatedCaller? caller);
         var verdict = FailureVerdict.For(failure, caller);
-        context.ReceiveContext.AddOrUpdatePayload(() => verdict, _ => verdict);
         LogFailed(logger, verdict.IsCallersFault ? LogLevel.Warning : LogLevel.Error, context.MessageId, verdict.Reason, verdict.UserId,
             verdict.KeyId, verdict.TokenId, failure.Message);
 
@@ -70,14 +65,15 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
         {
             var answered = await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary, verdict.Reason,
                 publishWhenNobodyAsked: HoldsItsRequestId(context.ReceiveContext), retryAfter, refusal?.QuotaResetsAt);
-            return answered && verdict.IsAnsweredInFull && AnswerWithoutWaiting.IsAsked(context);
+            if (answered && verdict.EndsWithItsAnswer && AnswerWithoutWaiting.IsAsked(context))
+                verdict = verdict with { Answered = true };
         }
         catch (Exception e)
         {
             // The message must still reach the dead-letter queue.
             LogReplyFailed(logger, e, context.MessageId);
-            return false;
         }
+        context.ReceiveContext.AddOrUpdatePayload(() => verdict, _ => verdict);
     }
 
     // Published only for a requestId this caller was proven to hold (claimed and leased): a refusal before the claim
