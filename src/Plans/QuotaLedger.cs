@@ -187,8 +187,9 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             try
             {
                 // An update, not findAndModify: what the filter checks and what the update changes are one atomic step.
-                await _usage.UpdateOneAsync(filter, update, new UpdateOptions { IsUpsert = true }, cancellationToken);
-                return true;
+                // Admitted only if the server says it matched or inserted: never on the absence of an error alone.
+                var result = await _usage.UpdateOneAsync(filter, update, new UpdateOptions { IsUpsert = true }, cancellationToken);
+                return result.MatchedCount == 1 || result.UpsertedId is not null;
             }
             catch (Exception e) when (MongoErrors.IsDuplicateKey(e) && attempt >= 2)
             {

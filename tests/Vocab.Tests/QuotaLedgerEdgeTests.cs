@@ -158,4 +158,56 @@ public sealed class QuotaLedgerEdgeTests : IAsyncLifetime
         Assert.True(!resent.Admitted || december.Requests == 2,
             $"admitted an LLM call in December past its limit of 1 without counting it (December requests: {december.Requests})");
     }
+
+    /// <summary>
+    /// A new user's first requests reach three worker instances at once: none has seen the month's document, so each
+    /// admission is an upsert, and all but the first one's filter finds the rate window begun. Every admission said
+    /// admitted is counted and reserved: the number admitted equals the month's requests and open reservations, under
+    /// the plan's limit. (Found by the bus-and-bridge quota test: 63 answers for a limit of 50.)
+    /// </summary>
+    [Fact]
+    public async Task FreshMonth_ConcurrentFirstAdmissionsOnThreeInstances_AdmitOnlyWhatIsCounted()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 20, MonthlyTokens = 1_000_000 });
+        var rate = new RateWindow(1_000, TimeSpan.FromMinutes(1));
+        for (var round = 0; round < 5; round++)
+        {
+            var user = $"u-{Guid.NewGuid():N}";
+            var ledgers = Enumerable.Range(0, 3).Select(_ => new QuotaLedger(_db, clock)).ToArray();
+            var decisions = await Task.WhenAll(Enumerable.Range(0, 60).Select(i =>
+                Task.Run(() => ledgers[i % 3].AdmitAsync(Guid.NewGuid(), user, plan, 10, default, rate))));
+
+            var usage = await ledgers[0].GetAsync(user, "2026-11", default);
+            var admitted = decisions.Count(d => d.Admitted);
+            Assert.Equal(usage.Requests, admitted);
+            Assert.Equal(admitted * 10, usage.ReservedTokens);
+            Assert.InRange(admitted, 1, 20);
+        }
+    }
+
+    /// <summary>
+    /// One instance spends a user's month; another, which has not seen that month's document yet, then admits requests
+    /// of the same user concurrently: its first admissions are upserts whose filter fails (no requests left). None may
+    /// be admitted.
+    /// </summary>
+    [Fact]
+    public async Task SpentMonth_FirstAdmissionsOfAnotherInstance_AreRefused()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 5, MonthlyTokens = 1_000_000 });
+        for (var round = 0; round < 5; round++)
+        {
+            var user = $"u-{Guid.NewGuid():N}";
+            var spender = new QuotaLedger(_db, clock);
+            for (var i = 0; i < 5; i++)
+                Assert.True((await spender.AdmitAsync(Guid.NewGuid(), user, plan, 10, default)).Admitted);
+
+            var late = new QuotaLedger(_db, clock);
+            var decisions = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => late.AdmitAsync(Guid.NewGuid(), user, plan, 10, default))));
+
+            Assert.DoesNotContain(decisions, d => d.Admitted);
+            Assert.Equal(5, (await late.GetAsync(user, "2026-11", default)).Requests);
+        }
+    }
 }
