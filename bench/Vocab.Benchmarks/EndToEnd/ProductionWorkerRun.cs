@@ -28,7 +28,7 @@ public static class ProductionWorkerRun
     private enum Variant { ApiKeyFree, JwtFree, ApiKeyUnlimited }
 
     private sealed record RunResult(double MessagesPerSecond, double P50, double P95, double WorkerCpuMicrosecondsPerMessage,
-        double BenchCpuMicrosecondsPerMessage, double WorkerWorkingSetMb, int Served, int NotServed, double LoadAverage);
+        double BenchCpuMicrosecondsPerMessage, double WorkerWorkingSetMb, int Served, int LogLines, double LoadAverage);
 
     /// <summary>Tokens a request of this benchmark may reserve, as an upper bound: prompt and the answer's cap are about 1,000.</summary>
     private const int TokensPerMessageBound = 10_000;
@@ -53,12 +53,12 @@ public static class ProductionWorkerRun
                 var result = await RunOnceAsync(environment, accounts, mongo, variant, warmUp, settings.Messages);
                 results[variant].Add(result);
                 Console.WriteLine($"round {round + 1} worker process {variant}: {result.MessagesPerSecond:0} msg/s, worker {result.WorkerCpuMicrosecondsPerMessage:0} µs CPU/msg, " +
-                                  $"bench {result.BenchCpuMicrosecondsPerMessage:0} µs CPU/msg, {result.Served}/{settings.Messages} served, load {result.LoadAverage:0.0}");
+                                  $"bench {result.BenchCpuMicrosecondsPerMessage:0} µs CPU/msg, {result.Served}/{settings.Messages} served, {result.LogLines} log lines, load {result.LoadAverage:0.0}");
             }
         }
 
-        var table = new StringBuilder("| variant | worker CPU µs per message | msg/s | p50 ms | p95 ms | worker working set MB | served | this process's CPU µs per message |\n" +
-                                      "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        var table = new StringBuilder("| variant | worker CPU µs per message | msg/s | p50 ms | p95 ms | worker working set MB | served | worker log lines | this process's CPU µs per message |\n" +
+                                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         foreach (var (variant, runs) in results)
         {
             table.AppendLine(CultureInfo.InvariantCulture,
@@ -67,7 +67,7 @@ public static class ProductionWorkerRun
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.P50)), "0.0")} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.P95)), "0.0")} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.WorkerWorkingSetMb)), "0")} | " +
-                $"{runs.Sum(r => r.Served):N0} of {runs.Count * settings.Messages:N0} | " +
+                $"{runs.Sum(r => r.Served):N0} of {runs.Count * settings.Messages:N0} | {runs.Sum(r => r.LogLines):N0} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.BenchCpuMicrosecondsPerMessage)), "0")} |");
         }
         var loads = results.Values.SelectMany(r => r).Select(r => r.LoadAverage).ToList();
@@ -96,7 +96,7 @@ public static class ProductionWorkerRun
                     "LLM stand-in, which is what the in-process section above measures in one figure. *This process's CPU* is the other side (publisher, " +
                     "listener and LLM stand-in), for the comparison. The broker and MongoDB are not in either. msg/s and the latencies (publish to answer " +
                     "received) are wall-clock and move with the machine's load; CPU per message moves much less. *Served* counts the `VocabularyGenerated` " +
-                    "answers; anything else (a refusal, a dead letter) would show there as less than all. Working set is the worker's resident memory at the " +
+                    "answers; anything else (a refusal, a dead letter) would show there as less than all. *Worker log lines* counts what it wrote to the console during the timed batches (at Warning, none is expected for a served request). Working set is the worker's resident memory at the " +
                     "end of the timed batch. Two things differ from the in-process hosts besides the process boundary: the worker runs with the runtime's " +
                     "default garbage collector (workstation, concurrent; `Vocab.Worker.runtimeconfig.json` sets none) where this benchmark runs server GC, and " +
                     "each run's worker is a young process (a few hundred messages old when the timed batch starts), so tiered JIT may still be compiling. " + comparison +
@@ -200,6 +200,7 @@ public static class ProductionWorkerRun
             using var bench = Process.GetCurrentProcess();
             var benchCpuBefore = bench.TotalProcessorTime;
             var workerCpuBefore = worker.CpuTime;
+            var linesBefore = worker.LinesWritten;
             var started = Stopwatch.GetTimestamp();
             await SendAsync(endpoint, batch, variant, apiKey, token, "timed");
             await batch.WaitAsync(worker);
@@ -210,7 +211,7 @@ public static class ProductionWorkerRun
             var workingSet = worker.WorkingSetMb;
             var samples = batch.Latencies;
             return new RunResult(messages / elapsed, Distribution.Percentile(samples, 50), Distribution.Percentile(samples, 95),
-                workerCpu.TotalMilliseconds * 1000 / messages, benchCpu.TotalMilliseconds * 1000 / messages, workingSet, batch.Served, messages - batch.Served,
+                workerCpu.TotalMilliseconds * 1000 / messages, benchCpu.TotalMilliseconds * 1000 / messages, workingSet, batch.Served, worker.LinesWritten - linesBefore,
                 LoadAverage());
         }
         finally

@@ -17,6 +17,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     private const int KeptLines = 60;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lastLines = new();
+    private int _linesWritten;
 
     private WorkerProcess(Process process)
     {
@@ -29,6 +30,9 @@ public sealed class WorkerProcess : IAsyncDisposable
     public int Id => _process.Id;
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>How many lines (log entries and their continuations) the process has written so far.</summary>
+    public int LinesWritten => Volatile.Read(ref _linesWritten);
 
     /// <summary>What the process wrote last, oldest first.</summary>
     public string Tail => string.Join(Environment.NewLine, _lastLines);
@@ -141,6 +145,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     {
         if (line is null)
             return;
+        Interlocked.Increment(ref _linesWritten);
         _lastLines.Enqueue(line);
         while (_lastLines.Count > KeptLines)
             _lastLines.TryDequeue(out _);
