@@ -91,6 +91,8 @@ public sealed class BenchmarkReport
             var start = lines.IndexOf($"## {title}");
             if (start < 0)
             {
+                if (lines.Count > 0 && lines[^1].Length > 0)
+                    lines.Add("");
                 lines.AddRange(body);
                 continue;
             }
