@@ -34,7 +34,11 @@ if (Runs("micro"))
 if (Runs("latency"))
     await CacheHitLatency.RunAsync(report);
 if (Runs("e2e"))
-    await PipelineThroughputRun.RunAsync(settings, report);
+{
+    var inProcess = await PipelineThroughputRun.RunAsync(settings, report);
+    // The same requests to the production worker in its own process, as scripts/run.sh and compose run it.
+    await ProductionWorkerRun.RunAsync(settings, report, inProcess);
+}
 if (Runs("bridge"))
     await BridgeLoadRun.RunAsync(settings, report);
 if (Runs("tls"))
@@ -79,9 +83,9 @@ var header = string.Join("\n", new[]
     $"| RabbitMQ | {overview.GetProperty("rabbitmq_version").GetString()} (Erlang {overview.GetProperty("erlang_version").GetString()}), on the same machine |",
     $"| MongoDB | `{ServiceAddresses.Mongo}` (`VOCAB_MONGO_URI`; the jongodb stand-in unless set to a real server), same machine |",
     "| queue | `generate-vocabulary`, durable, persistent messages; publisher confirms on (MassTransit default) |",
-    $"| worker | prefetch {settings.PrefetchCount}, concurrent message limit {settings.ConcurrentMessageLimit}, no LLM retries |",
+    $"| worker | prefetch {settings.PrefetchCount}, concurrent message limit {settings.ConcurrentMessageLimit}, no LLM retries (in-process hosts; the worker process runs the shipped defaults) |",
     $"| N | {settings.Messages} messages × {settings.Rounds} rounds per variant; bridge {settings.HttpRequests} requests × {settings.Rounds} rounds, {settings.HttpConcurrency} concurrent |",
-    "| logs | worker console logging off during the end-to-end runs |",
+    "| logs | worker console logging off during the in-process end-to-end runs; the worker process logs at Warning |",
 });
 if (parts.Count == 0 || quick)
     report.Write(output, header);

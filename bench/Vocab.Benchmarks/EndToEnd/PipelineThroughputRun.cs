@@ -26,7 +26,8 @@ public static class PipelineThroughputRun
     private sealed record RunResult(double MessagesPerSecond, double P50, double P95, double P99, double CpuMicrosecondsPerMessage,
         double HitRate, double LoadsPerMessage, double WorkingSetMb);
 
-    public static async Task RunAsync(BenchSettings settings, BenchmarkReport report)
+    /// <summary>Runs the variants; returns the median CPU µs per message of (b) API key and (c) HS256 JWT (null when not run).</summary>
+    public static async Task<(double? ApiKey, double? Jwt)> RunAsync(BenchSettings settings, BenchmarkReport report)
     {
         await using var environment = await BenchEnvironment.StartAsync(settings, "bench-e2e");
         environment.Llm.Behaviour = _ => Vocab.TestSupport.FakeLlmAnswer.Items(3);
@@ -89,6 +90,9 @@ public static class PipelineThroughputRun
             report.TargetOfRounds("Throughput with API key ÷ without authentication (wall-clock)", RoundRatios(Variant.ApiKey, r => r.MessagesPerSecond), 0.95, higherIsBetter: true, "×");
         if (results.ContainsKey(Variant.Hs256Jwt))
             report.TargetOfRounds("Throughput with HS256 JWT + blacklist ÷ without authentication (wall-clock)", RoundRatios(Variant.Hs256Jwt, r => r.MessagesPerSecond), 0.90, higherIsBetter: true, "×");
+        double? MedianCpu(Variant variant) =>
+            results.TryGetValue(variant, out var runs) ? Distribution.OfRuns(runs.Select(r => r.CpuMicrosecondsPerMessage)).Median : null;
+        return (MedianCpu(Variant.ApiKey), MedianCpu(Variant.Hs256Jwt));
     }
 
     private static string Describe(Variant variant, BenchSettings settings) => variant switch

@@ -38,6 +38,10 @@ public sealed class BenchmarkReport
                      $"{Distribution.Format(spread, "0.###")}{unit} over {rounds.Count} rounds | {verdict} |"));
     }
 
+    /// <summary>A figure reported on every run without a limit to meet (a row of the targets table, verdict "reported").</summary>
+    public void Figure(string name, IReadOnlyList<double> rounds, string unit) =>
+        _targets.Add((name, $"| {name} | none | {Distribution.Format(Distribution.OfRuns(rounds), "0")}{unit} over {rounds.Count} rounds | reported |"));
+
     public void Write(string path, string header)
     {
         var text = new StringBuilder()
@@ -87,6 +91,8 @@ public sealed class BenchmarkReport
             var start = lines.IndexOf($"## {title}");
             if (start < 0)
             {
+                if (lines.Count > 0 && lines[^1].Length > 0)
+                    lines.Add("");
                 lines.AddRange(body);
                 continue;
             }
