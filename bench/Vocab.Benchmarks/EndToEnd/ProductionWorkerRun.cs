@@ -84,7 +84,8 @@ public static class ProductionWorkerRun
                     "`vocab-worker` account with the permissions `rabbitmq/definitions.json` gives it (on a throw-away virtual host), `ConnectionStrings__Mongo` " +
                     "and `Mongo__Database`, `Llm__Endpoint` at this process's instant OpenAI-compatible stand-in, an HS256 `Jwt__Keys__0__*`, `DeadLetter__SigningKey`, " +
                     "`Security__RequireTls=false` (as `scripts/dev-env.sh`: plaintext on loopback), `Logging__Format=json` and `Health__FilePath` (as compose), " +
-                    "logs at `Serilog__MinimumLevel__Default=Warning`. Everything else is the shipped default: prefetch and concurrency 64, LLM retries 3, " +
+                    "logs at `Serilog__MinimumLevel__Default=Warning`. Everything else is the shipped default: prefetch and concurrency " +
+                    $"{new Vocab.Worker.Messaging.MessagingOptions().ConcurrentMessageLimit}, LLM retries 3, " +
                     "result reuse on (each message has its own transcript, so every one is a new question), the `user` role on the `free` plan with rate and " +
                     $"quota on and only its limits raised to what one run sends ({warmUp + settings.Messages:N0} requests a minute and a month, " +
                     $"{TokensPerMessageBound:N0} tokens per request); the `unlimited` variant maps `user` to the shipped `unlimited` plan (`Plans__RoleMap__user`), " +
