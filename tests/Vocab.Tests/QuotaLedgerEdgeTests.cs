@@ -171,11 +171,11 @@ public sealed class QuotaLedgerEdgeTests : IAsyncLifetime
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
         var plan = new Plan("p", new PlanOptions { MonthlyRequests = 20, MonthlyTokens = 1_000_000 });
         var rate = new RateWindow(1_000, TimeSpan.FromMinutes(1));
-        for (var round = 0; round < 5; round++)
+        for (var round = 0; round < 10; round++)
         {
             var user = $"u-{Guid.NewGuid():N}";
             var ledgers = Enumerable.Range(0, 3).Select(_ => new QuotaLedger(_db, clock)).ToArray();
-            var decisions = await Task.WhenAll(Enumerable.Range(0, 60).Select(i =>
+            var decisions = await Task.WhenAll(Enumerable.Range(0, 150).Select(i =>
                 Task.Run(() => ledgers[i % 3].AdmitAsync(Guid.NewGuid(), user, plan, 10, default, rate))));
 
             var usage = await ledgers[0].GetAsync(user, "2026-11", default);
