@@ -210,4 +210,24 @@ public sealed class QuotaLedgerEdgeTests : IAsyncLifetime
             Assert.Equal(5, (await late.GetAsync(user, "2026-11", default)).Requests);
         }
     }
+
+    /// <summary>As above on a plan without a rate (the admission's other form): 200 at once on three instances, 50 allowed.</summary>
+    [Fact]
+    public async Task FreshMonth_NoRate_ConcurrentAdmissionsOnThreeInstances_AdmitOnlyWhatIsCounted()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 50 });
+        for (var round = 0; round < 10; round++)
+        {
+            var user = $"u-{Guid.NewGuid():N}";
+            var ledgers = Enumerable.Range(0, 3).Select(_ => new QuotaLedger(_db, clock)).ToArray();
+            var decisions = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
+                Task.Run(() => ledgers[i % 3].AdmitAsync(Guid.NewGuid(), user, plan, 10, default))));
+
+            var usage = await ledgers[0].GetAsync(user, "2026-11", default);
+            var admitted = decisions.Count(d => d.Admitted);
+            Assert.Equal(usage.Requests, admitted);
+            Assert.Equal(50, admitted);
+        }
+    }
 }
