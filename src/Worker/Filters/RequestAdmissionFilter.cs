@@ -65,7 +65,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
             if (stored is null)
                 (lease, stored) = await RequestLease.AcquireAsync(claims, store, request.RequestId, options.RequestLease,
-                    answerNow ? TimeSpan.Zero : options.InFlightWait, time,
+                    answerNow && !context.ReceiveContext.Redelivered ? TimeSpan.Zero : options.InFlightWait, time,
                     context.CancellationToken);
             else
                 lease = null;
@@ -76,7 +76,9 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
                 await next.Send(context);
                 return;
             }
-            if (lease is null && answerNow)
+            // A redelivery of this very message (its first delivery's channel was lost) waits for that attempt's answer: its
+            // requester asked once. Only a second message under the id (a caller's retry) is told it is in progress.
+            if (lease is null && answerNow && !context.ReceiveContext.Redelivered)
                 throw new RequestInProgressException("Another delivery of this requestId is being produced.");
             if (lease is null)
             {
