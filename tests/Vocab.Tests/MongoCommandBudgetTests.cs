@@ -67,9 +67,7 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
     [Fact]
     public async Task BridgeRequest_CostsTheBridgeNoCommand_AndTheWorkerOneMoreThanTheBus()
     {
-        var configuration = fixture.WorkerConfiguration();
-        configuration["Bridge:RequestTimeout"] = "00:00:30";
-        await using var bridge = await BridgeHost.StartAsync(configuration);
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration());
         await bridge.WaitUntilReadyAsync();
         var (_, key) = await fixture.CreateApiKeyAsync($"budget-bridge-{Guid.NewGuid():N}");
         await PostAsync(bridge, key);

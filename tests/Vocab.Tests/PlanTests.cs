@@ -40,7 +40,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     {
         using var second = await fixture.StartAnotherWorkerAsync();
         using var third = await fixture.StartAnotherWorkerAsync();
-        await using var bridge = await BridgeHost.StartAsync(WithFastBridge());
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration());
         await bridge.WaitUntilReadyAsync();
         var (_, key) = await fixture.CreateApiKeyAsync("quota-user", role: Roles.User);
         var callsBefore = fixture.Llm.CallCount;
@@ -96,7 +96,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     [Fact]
     public async Task Bridge_OverTheRate_Answers429WithRetryAfterAndRateLimitHeaders()
     {
-        await using var bridge = await BridgeHost.StartAsync(WithFastBridge());
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration());
         await bridge.WaitUntilReadyAsync();
         var narrowUser = $"narrow-{Guid.NewGuid():N}";
         var (_, key) = await fixture.CreateApiKeyAsync(narrowUser, role: Roles.Admin);
@@ -139,7 +139,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     [Fact]
     public async Task Request_BeyondThePlan_IsForbiddenWithoutAnLlmCall()
     {
-        await using var bridge = await BridgeHost.StartAsync(WithFastBridge());
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration());
         await bridge.WaitUntilReadyAsync();
         var (_, key) = await fixture.CreateApiKeyAsync("gated-user", role: Roles.User);
         var callsBefore = fixture.Llm.CallCount;
@@ -163,7 +163,7 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     [Fact]
     public async Task Usage_IsSettledToTheActualTokens_AndShownByGetUsage()
     {
-        await using var bridge = await BridgeHost.StartAsync(WithFastBridge());
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration());
         await bridge.WaitUntilReadyAsync();
         var (_, key) = await fixture.CreateApiKeyAsync("settle-user", role: Roles.User);
 
@@ -315,14 +315,6 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
         Assert.Equal(3, usage.Requests);
         Assert.Equal(8, usage.UsedTokens);
         Assert.Equal(30, usage.ReservedTokens);
-    }
-
-    private Dictionary<string, string?> WithFastBridge()
-    {
-        var configuration = fixture.WorkerConfiguration();
-        configuration["Bridge:RequestTimeout"] = "00:00:30";
-        configuration["Bridge:PermitsPerMinute"] = "10000";
-        return configuration;
     }
 
     private async Task<List<string>> ErrorQueueUsersAsync()

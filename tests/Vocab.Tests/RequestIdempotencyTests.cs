@@ -243,7 +243,7 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
     [Fact]
     public async Task Bridge_IdempotencyKey_ReusedWithAnotherBody_Is422_SameBodyIsTheStoredAnswer_InFlightIs409()
     {
-        await using var bridge = await BridgeHost.StartAsync(BridgeConfiguration());
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration());
         await bridge.WaitUntilReadyAsync();
         var user = $"bridge-{Guid.NewGuid():N}";
         var (_, key) = await fixture.CreateApiKeyAsync(user);
@@ -281,13 +281,5 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         request.Headers.Add(VocabHeaders.ApiKey, apiKey);
         request.Headers.Add("Idempotency-Key", idempotencyKey);
         return bridge.Client.SendAsync(request);
-    }
-
-    private Dictionary<string, string?> BridgeConfiguration()
-    {
-        var configuration = fixture.WorkerConfiguration();
-        configuration["Bridge:RequestTimeout"] = "00:00:30";
-        configuration["Bridge:PermitsPerMinute"] = "10000";
-        return configuration;
     }
 }

@@ -14,9 +14,9 @@ using Vocab.TestSupport;
 namespace Vocab.Tests;
 
 /// <summary>
-/// Review of the thin bridge (the worker answers a waiting requester at once and does not dead-letter a plan's or
-/// requestId's refusal it answered): a refusal is "answered" as soon as a reply was sent, whether or not anyone can still
-/// read it, so a message can end consumed, unread and unfiled.
+/// Review of the thin bridge (the worker answers a waiting requester at once): a refusal answered to a requester that may
+/// not be listening is still filed, a replayed bridge request is an ordinary bus message, and no answer reaches the
+/// event exchanges whatever response address a publisher names.
 /// </summary>
 public sealed class ThinBridgeReviewTests(ThinBridgeReviewTests.QuotaWorker fixture) : IClassFixture<ThinBridgeReviewTests.QuotaWorker>
 {
@@ -46,7 +46,7 @@ public sealed class ThinBridgeReviewTests(ThinBridgeReviewTests.QuotaWorker fixt
     [Fact]
     public async Task ReplayOfABridgeRequest_OverTheRate_IsServedOrFiled_NotSwallowedAsAnswered()
     {
-        await using var bridge = await BridgeHost.StartAsync(BridgeConfiguration());
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration());
         await bridge.WaitUntilReadyAsync();
         var user = $"replay-{Guid.NewGuid():N}";
         var (_, key) = await fixture.CreateApiKeyAsync(user, role: Roles.Premium);
@@ -213,13 +213,5 @@ public sealed class ThinBridgeReviewTests(ThinBridgeReviewTests.QuotaWorker fixt
         };
         request.Headers.Add(VocabHeaders.ApiKey, apiKey);
         return bridge.Client.SendAsync(request);
-    }
-
-    private Dictionary<string, string?> BridgeConfiguration()
-    {
-        var configuration = fixture.WorkerConfiguration();
-        configuration["Bridge:RequestTimeout"] = "00:00:30";
-        configuration["Bridge:PermitsPerMinute"] = "10000";
-        return configuration;
     }
 }

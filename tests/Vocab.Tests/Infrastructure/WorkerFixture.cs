@@ -69,6 +69,15 @@ public class WorkerFixture : IAsyncLifetime
         Amqp = await new ConnectionFactory { Uri = VirtualHost.AmqpUri }.CreateConnectionAsync();
     }
 
+    /// <summary>This worker's settings for a bridge in front of it: a generous timeout, and no per-user HTTP limit in the way.</summary>
+    public Dictionary<string, string?> BridgeConfiguration()
+    {
+        var configuration = WorkerConfiguration();
+        configuration["Bridge:RequestTimeout"] = "00:00:30";
+        configuration["Bridge:PermitsPerMinute"] = "10000";
+        return configuration;
+    }
+
     public Dictionary<string, string?> WorkerConfiguration()
     {
         var configuration = new Dictionary<string, string?>
