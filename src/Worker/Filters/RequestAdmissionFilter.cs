@@ -41,7 +41,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         var planned = admission.PlanFor(caller.Role);
         if (planned.Plan is not { } plan)
         {
-            await RefusePlanAsync(context, request, caller, planned);
+            await RefusePlanAsync(context, request, caller, planned, AnswerWithoutWaiting.IsAsked(context));
             return;
         }
 
@@ -105,7 +105,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         }
         if (!decision.Admitted)
         {
-            await RefusePlanAsync(context, request, caller, decision);
+            await RefusePlanAsync(context, request, caller, decision, answerNow);
             return;
         }
         // First claimed by this delivery: nothing can be stored under the id yet, so the consumer need not look.
@@ -117,10 +117,11 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-request-admission");
 
-    private async Task RefusePlanAsync(ConsumeContext<T> context, GenerateVocabulary request, AuthenticatedCaller caller, AdmissionDecision decision)
+    private async Task RefusePlanAsync(ConsumeContext<T> context, GenerateVocabulary request, AuthenticatedCaller caller, AdmissionDecision decision,
+        bool answerNow)
     {
         // A requester that asked for its answer without waiting is told over the rate now (the bridge's 429).
-        if (decision.RefusalReason == RejectionReasons.RateLimited && decision.Rate is { } rate && !AnswerWithoutWaiting.IsAsked(context))
+        if (decision.RefusalReason == RejectionReasons.RateLimited && decision.Rate is { } rate && !answerNow)
         {
             var step = RateDelay.StepFor(rate.ResetAfter);
             if (RateDelay.AlreadyDelayed(context.ReceiveContext) + step <= rateOptions.Value.MaxDelay)
