@@ -74,13 +74,11 @@ public sealed partial class GenerateVocabularyConsumer(
         try
         {
             var tokens = produced.Vocabulary.Usage.TotalTokens;
-            // The user's fair-share turn is charged what the call used (nothing for a reused result) and ends with the call:
-            // settling and storing need no LLM slot. (A retry after a failed store calls again outside a turn; LlmCallGate
-            // still bounds the calls.)
-            if (context.TryGetPayload(out LlmTurn? turn))
-                turn.Finish(tokens);
             await quotas.SettleAsync(admitted.Reservation!, tokens, CancellationToken.None);
             admitted.Settled();
+            // The user's fair-share turn is charged what the call used (nothing for a reused result).
+            if (context.TryGetPayload(out LlmTurn? turn))
+                turn.Settle(tokens);
             usage.Served(admitted.Plan.Name, tokens);
             var stored = await store.InsertOrGetAsync(ToDocument(request, caller, produced), context.CancellationToken);
             LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, tokens, produced.Reused);

@@ -31,16 +31,6 @@ public sealed class LlmTurn : IDisposable
             _scheduler.Settle(_user, _charged, usedTokens);
     }
 
-    /// <summary>
-    /// The call is over: charges what it used and frees the slot at once, so the next user's turn does not wait for this
-    /// request's settlement, storage and answer.
-    /// </summary>
-    public void Finish(long usedTokens)
-    {
-        Settle(usedTokens);
-        Dispose();
-    }
-
     /// <summary>Frees the turn; one never settled keeps the charge it started with.</summary>
     public void Dispose()
     {

@@ -92,21 +92,6 @@ public sealed class FairShareSchedulerTests
     }
 
     [Fact]
-    public async Task FinishedTurn_FreesItsSlotOnce_AndTheOwnersLaterDisposeFreesNoOther()
-    {
-        var scheduler = Scheduler(slots: 1);
-        var running = await scheduler.EnterAsync(new ShareKey("a", 1), Tokens, default);
-        var second = scheduler.EnterAsync(new ShareKey("b", 1), Tokens, default);
-        var third = scheduler.EnterAsync(new ShareKey("c", 1), Tokens, default);
-
-        // The consumer ends the turn when the LLM answers; the fair-share filter disposes it again when the message is done.
-        running.Finish(Tokens * 2);
-        Assert.True(second.IsCompleted, "the slot is free as soon as the call is over");
-        running.Dispose();
-        Assert.False(third.IsCompleted, "a second release of the same turn freed a slot nobody gave back");
-    }
-
-    [Fact]
     public void Holds_AloneUserMayHoldEverySharedSlot_UnderContentionItsShare()
     {
         // Eight consumer slots, two kept for newcomers: six shared.
