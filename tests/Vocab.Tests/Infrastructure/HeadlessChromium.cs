@@ -51,10 +51,14 @@ public sealed class HeadlessChromium : IDisposable
     public IWebElement Await(string css) =>
         new WebDriverWait(Driver_, TimeSpan.FromSeconds(60)).Until(d => d.FindElements(By.CssSelector(css)).FirstOrDefault());
 
-    /// <summary>A screenshot of the current page under docs/ops/.</summary>
+    /// <summary>
+    /// A screenshot of the current page: under .services/screenshots/, or under docs/ops/ with
+    /// <c>VOCAB_UPDATE_SCREENSHOTS=1</c>, so a test run leaves the tracked pictures as they are unless asked to renew them.
+    /// </summary>
     public void Screenshot(string name)
     {
-        var path = Vocab.TestSupport.RepositoryFiles.PathOf($"docs/ops/{name}.png");
+        var folder = Environment.GetEnvironmentVariable("VOCAB_UPDATE_SCREENSHOTS") == "1" ? "docs/ops" : ".services/screenshots";
+        var path = Vocab.TestSupport.RepositoryFiles.PathOf($"{folder}/{name}.png");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         Driver_.GetScreenshot().SaveAsFile(path);
     }
