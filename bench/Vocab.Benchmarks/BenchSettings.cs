@@ -26,8 +26,27 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
                 : [],
             FairSlots = Arg("--fair-slots", 0),
             FairBurstOnly = args.Contains("--fair-burst-only"),
+            WorkerWarmUp = Arg("--warm-up", 200),
+            WorkerBatches = Math.Max(1, Arg("--worker-batches", 1)),
+            WorkerEnvironment = args.Select((a, i) => (a, i)).Where(x => x.a == "--worker-env" && x.i + 1 < args.Length)
+                .Select(x => args[x.i + 1].Split('=', 2)).Where(kv => kv.Length == 2).Select(kv => new KeyValuePair<string, string>(kv[0], kv[1])).ToArray(),
+            ProcessVariants = Array.IndexOf(args, "--process-variants") is var pv && pv >= 0 && pv + 1 < args.Length
+                ? args[pv + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : [],
         };
     }
+
+    /// <summary>--warm-up N: messages the worker process serves before its first timed batch (200).</summary>
+    public int WorkerWarmUp { get; init; } = 200;
+
+    /// <summary>--worker-batches N: timed batches of --messages in a row per worker process (1), to see CPU per message by the process's age.</summary>
+    public int WorkerBatches { get; init; } = 1;
+
+    /// <summary>--worker-env NAME=VALUE (repeatable): extra environment for the worker process only, e.g. DOTNET_gcServer=1.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> WorkerEnvironment { get; init; } = [];
+
+    /// <summary>--process-variants key,jwt,unlimited: the worker-process variants to run (API key on free, JWT on free, API key on unlimited). Empty: all.</summary>
+    public IReadOnlyList<string> ProcessVariants { get; init; } = [];
 
     /// <summary>--fair-slots N: the fairness part's Worker:ConcurrentMessageLimit and PrefetchCount (0: the shipped defaults).</summary>
     public int FairSlots { get; init; }
