@@ -28,6 +28,8 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
             FairBurstOnly = args.Contains("--fair-burst-only"),
             WorkerWarmUp = Arg("--warm-up", 200),
             WorkerBatches = Math.Max(1, Arg("--worker-batches", 1)),
+            WorkerSettleSeconds = Arg("--settle", 0),
+            WorkerFreshData = args.Contains("--fresh-data"),
             WorkerEnvironment = args.Select((a, i) => (a, i)).Where(x => x.a == "--worker-env" && x.i + 1 < args.Length)
                 .Select(x => args[x.i + 1].Split('=', 2)).Where(kv => kv.Length == 2).Select(kv => new KeyValuePair<string, string>(kv[0], kv[1])).ToArray(),
             ProcessVariants = Array.IndexOf(args, "--process-variants") is var pv && pv >= 0 && pv + 1 < args.Length
@@ -41,6 +43,12 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
 
     /// <summary>--worker-batches N: timed batches of --messages in a row per worker process (1), to see CPU per message by the process's age.</summary>
     public int WorkerBatches { get; init; } = 1;
+
+    /// <summary>--settle S: seconds the worker process sits idle after the warm-up, before the first timed batch (0): lets the background tiered JIT finish without growing the database.</summary>
+    public int WorkerSettleSeconds { get; init; }
+
+    /// <summary>--fresh-data: empties the worker's growing collections (request claims, stored results) before each timed batch, so later batches run on as small a database as the first.</summary>
+    public bool WorkerFreshData { get; init; }
 
     /// <summary>--worker-env NAME=VALUE (repeatable): extra environment for the worker process only, e.g. DOTNET_gcServer=1.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> WorkerEnvironment { get; init; } = [];

@@ -28,7 +28,8 @@ public static class ProductionWorkerRun
     private enum Variant { ApiKeyFree, JwtFree, ApiKeyUnlimited }
 
     private sealed record RunResult(double MessagesPerSecond, double P50, double P95, double WorkerCpuMicrosecondsPerMessage,
-        double BenchCpuMicrosecondsPerMessage, double WorkerWorkingSetMb, int Served, int LogLines, double LoadAverage);
+        double BenchCpuMicrosecondsPerMessage, double WorkerWorkingSetMb, int Served, int LogLines, double LoadAverage,
+        double JitThreadMicrosecondsPerMessage, double GcThreadsMicrosecondsPerMessage);
 
     /// <summary>Tokens a request of this benchmark may reserve, as an upper bound: prompt and the answer's cap are about 1,000.</summary>
     private const int TokensPerMessageBound = 10_000;
@@ -55,24 +56,26 @@ public static class ProductionWorkerRun
         {
             foreach (var variant in variants.OrderBy(_ => random.Next()).ToArray())
             {
-                var runs = await RunOnceAsync(environment, accounts, mongo, variant, warmUp, settings.Messages, batches, settings.WorkerEnvironment);
+                var runs = await RunOnceAsync(environment, accounts, mongo, variant, warmUp, settings.Messages, batches, settings.WorkerSettleSeconds, settings.WorkerFreshData, settings.WorkerEnvironment);
                 results[variant].Add(runs[0]);
                 for (var b = 0; b < runs.Count; b++)
                 {
                     var result = runs[b];
                     byBatch[variant][b].Add(result);
-                    Console.WriteLine($"round {round + 1} worker process {variant} batch {b + 1}: {result.MessagesPerSecond:0} msg/s, worker {result.WorkerCpuMicrosecondsPerMessage:0} µs CPU/msg, " +
+                    Console.WriteLine($"round {round + 1} worker process {variant} batch {b + 1}: {result.MessagesPerSecond:0} msg/s, worker {result.WorkerCpuMicrosecondsPerMessage:0} µs CPU/msg (background JIT {result.JitThreadMicrosecondsPerMessage:0}, GC threads {result.GcThreadsMicrosecondsPerMessage:0}), " +
                                       $"bench {result.BenchCpuMicrosecondsPerMessage:0} µs CPU/msg, {result.Served}/{settings.Messages} served, {result.LogLines} log lines, load {result.LoadAverage:0.0}");
                 }
             }
         }
 
-        var table = new StringBuilder("| variant | worker CPU µs per message | msg/s | p50 ms | p95 ms | worker working set MB | served | worker log lines | this process's CPU µs per message |\n" +
-                                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        var table = new StringBuilder("| variant | worker CPU µs per message | of which background JIT | of which GC threads | msg/s | p50 ms | p95 ms | worker working set MB | served | worker log lines | this process's CPU µs per message |\n" +
+                                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         foreach (var (variant, runs) in results)
         {
             table.AppendLine(CultureInfo.InvariantCulture,
                 $"| {Describe(variant)} | {Distribution.Format(Distribution.OfRuns(runs.Select(r => r.WorkerCpuMicrosecondsPerMessage)), "0")} | " +
+                $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.JitThreadMicrosecondsPerMessage)), "0")} | " +
+                $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.GcThreadsMicrosecondsPerMessage)), "0")} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.MessagesPerSecond)), "0")} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.P50)), "0.0")} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.P95)), "0.0")} | " +
@@ -111,11 +114,13 @@ public static class ProductionWorkerRun
                     $"quota on and only its limits raised to what one run sends ({warmUp + settings.Messages * batches:N0} requests a minute and a month, " +
                     $"{TokensPerMessageBound:N0} tokens per request); the `unlimited` variant maps `user` to the shipped `unlimited` plan (`Plans__RoleMap__user`), " +
                     "which skips rate and quota. Once the worker consumes its queue (a passive declare sees its consumer), " +
-                    $"{warmUp} messages (`--warm-up`) warm it up (JIT, connections, caches) and are answered before the timed batch{(batches > 1 ? $" and {batches - 1} more timed batches follow in the same process (`--worker-batches`)" : "")}. This process publishes " +
+                    $"{warmUp} messages (`--warm-up`) warm it up (JIT, connections, caches) and are answered before the timed batch{(settings.WorkerSettleSeconds > 0 ? $", which starts after {settings.WorkerSettleSeconds} s idle (`--settle`)" : "")}{(batches > 1 ? $" and {batches - 1} more timed batches follow in the same process (`--worker-batches`)" : "")}{(settings.WorkerFreshData ? ", each on emptied request claims and stored results (`--fresh-data`)" : "")}. This process publishes " +
                     "(publisher confirms, up to 256 sends in flight) and listens for answers and refusals; it does not host the worker.\n\n" +
                     "**How to read it.** *Worker CPU per message* is the worker process's user + system time over the timed batch (from `/proc/<pid>/stat`, " +
                     "before and after) divided by the messages: what one served request costs the production host, without the publisher, the listener or the " +
-                    "LLM stand-in, which is what the in-process section above measures in one figure. *This process's CPU* is the other side (publisher, " +
+                    "LLM stand-in, which is what the in-process section above measures in one figure. *Of which background JIT* is the part spent by the " +
+                    "runtime's tiered compilation thread (re-compiling hot methods at tier 1), *of which GC threads* the part spent by the server or background GC " +
+                    "threads (`/proc/<pid>/task/*`; a workstation GC also collects on the allocating threads, not counted there). *This process's CPU* is the other side (publisher, " +
                     "listener and LLM stand-in), for the comparison. The broker and MongoDB are not in either. msg/s and the latencies (publish to answer " +
                     "received) are wall-clock and move with the machine's load; CPU per message moves much less. *Served* counts the `VocabularyGenerated` " +
                     "answers; anything else (a refusal, a dead letter) would show there as less than all. *Worker log lines* counts what it wrote to the console during the timed batches (at Warning, none is expected for a served request). Working set is the worker's resident memory at the " +
@@ -128,6 +133,12 @@ public static class ProductionWorkerRun
         foreach (var variant in variants)
             report.Figure($"Production worker process: CPU per message, {Describe(variant)}", results[variant].Select(r => r.WorkerCpuMicrosecondsPerMessage).ToList(), " µs");
     }
+
+    /// <summary>The runtime's background tiered compiler thread (".NET Tiered Compilation Worker", cut to 15 characters).</summary>
+    private const string JitThread = ".NET Tiered Com";
+
+    /// <summary>The runtime's GC threads: server GC's per-heap threads and the background (concurrent) GC thread.</summary>
+    private static readonly string[] GcThreads = [".NET Server GC", ".NET BGC"];
 
     private static string ShortName(Variant variant) => variant switch
     {
@@ -176,7 +187,7 @@ public static class ProductionWorkerRun
     }
 
     private static async Task<List<RunResult>> RunOnceAsync(BenchEnvironment environment, RabbitMqRoleAccounts accounts, IMongoClient mongo, Variant variant, int warmUp, int messages,
-        int batches, IReadOnlyList<KeyValuePair<string, string>> extraEnvironment)
+        int batches, int settleSeconds, bool freshData, IReadOnlyList<KeyValuePair<string, string>> extraEnvironment)
     {
         // A fresh database per run: stored answers grow with every message, and no variant may inherit another's.
         environment.UseFreshDatabase();
@@ -233,26 +244,45 @@ public static class ProductionWorkerRun
                 await batch.WaitAsync(worker);
             }
 
+            // Idle, the worker still pays for what the warm-up started (tiered JIT in the background): its CPU per 10 s shows how long.
+            for (var waited = 0; waited < settleSeconds; waited += 10)
+            {
+                var cpuBefore = worker.CpuTime;
+                var seconds = Math.Min(10, settleSeconds - waited);
+                await Task.Delay(TimeSpan.FromSeconds(seconds));
+                Console.WriteLine($"  settling {waited}-{waited + seconds} s after the warm-up: worker CPU {(worker.CpuTime - cpuBefore).TotalMilliseconds:0} ms");
+            }
+
             var results = new List<RunResult>();
             for (var b = 0; b < batches; b++)
             {
+                // The stand-in's lookups slow down as a collection grows: emptied, a later batch runs on as small a database as the first.
+                if (freshData)
+                {
+                    foreach (var collection in new[] { Vocab.Plans.RequestClaims.CollectionName, Vocab.Vocabularies.VocabularyStore.CollectionName })
+                        await mongo.GetDatabase(environment.DatabaseName).GetCollection<MongoDB.Bson.BsonDocument>(collection).DeleteManyAsync(FilterDefinition<MongoDB.Bson.BsonDocument>.Empty);
+                }
                 Volatile.Write(ref batch, new Batch(messages));
                 using var bench = Process.GetCurrentProcess();
                 var benchCpuBefore = bench.TotalProcessorTime;
                 var workerCpuBefore = worker.CpuTime;
+                await using var jitMeter = new ThreadCpuMeter(worker, JitThread);
+                await using var gcMeter = new ThreadCpuMeter(worker, GcThreads);
                 var linesBefore = worker.LinesWritten;
                 var started = Stopwatch.GetTimestamp();
                 await SendAsync(endpoint, batch, variant, apiKey, token, $"timed-{b}");
                 await batch.WaitAsync(worker);
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
                 var workerCpu = worker.CpuTime - workerCpuBefore;
+                var jit = await jitMeter.StopAsync();
+                var gcMilliseconds = (await gcMeter.StopAsync()).TotalMilliseconds;
                 bench.Refresh();
                 var benchCpu = bench.TotalProcessorTime - benchCpuBefore;
                 var workingSet = worker.WorkingSetMb;
                 var samples = batch.Latencies;
                 results.Add(new RunResult(messages / elapsed, Distribution.Percentile(samples, 50), Distribution.Percentile(samples, 95),
                     workerCpu.TotalMilliseconds * 1000 / messages, benchCpu.TotalMilliseconds * 1000 / messages, workingSet, batch.Served, worker.LinesWritten - linesBefore,
-                    LoadAverage()));
+                    LoadAverage(), jit.TotalMilliseconds * 1000 / messages, gcMilliseconds * 1000 / messages));
             }
             return results;
         }

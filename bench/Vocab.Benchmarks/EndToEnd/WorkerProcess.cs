@@ -72,6 +72,43 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// User + system CPU time so far of each live thread whose name starts with one of <paramref name="threadNamePrefixes"/>,
+    /// by thread id (/proc/&lt;pid&gt;/task/*/comm and stat, in clock ticks of 10 ms). The runtime names its background tiered
+    /// compiler ".NET Tiered Com…" (it ends when idle and a new one starts with the next work) and its GC threads
+    /// ".NET Server GC" / ".NET BGC".
+    /// </summary>
+    public Dictionary<int, long> ThreadTicks(params string[] threadNamePrefixes)
+    {
+        var ticks = new Dictionary<int, long>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{Id}/task"))
+            {
+                try
+                {
+                    var name = File.ReadAllText(Path.Combine(task, "comm"));
+                    if (!threadNamePrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal)))
+                        continue;
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    // After the name in parentheses (which may hold spaces): state is field 3, utime 14, stime 15.
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    ticks[int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture)] =
+                        long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // The thread ended while being read.
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The process ended.
+        }
+        return ticks;
+    }
+
     /// <summary>The process's resident set now, in MB.</summary>
     public double WorkingSetMb
     {
