@@ -30,6 +30,7 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
             WorkerBatches = Math.Max(1, Arg("--worker-batches", 1)),
             WorkerSettleSeconds = Arg("--settle", 0),
             WorkerFreshData = args.Contains("--fresh-data"),
+            WorkerDll = Array.IndexOf(args, "--worker-dll") is var wd && wd >= 0 && wd + 1 < args.Length ? args[wd + 1] : null,
             WorkerEnvironment = args.Select((a, i) => (a, i)).Where(x => x.a == "--worker-env" && x.i + 1 < args.Length)
                 .Select(x => args[x.i + 1].Split('=', 2)).Where(kv => kv.Length == 2).Select(kv => new KeyValuePair<string, string>(kv[0], kv[1])).ToArray(),
             ProcessVariants = Array.IndexOf(args, "--process-variants") is var pv && pv >= 0 && pv + 1 < args.Length
@@ -49,6 +50,9 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
 
     /// <summary>--fresh-data: empties the worker's growing collections (request claims, stored results) before each timed batch, so later batches run on as small a database as the first.</summary>
     public bool WorkerFreshData { get; init; }
+
+    /// <summary>--worker-dll PATH: run this build of the worker (e.g. a ReadyToRun publish) instead of src/Worker/bin/Release/net10.0/Vocab.Worker.dll.</summary>
+    public string? WorkerDll { get; init; }
 
     /// <summary>--worker-env NAME=VALUE (repeatable): extra environment for the worker process only, e.g. DOTNET_gcServer=1.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> WorkerEnvironment { get; init; } = [];

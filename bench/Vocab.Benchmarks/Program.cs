@@ -21,7 +21,9 @@ using Vocab.TestSupport;
 // Options of that half (e2e and e2e-process): --warm-up N messages before the first timed batch (200); --worker-batches N
 // timed batches of --messages in a row per worker process, reported by the process's age (1); --worker-env NAME=VALUE
 // (repeatable) adds to the worker process's environment only (e.g. DOTNET_gcServer=1, DOTNET_TieredPGO=0);
-// --process-variants key,jwt,unlimited runs only those (API key on free, HS256 JWT on free, API key on unlimited).
+// --process-variants key,jwt,unlimited runs only those (API key on free, HS256 JWT on free, API key on unlimited);
+// --settle S seconds idle after the warm-up; --fresh-data empties request claims and stored results before each timed batch;
+// --worker-dll PATH runs another build of the worker (e.g. dotnet publish src/Worker -r linux-x64 -p:PublishReadyToRun=true).
 var settings = BenchSettings.FromArgs(args);
 var outIndex = Array.LastIndexOf(args, "--out");
 var quick = args.Contains("--quick");

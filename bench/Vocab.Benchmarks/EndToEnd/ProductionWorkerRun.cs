@@ -56,7 +56,7 @@ public static class ProductionWorkerRun
         {
             foreach (var variant in variants.OrderBy(_ => random.Next()).ToArray())
             {
-                var runs = await RunOnceAsync(environment, accounts, mongo, variant, warmUp, settings.Messages, batches, settings.WorkerSettleSeconds, settings.WorkerFreshData, settings.WorkerEnvironment);
+                var runs = await RunOnceAsync(environment, accounts, mongo, variant, warmUp, settings.Messages, batches, settings.WorkerSettleSeconds, settings.WorkerFreshData, settings.WorkerEnvironment, settings.WorkerDll);
                 results[variant].Add(runs[0]);
                 for (var b = 0; b < runs.Count; b++)
                 {
@@ -91,6 +91,8 @@ public static class ProductionWorkerRun
                 table.AppendLine(CultureInfo.InvariantCulture,
                     $"| {Describe(variant)} | {string.Join(" | ", runs.Select(r => Distribution.Format(Distribution.OfRuns(r.Select(x => x.WorkerCpuMicrosecondsPerMessage)), "0")))} |");
         }
+        if (settings.WorkerDll is { } dll)
+            table.Append(CultureInfo.InvariantCulture, $"\nThe worker process ran from `{dll}` (`--worker-dll`), not the build's `{WorkerProcess.RelativePath}`.\n");
         if (settings.WorkerEnvironment.Count > 0)
             table.Append(CultureInfo.InvariantCulture, $"\nThe worker process ran with {string.Join(", ", settings.WorkerEnvironment.Select(kv => $"`{kv.Key}={kv.Value}`"))} added to its environment (`--worker-env`).\n");
         var loads = byBatch.Values.SelectMany(r => r).SelectMany(r => r).Select(r => r.LoadAverage).ToList();
@@ -187,7 +189,7 @@ public static class ProductionWorkerRun
     }
 
     private static async Task<List<RunResult>> RunOnceAsync(BenchEnvironment environment, RabbitMqRoleAccounts accounts, IMongoClient mongo, Variant variant, int warmUp, int messages,
-        int batches, int settleSeconds, bool freshData, IReadOnlyList<KeyValuePair<string, string>> extraEnvironment)
+        int batches, int settleSeconds, bool freshData, IReadOnlyList<KeyValuePair<string, string>> extraEnvironment, string? workerDll)
     {
         // A fresh database per run: stored answers grow with every message, and no variant may inherit another's.
         environment.UseFreshDatabase();
@@ -200,7 +202,7 @@ public static class ProductionWorkerRun
         var workerSettings = WorkerSettings(environment, accounts, variant, warmUp + messages * batches, healthFile);
         foreach (var (name, value) in extraEnvironment)
             workerSettings[name] = value;
-        await using var worker = WorkerProcess.Start(workerSettings);
+        await using var worker = WorkerProcess.Start(workerSettings, workerDll);
         Console.WriteLine($"worker process {variant} started, pid {worker.Id}");
         await worker.WaitUntilConsumingAsync(amqp, QueueNames.DefaultInput, TimeSpan.FromMinutes(2));
 

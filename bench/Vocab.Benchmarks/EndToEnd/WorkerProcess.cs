@@ -38,9 +38,11 @@ public sealed class WorkerProcess : IAsyncDisposable
     public string Tail => string.Join(Environment.NewLine, _lastLines);
 
     /// <summary>Starts the worker with exactly <paramref name="settings"/> as its configuration (names as in the environment, <c>Section__Key</c>).</summary>
-    public static WorkerProcess Start(IReadOnlyDictionary<string, string> settings)
+    /// <param name="settings">The configuration, as environment variables.</param>
+    /// <param name="dllPath">Another build of the worker (e.g. a ReadyToRun publish) instead of <see cref="RelativePath"/>; its folder is the content root.</param>
+    public static WorkerProcess Start(IReadOnlyDictionary<string, string> settings, string? dllPath = null)
     {
-        var dll = RepositoryFiles.PathOf(RelativePath);
+        var dll = dllPath is null ? RepositoryFiles.PathOf(RelativePath) : Path.GetFullPath(dllPath);
         if (!File.Exists(dll))
             throw new FileNotFoundException($"{RelativePath} is missing: build first (dotnet build Vocab.sln -c Release).", dll);
         var directory = Path.GetDirectoryName(dll)!;
