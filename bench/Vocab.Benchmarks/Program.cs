@@ -18,11 +18,12 @@ using Vocab.TestSupport;
 // bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, tls, llm, flood, mongo, ops, cluster
 // (default: all), and fairness (about five minutes, run only when named). A full run of only some parts replaces just their
 // sections and targets in the report. e2e-process runs only the second half of e2e: the production worker as its own process.
-// Options of that half (e2e and e2e-process): --warm-up N messages before the first timed batch (200); --worker-batches N
+// Options of that half (e2e and e2e-process): --warm-up N messages before the first timed batch (1,500; 200 with --quick); --worker-batches N
 // timed batches of --messages in a row per worker process, reported by the process's age (1); --worker-env NAME=VALUE
 // (repeatable) adds to the worker process's environment only (e.g. DOTNET_gcServer=1, DOTNET_TieredPGO=0);
 // --process-variants key,jwt,unlimited runs only those (API key on free, HS256 JWT on free, API key on unlimited);
-// --settle S seconds idle after the warm-up; --fresh-data empties request claims and stored results before each timed batch;
+// --settle S seconds idle after the warm-up; --keep-data keeps the request claims and stored results of the warm-up and earlier
+// batches (by default they are emptied before each timed batch);
 // --worker-dll PATH runs another build of the worker (e.g. dotnet publish src/Worker -r linux-x64 -p:PublishReadyToRun=true).
 var settings = BenchSettings.FromArgs(args);
 var outIndex = Array.LastIndexOf(args, "--out");

@@ -116,7 +116,7 @@ public static class ProductionWorkerRun
                     $"quota on and only its limits raised to what one run sends ({warmUp + settings.Messages * batches:N0} requests a minute and a month, " +
                     $"{TokensPerMessageBound:N0} tokens per request); the `unlimited` variant maps `user` to the shipped `unlimited` plan (`Plans__RoleMap__user`), " +
                     "which skips rate and quota. Once the worker consumes its queue (a passive declare sees its consumer), " +
-                    $"{warmUp} messages (`--warm-up`) warm it up (JIT, connections, caches) and are answered before the timed batch{(settings.WorkerSettleSeconds > 0 ? $", which starts after {settings.WorkerSettleSeconds} s idle (`--settle`)" : "")}{(batches > 1 ? $" and {batches - 1} more timed batches follow in the same process (`--worker-batches`)" : "")}{(settings.WorkerFreshData ? ", each on emptied request claims and stored results (`--fresh-data`)" : "")}. This process publishes " +
+                    $"{warmUp} messages (`--warm-up`) warm it up (JIT, connections, caches) and are answered before the timed batch{(settings.WorkerSettleSeconds > 0 ? $", which starts after {settings.WorkerSettleSeconds} s idle (`--settle`)" : "")}{(batches > 1 ? $" and {batches - 1} more timed batches follow in the same process (`--worker-batches`)" : "")}{(settings.WorkerFreshData ? "; request claims and stored results are emptied before each timed batch (unless `--keep-data`), so it starts on an empty database like each in-process run" : "")}. This process publishes " +
                     "(publisher confirms, up to 256 sends in flight) and listens for answers and refusals; it does not host the worker.\n\n" +
                     "**How to read it.** *Worker CPU per message* is the worker process's user + system time over the timed batch (from `/proc/<pid>/stat`, " +
                     "before and after) divided by the messages: what one served request costs the production host, without the publisher, the listener or the " +
@@ -126,9 +126,10 @@ public static class ProductionWorkerRun
                     "listener and LLM stand-in), for the comparison. The broker and MongoDB are not in either. msg/s and the latencies (publish to answer " +
                     "received) are wall-clock and move with the machine's load; CPU per message moves much less. *Served* counts the `VocabularyGenerated` " +
                     "answers; anything else (a refusal, a dead letter) would show there as less than all. *Worker log lines* counts what it wrote to the console during the timed batches (at Warning, none is expected for a served request). Working set is the worker's resident memory at the " +
-                    "end of the timed batch. Two things differ from the in-process hosts besides the process boundary: the worker runs with the runtime's " +
-                    "default garbage collector (workstation, concurrent; `Vocab.Worker.runtimeconfig.json` sets none) where this benchmark runs server GC, and " +
-                    "each run's worker is a young process (a few hundred messages old when the timed batch starts), so tiered JIT may still be compiling. " + comparison +
+                    "end of the timed batch. The worker runs with the runtime's default garbage collector (workstation, concurrent; " +
+                    "`Vocab.Worker.runtimeconfig.json` sets none) where this benchmark runs server GC (`DOTNET_gcServer=1` on the worker made no clear difference). " +
+                    $"The warm-up is long because a worker a few hundred messages old is still re-compiling its hot methods (tiered JIT): with 200 it cost about " +
+                    "three times as much per message, running not yet optimised code while the background JIT re-compiled it (see \"The worker as its own process\" under \"CPU profile of the worker\"). " + comparison +
                     $"The machine is shared: its 1-minute load average during these runs was {loads.Min():0.0}–{loads.Max():0.0} on " +
                     $"{Environment.ProcessorCount} cores.");
 
