@@ -26,8 +26,46 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
                 : [],
             FairSlots = Arg("--fair-slots", 0),
             FairBurstOnly = args.Contains("--fair-burst-only"),
+            WorkerWarmUp = Arg("--warm-up", quick ? 200 : 1_500),
+            WorkerBatches = Math.Max(1, Arg("--worker-batches", 1)),
+            WorkerSettleSeconds = Arg("--settle", 0),
+            WorkerFreshData = !args.Contains("--keep-data"),
+            WorkerDll = Array.IndexOf(args, "--worker-dll") is var wd && wd >= 0 && wd + 1 < args.Length ? args[wd + 1] : null,
+            WorkerEnvironment = args.Select((a, i) => (a, i)).Where(x => x.a == "--worker-env" && x.i + 1 < args.Length)
+                .Select(x => args[x.i + 1].Split('=', 2)).Where(kv => kv.Length == 2).Select(kv => new KeyValuePair<string, string>(kv[0], kv[1])).ToArray(),
+            ProcessVariants = Array.IndexOf(args, "--process-variants") is var pv && pv >= 0 && pv + 1 < args.Length
+                ? args[pv + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : [],
         };
     }
+
+    /// <summary>
+    /// --warm-up N: messages the worker process serves before its first timed batch (1,500; 200 with --quick). A worker
+    /// 200 messages old still re-compiles its hot methods (tiered JIT) during the timed batch, which tripled its CPU per
+    /// message (docs/benchmarks.md, "The worker as its own process"); past ~1,500 that is done, as in a long-running worker.
+    /// </summary>
+    public int WorkerWarmUp { get; init; } = 1_500;
+
+    /// <summary>--worker-batches N: timed batches of --messages in a row per worker process (1), to see CPU per message by the process's age.</summary>
+    public int WorkerBatches { get; init; } = 1;
+
+    /// <summary>--settle S: seconds the worker process sits idle after the warm-up, before the first timed batch (0): lets the background tiered JIT finish without growing the database.</summary>
+    public int WorkerSettleSeconds { get; init; }
+
+    /// <summary>
+    /// True unless --keep-data: the worker's growing collections (request claims, stored results) are emptied before each
+    /// timed batch, so every batch starts on an empty database as each in-process run does, whatever the warm-up stored.
+    /// </summary>
+    public bool WorkerFreshData { get; init; } = true;
+
+    /// <summary>--worker-dll PATH: run this build of the worker (e.g. a ReadyToRun publish) instead of src/Worker/bin/Release/net10.0/Vocab.Worker.dll.</summary>
+    public string? WorkerDll { get; init; }
+
+    /// <summary>--worker-env NAME=VALUE (repeatable): extra environment for the worker process only, e.g. DOTNET_gcServer=1.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> WorkerEnvironment { get; init; } = [];
+
+    /// <summary>--process-variants key,jwt,unlimited: the worker-process variants to run (API key on free, JWT on free, API key on unlimited). Empty: all.</summary>
+    public IReadOnlyList<string> ProcessVariants { get; init; } = [];
 
     /// <summary>--fair-slots N: the fairness part's Worker:ConcurrentMessageLimit and PrefetchCount (0: the shipped defaults).</summary>
     public int FairSlots { get; init; }

@@ -28,7 +28,8 @@ public static class ProductionWorkerRun
     private enum Variant { ApiKeyFree, JwtFree, ApiKeyUnlimited }
 
     private sealed record RunResult(double MessagesPerSecond, double P50, double P95, double WorkerCpuMicrosecondsPerMessage,
-        double BenchCpuMicrosecondsPerMessage, double WorkerWorkingSetMb, int Served, int LogLines, double LoadAverage);
+        double BenchCpuMicrosecondsPerMessage, double WorkerWorkingSetMb, int Served, int LogLines, double LoadAverage,
+        double JitThreadMicrosecondsPerMessage, double GcThreadsMicrosecondsPerMessage);
 
     /// <summary>Tokens a request of this benchmark may reserve, as an upper bound: prompt and the answer's cap are about 1,000.</summary>
     private const int TokensPerMessageBound = 10_000;
@@ -42,27 +43,39 @@ public static class ProductionWorkerRun
         environment.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
         await using var accounts = await RabbitMqRoleAccounts.CreateAsync(environment.VirtualHost);
         using var mongo = new MongoClient(ServiceAddresses.Mongo);
-        var warmUp = Math.Min(200, settings.Messages);
-        var variants = Enum.GetValues<Variant>();
+        var warmUp = settings.WorkerWarmUp;
+        var batches = settings.WorkerBatches;
+        var variants = Enum.GetValues<Variant>().Where(v => settings.ProcessVariants.Count == 0 || settings.ProcessVariants.Contains(ShortName(v))).ToArray();
+        // results: the first timed batch of each run (the report's figure); byBatch: every batch, by the worker's age.
         var results = variants.ToDictionary(v => v, _ => new List<RunResult>());
+        var byBatch = variants.ToDictionary(v => v, _ => Enumerable.Range(0, batches).Select(_ => new List<RunResult>()).ToArray());
         var random = new Random(20261130);
+        if (settings.WorkerEnvironment.Count > 0)
+            Console.WriteLine($"worker process environment added: {string.Join(' ', settings.WorkerEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))}");
         for (var round = 0; round < settings.Rounds; round++)
         {
             foreach (var variant in variants.OrderBy(_ => random.Next()).ToArray())
             {
-                var result = await RunOnceAsync(environment, accounts, mongo, variant, warmUp, settings.Messages);
-                results[variant].Add(result);
-                Console.WriteLine($"round {round + 1} worker process {variant}: {result.MessagesPerSecond:0} msg/s, worker {result.WorkerCpuMicrosecondsPerMessage:0} µs CPU/msg, " +
-                                  $"bench {result.BenchCpuMicrosecondsPerMessage:0} µs CPU/msg, {result.Served}/{settings.Messages} served, {result.LogLines} log lines, load {result.LoadAverage:0.0}");
+                var runs = await RunOnceAsync(environment, accounts, mongo, variant, warmUp, settings.Messages, batches, settings.WorkerSettleSeconds, settings.WorkerFreshData, settings.WorkerEnvironment, settings.WorkerDll);
+                results[variant].Add(runs[0]);
+                for (var b = 0; b < runs.Count; b++)
+                {
+                    var result = runs[b];
+                    byBatch[variant][b].Add(result);
+                    Console.WriteLine($"round {round + 1} worker process {variant} batch {b + 1}: {result.MessagesPerSecond:0} msg/s, worker {result.WorkerCpuMicrosecondsPerMessage:0} µs CPU/msg (background JIT {result.JitThreadMicrosecondsPerMessage:0}, GC threads {result.GcThreadsMicrosecondsPerMessage:0}), " +
+                                      $"bench {result.BenchCpuMicrosecondsPerMessage:0} µs CPU/msg, {result.Served}/{settings.Messages} served, {result.LogLines} log lines, load {result.LoadAverage:0.0}");
+                }
             }
         }
 
-        var table = new StringBuilder("| variant | worker CPU µs per message | msg/s | p50 ms | p95 ms | worker working set MB | served | worker log lines | this process's CPU µs per message |\n" +
-                                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        var table = new StringBuilder("| variant | worker CPU µs per message | of which background JIT | of which GC threads | msg/s | p50 ms | p95 ms | worker working set MB | served | worker log lines | this process's CPU µs per message |\n" +
+                                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         foreach (var (variant, runs) in results)
         {
             table.AppendLine(CultureInfo.InvariantCulture,
                 $"| {Describe(variant)} | {Distribution.Format(Distribution.OfRuns(runs.Select(r => r.WorkerCpuMicrosecondsPerMessage)), "0")} | " +
+                $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.JitThreadMicrosecondsPerMessage)), "0")} | " +
+                $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.GcThreadsMicrosecondsPerMessage)), "0")} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.MessagesPerSecond)), "0")} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.P50)), "0.0")} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.P95)), "0.0")} | " +
@@ -70,10 +83,23 @@ public static class ProductionWorkerRun
                 $"{runs.Sum(r => r.Served):N0} of {runs.Count * settings.Messages:N0} | {runs.Sum(r => r.LogLines):N0} | " +
                 $"{Distribution.Format(Distribution.OfRuns(runs.Select(r => r.BenchCpuMicrosecondsPerMessage)), "0")} |");
         }
-        var loads = results.Values.SelectMany(r => r).Select(r => r.LoadAverage).ToList();
-        var apiKey = Distribution.OfRuns(results[Variant.ApiKeyFree].Select(r => r.WorkerCpuMicrosecondsPerMessage)).Median;
-        var jwt = Distribution.OfRuns(results[Variant.JwtFree].Select(r => r.WorkerCpuMicrosecondsPerMessage)).Median;
-        var comparison = inProcess.ApiKey is { } inApiKey
+        if (batches > 1)
+        {
+            table.Append(CultureInfo.InvariantCulture, $"\n| variant | {string.Join(" | ", Enumerable.Range(1, batches).Select(b => $"worker CPU µs per message, batch {b} (after {warmUp + (b - 1) * settings.Messages:N0} messages)"))} |\n");
+            table.Append(CultureInfo.InvariantCulture, $"| --- |{string.Concat(Enumerable.Repeat(" --- |", batches))}\n");
+            foreach (var (variant, runs) in byBatch)
+                table.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {Describe(variant)} | {string.Join(" | ", runs.Select(r => Distribution.Format(Distribution.OfRuns(r.Select(x => x.WorkerCpuMicrosecondsPerMessage)), "0")))} |");
+        }
+        if (settings.WorkerDll is { } dll)
+            table.Append(CultureInfo.InvariantCulture, $"\nThe worker process ran from `{dll}` (`--worker-dll`), not the build's `{WorkerProcess.RelativePath}`.\n");
+        if (settings.WorkerEnvironment.Count > 0)
+            table.Append(CultureInfo.InvariantCulture, $"\nThe worker process ran with {string.Join(", ", settings.WorkerEnvironment.Select(kv => $"`{kv.Key}={kv.Value}`"))} added to its environment (`--worker-env`).\n");
+        var loads = byBatch.Values.SelectMany(r => r).SelectMany(r => r).Select(r => r.LoadAverage).ToList();
+        double? MedianOf(Variant variant) => results.TryGetValue(variant, out var runs) ? Distribution.OfRuns(runs.Select(r => r.WorkerCpuMicrosecondsPerMessage)).Median : null;
+        var apiKey = MedianOf(Variant.ApiKeyFree);
+        var jwt = MedianOf(Variant.JwtFree);
+        var comparison = inProcess.ApiKey is { } inApiKey && apiKey is not null && jwt is not null
             ? $"In the same run the in-process section's (b) API key variant cost {inApiKey:0} µs per message for worker, publisher, listener and LLM " +
               $"stand-in together{(inProcess.Jwt is { } inJwt ? $", its (c) HS256 JWT variant {inJwt:0}" : "")}; here the worker alone costs {apiKey:0} and {jwt:0}. "
             : "";
@@ -87,26 +113,42 @@ public static class ProductionWorkerRun
                     "logs at `Serilog__MinimumLevel__Default=Warning`. Everything else is the shipped default: prefetch and concurrency " +
                     $"{new Vocab.Worker.Messaging.MessagingOptions().ConcurrentMessageLimit}, LLM retries 3, " +
                     "result reuse on (each message has its own transcript, so every one is a new question), the `user` role on the `free` plan with rate and " +
-                    $"quota on and only its limits raised to what one run sends ({warmUp + settings.Messages:N0} requests a minute and a month, " +
+                    $"quota on and only its limits raised to what one run sends ({warmUp + settings.Messages * batches:N0} requests a minute and a month, " +
                     $"{TokensPerMessageBound:N0} tokens per request); the `unlimited` variant maps `user` to the shipped `unlimited` plan (`Plans__RoleMap__user`), " +
                     "which skips rate and quota. Once the worker consumes its queue (a passive declare sees its consumer), " +
-                    $"{warmUp} messages warm it up (JIT, connections, caches) and are answered before the timed batch. This process publishes " +
+                    $"{warmUp} messages (`--warm-up`) warm it up (JIT, connections, caches) and are answered before the timed batch{(settings.WorkerSettleSeconds > 0 ? $", which starts after {settings.WorkerSettleSeconds} s idle (`--settle`)" : "")}{(batches > 1 ? $" and {batches - 1} more timed batches follow in the same process (`--worker-batches`)" : "")}{(settings.WorkerFreshData ? "; request claims and stored results are emptied before each timed batch (unless `--keep-data`), so it starts on an empty database like each in-process run" : "")}. This process publishes " +
                     "(publisher confirms, up to 256 sends in flight) and listens for answers and refusals; it does not host the worker.\n\n" +
                     "**How to read it.** *Worker CPU per message* is the worker process's user + system time over the timed batch (from `/proc/<pid>/stat`, " +
                     "before and after) divided by the messages: what one served request costs the production host, without the publisher, the listener or the " +
-                    "LLM stand-in, which is what the in-process section above measures in one figure. *This process's CPU* is the other side (publisher, " +
+                    "LLM stand-in, which is what the in-process section above measures in one figure. *Of which background JIT* is the part spent by the " +
+                    "runtime's tiered compilation thread (re-compiling hot methods at tier 1), *of which GC threads* the part spent by the server or background GC " +
+                    "threads (`/proc/<pid>/task/*`; a workstation GC also collects on the allocating threads, not counted there). *This process's CPU* is the other side (publisher, " +
                     "listener and LLM stand-in), for the comparison. The broker and MongoDB are not in either. msg/s and the latencies (publish to answer " +
                     "received) are wall-clock and move with the machine's load; CPU per message moves much less. *Served* counts the `VocabularyGenerated` " +
                     "answers; anything else (a refusal, a dead letter) would show there as less than all. *Worker log lines* counts what it wrote to the console during the timed batches (at Warning, none is expected for a served request). Working set is the worker's resident memory at the " +
-                    "end of the timed batch. Two things differ from the in-process hosts besides the process boundary: the worker runs with the runtime's " +
-                    "default garbage collector (workstation, concurrent; `Vocab.Worker.runtimeconfig.json` sets none) where this benchmark runs server GC, and " +
-                    "each run's worker is a young process (a few hundred messages old when the timed batch starts), so tiered JIT may still be compiling. " + comparison +
+                    "end of the timed batch. The worker runs with the runtime's default garbage collector (workstation, concurrent; " +
+                    "`Vocab.Worker.runtimeconfig.json` sets none) where this benchmark runs server GC (`DOTNET_gcServer=1` on the worker made no clear difference). " +
+                    $"The warm-up is long because a worker a few hundred messages old is still re-compiling its hot methods (tiered JIT): with 200 it cost about " +
+                    "three times as much per message, running not yet optimised code while the background JIT re-compiled it (see \"The worker as its own process\" under \"CPU profile of the worker\"). " + comparison +
                     $"The machine is shared: its 1-minute load average during these runs was {loads.Min():0.0}–{loads.Max():0.0} on " +
                     $"{Environment.ProcessorCount} cores.");
 
         foreach (var variant in variants)
             report.Figure($"Production worker process: CPU per message, {Describe(variant)}", results[variant].Select(r => r.WorkerCpuMicrosecondsPerMessage).ToList(), " µs");
     }
+
+    /// <summary>The runtime's background tiered compiler thread (".NET Tiered Compilation Worker", cut to 15 characters).</summary>
+    private const string JitThread = ".NET Tiered Com";
+
+    /// <summary>The runtime's GC threads: server GC's per-heap threads and the background (concurrent) GC thread.</summary>
+    private static readonly string[] GcThreads = [".NET Server GC", ".NET BGC"];
+
+    private static string ShortName(Variant variant) => variant switch
+    {
+        Variant.ApiKeyFree => "key",
+        Variant.JwtFree => "jwt",
+        _ => "unlimited",
+    };
 
     private static string Describe(Variant variant) => variant switch
     {
@@ -147,7 +189,8 @@ public static class ProductionWorkerRun
         return settings;
     }
 
-    private static async Task<RunResult> RunOnceAsync(BenchEnvironment environment, RabbitMqRoleAccounts accounts, IMongoClient mongo, Variant variant, int warmUp, int messages)
+    private static async Task<List<RunResult>> RunOnceAsync(BenchEnvironment environment, RabbitMqRoleAccounts accounts, IMongoClient mongo, Variant variant, int warmUp, int messages,
+        int batches, int settleSeconds, bool freshData, IReadOnlyList<KeyValuePair<string, string>> extraEnvironment, string? workerDll)
     {
         // A fresh database per run: stored answers grow with every message, and no variant may inherit another's.
         environment.UseFreshDatabase();
@@ -157,7 +200,11 @@ public static class ProductionWorkerRun
         var healthFile = Path.Combine(Path.GetTempPath(), $"vocab-bench-worker-{Guid.NewGuid():N}");
 
         await using var amqp = await new ConnectionFactory { Uri = environment.VirtualHost.AmqpUri }.CreateConnectionAsync();
-        await using var worker = WorkerProcess.Start(WorkerSettings(environment, accounts, variant, warmUp + messages, healthFile));
+        var workerSettings = WorkerSettings(environment, accounts, variant, warmUp + messages * batches, healthFile);
+        foreach (var (name, value) in extraEnvironment)
+            workerSettings[name] = value;
+        await using var worker = WorkerProcess.Start(workerSettings, workerDll);
+        Console.WriteLine($"worker process {variant} started, pid {worker.Id}");
         await worker.WaitUntilConsumingAsync(amqp, QueueNames.DefaultInput, TimeSpan.FromMinutes(2));
 
         var batch = new Batch(0);
@@ -193,27 +240,54 @@ public static class ProductionWorkerRun
                 id => Volatile.Read(ref batch).Complete(id, served: false));
             var endpoint = await publisher.GetSendEndpoint(new Uri($"queue:{QueueNames.DefaultInput}"));
 
-            Volatile.Write(ref batch, new Batch(warmUp));
-            await SendAsync(endpoint, batch, variant, apiKey, token, "warm-up");
-            await batch.WaitAsync(worker);
+            if (warmUp > 0)
+            {
+                Volatile.Write(ref batch, new Batch(warmUp));
+                await SendAsync(endpoint, batch, variant, apiKey, token, "warm-up");
+                await batch.WaitAsync(worker);
+            }
 
-            Volatile.Write(ref batch, new Batch(messages));
-            using var bench = Process.GetCurrentProcess();
-            var benchCpuBefore = bench.TotalProcessorTime;
-            var workerCpuBefore = worker.CpuTime;
-            var linesBefore = worker.LinesWritten;
-            var started = Stopwatch.GetTimestamp();
-            await SendAsync(endpoint, batch, variant, apiKey, token, "timed");
-            await batch.WaitAsync(worker);
-            var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            var workerCpu = worker.CpuTime - workerCpuBefore;
-            bench.Refresh();
-            var benchCpu = bench.TotalProcessorTime - benchCpuBefore;
-            var workingSet = worker.WorkingSetMb;
-            var samples = batch.Latencies;
-            return new RunResult(messages / elapsed, Distribution.Percentile(samples, 50), Distribution.Percentile(samples, 95),
-                workerCpu.TotalMilliseconds * 1000 / messages, benchCpu.TotalMilliseconds * 1000 / messages, workingSet, batch.Served, worker.LinesWritten - linesBefore,
-                LoadAverage());
+            // Idle, the worker still pays for what the warm-up started (tiered JIT in the background): its CPU per 10 s shows how long.
+            for (var waited = 0; waited < settleSeconds; waited += 10)
+            {
+                var cpuBefore = worker.CpuTime;
+                var seconds = Math.Min(10, settleSeconds - waited);
+                await Task.Delay(TimeSpan.FromSeconds(seconds));
+                Console.WriteLine($"  settling {waited}-{waited + seconds} s after the warm-up: worker CPU {(worker.CpuTime - cpuBefore).TotalMilliseconds:0} ms");
+            }
+
+            var results = new List<RunResult>();
+            for (var b = 0; b < batches; b++)
+            {
+                // The stand-in's lookups slow down as a collection grows: emptied, a later batch runs on as small a database as the first.
+                if (freshData)
+                {
+                    foreach (var collection in new[] { Vocab.Plans.RequestClaims.CollectionName, Vocab.Vocabularies.VocabularyStore.CollectionName })
+                        await mongo.GetDatabase(environment.DatabaseName).GetCollection<MongoDB.Bson.BsonDocument>(collection).DeleteManyAsync(FilterDefinition<MongoDB.Bson.BsonDocument>.Empty);
+                }
+                Volatile.Write(ref batch, new Batch(messages));
+                using var bench = Process.GetCurrentProcess();
+                var benchCpuBefore = bench.TotalProcessorTime;
+                var workerCpuBefore = worker.CpuTime;
+                await using var jitMeter = new ThreadCpuMeter(worker, JitThread);
+                await using var gcMeter = new ThreadCpuMeter(worker, GcThreads);
+                var linesBefore = worker.LinesWritten;
+                var started = Stopwatch.GetTimestamp();
+                await SendAsync(endpoint, batch, variant, apiKey, token, $"timed-{b}");
+                await batch.WaitAsync(worker);
+                var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                var workerCpu = worker.CpuTime - workerCpuBefore;
+                var jit = await jitMeter.StopAsync();
+                var gcMilliseconds = (await gcMeter.StopAsync()).TotalMilliseconds;
+                bench.Refresh();
+                var benchCpu = bench.TotalProcessorTime - benchCpuBefore;
+                var workingSet = worker.WorkingSetMb;
+                var samples = batch.Latencies;
+                results.Add(new RunResult(messages / elapsed, Distribution.Percentile(samples, 50), Distribution.Percentile(samples, 95),
+                    workerCpu.TotalMilliseconds * 1000 / messages, benchCpu.TotalMilliseconds * 1000 / messages, workingSet, batch.Served, worker.LinesWritten - linesBefore,
+                    LoadAverage(), jit.TotalMilliseconds * 1000 / messages, gcMilliseconds * 1000 / messages));
+            }
+            return results;
         }
         finally
         {

@@ -38,9 +38,11 @@ public sealed class WorkerProcess : IAsyncDisposable
     public string Tail => string.Join(Environment.NewLine, _lastLines);
 
     /// <summary>Starts the worker with exactly <paramref name="settings"/> as its configuration (names as in the environment, <c>Section__Key</c>).</summary>
-    public static WorkerProcess Start(IReadOnlyDictionary<string, string> settings)
+    /// <param name="settings">The configuration, as environment variables.</param>
+    /// <param name="dllPath">Another build of the worker (e.g. a ReadyToRun publish) instead of <see cref="RelativePath"/>; its folder is the content root.</param>
+    public static WorkerProcess Start(IReadOnlyDictionary<string, string> settings, string? dllPath = null)
     {
-        var dll = RepositoryFiles.PathOf(RelativePath);
+        var dll = dllPath is null ? RepositoryFiles.PathOf(RelativePath) : Path.GetFullPath(dllPath);
         if (!File.Exists(dll))
             throw new FileNotFoundException($"{RelativePath} is missing: build first (dotnet build Vocab.sln -c Release).", dll);
         var directory = Path.GetDirectoryName(dll)!;
@@ -70,6 +72,43 @@ public sealed class WorkerProcess : IAsyncDisposable
             _process.Refresh();
             return _process.TotalProcessorTime;
         }
+    }
+
+    /// <summary>
+    /// User + system CPU time so far of each live thread whose name starts with one of <paramref name="threadNamePrefixes"/>,
+    /// by thread id (/proc/&lt;pid&gt;/task/*/comm and stat, in clock ticks of 10 ms). The runtime names its background tiered
+    /// compiler ".NET Tiered Com…" (it ends when idle and a new one starts with the next work) and its GC threads
+    /// ".NET Server GC" / ".NET BGC".
+    /// </summary>
+    public Dictionary<int, long> ThreadTicks(params string[] threadNamePrefixes)
+    {
+        var ticks = new Dictionary<int, long>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{Id}/task"))
+            {
+                try
+                {
+                    var name = File.ReadAllText(Path.Combine(task, "comm"));
+                    if (!threadNamePrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal)))
+                        continue;
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    // After the name in parentheses (which may hold spaces): state is field 3, utime 14, stime 15.
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    ticks[int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture)] =
+                        long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // The thread ended while being read.
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The process ended.
+        }
+        return ticks;
     }
 
     /// <summary>The process's resident set now, in MB.</summary>
