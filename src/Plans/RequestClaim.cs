@@ -2,6 +2,7 @@ namespace Vocab.Plans;
 
 /// <summary>
 /// The claim's answer for one presentation of a request: its <see cref="State"/>; the month an earlier attempt was
-/// counted in and gave its reservation back (<see cref="CountedInMonth"/>); whether another holds a live lease on it now.
+/// counted in and gave its reservation back (<see cref="CountedInMonth"/>); whether another holds a live lease on it now,
+/// and who (<see cref="Holder"/>, the lease owner's name; null when nobody holds it).
 /// </summary>
-public sealed record RequestClaim(RequestClaimState State, string? CountedInMonth = null, bool LeasedElsewhere = false);
+public sealed record RequestClaim(RequestClaimState State, string? CountedInMonth = null, bool LeasedElsewhere = false, string? Holder = null);

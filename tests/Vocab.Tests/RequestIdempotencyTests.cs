@@ -272,6 +272,50 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         Assert.Equal(1, fixture.Llm.CallCount - callsBefore);
     }
 
+    /// <summary>
+    /// When a broker node goes down before confirming a publish, the publisher sends it again: a second copy of the same
+    /// message (same message id), not marked redelivered, reaches another consumer while the first is produced. The
+    /// requester asked once and waits for one answer; the copy waits for the first one's answer instead of telling it
+    /// <c>request_in_progress</c> (which a bridge caller would get as a 409 for a request it sent once). Found by the
+    /// cluster test's leader-node loss.
+    /// </summary>
+    [Fact]
+    public async Task SameMessagePublishedTwice_WhileTheFirstCopyIsProduced_TheRequesterGetsItsAnswer_NotInProgress()
+    {
+        var user = $"twice-{Guid.NewGuid():N}";
+        var (_, key) = await fixture.CreateApiKeyAsync(user);
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3) with { Delay = TimeSpan.FromSeconds(2) };
+        var callsBefore = fixture.Llm.CallCount;
+        var request = WorkerFixture.NewRequest();
+        SendContext? sent = null;
+        var answer = fixture.RequestAsync(request, c =>
+        {
+            c.UseApiKey(key);
+            c.Headers.Set(VocabHeaders.AnswerWithoutWaiting, "true");
+            sent = c;
+        });
+        var claims = fixture.Database.GetCollection<RequestClaimDocument>(RequestClaims.CollectionName);
+        for (var i = 0; i < 200 && await claims.CountDocumentsAsync(c => c.UserId == user && c.Owner != null) == 0; i++)
+            await Task.Delay(50);
+
+        var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
+        await endpoint.Send(request, c =>
+        {
+            c.MessageId = sent!.MessageId;
+            c.RequestId = sent.RequestId;
+            c.ResponseAddress = sent.ResponseAddress;
+            c.UseApiKey(key);
+            c.Headers.Set(VocabHeaders.AnswerWithoutWaiting, "true");
+        });
+        var response = await answer;
+
+        if (response.Is(out Response<GenerateVocabularyRejected>? rejected))
+            Assert.Fail($"the requester was refused: {rejected.Message.Reason}");
+        Assert.True(response.Is(out Response<VocabularyGenerated>? generated));
+        Assert.Equal(request.RequestId, generated!.Message.RequestId);
+        Assert.Equal(1, fixture.Llm.CallCount - callsBefore);
+    }
+
     private static Task<HttpResponseMessage> Post(BridgeHost bridge, string apiKey, string idempotencyKey, string transcript)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/videos/idem/vocabulary")

@@ -47,7 +47,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
 
         var options = messaging.Value;
         var answerNow = AnswerWithoutWaiting.IsAsked(context);
-        var owner = RequestLease.NewOwner();
+        var owner = RequestLease.NewOwner(context.MessageId);
         var claim = await claims.RegisterAsync(request.RequestId, caller.UserId, RequestFingerprint.For(request, caller.UserId, plan), context.CancellationToken,
             owner, options.RequestLease);
         if (claim.State == RequestClaimState.Conflict)
@@ -62,11 +62,14 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         else
         {
             // Seen before: answered (its stored answer goes out again, nothing is admitted), in flight elsewhere, or failed.
+            // A copy of this very message (redelivered after its first delivery's channel was lost, or published twice when
+            // a node went down before confirming it) waits for that delivery's answer: its requester asked once. Only
+            // another message under the id (a caller's retry) is told at once that it is in progress.
+            var tellInProgress = answerNow && !context.ReceiveContext.Redelivered && !RequestLease.IsOfMessage(claim.Holder, context.MessageId);
             var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
             if (stored is null)
-                (lease, stored) = await RequestLease.AcquireAsync(claims, store, request.RequestId, options.RequestLease,
-                    answerNow && !context.ReceiveContext.Redelivered ? TimeSpan.Zero : options.InFlightWait, time,
-                    context.CancellationToken);
+                (lease, stored) = await RequestLease.AcquireAsync(claims, store, request.RequestId, context.MessageId, options.RequestLease,
+                    tellInProgress ? TimeSpan.Zero : options.InFlightWait, time, context.CancellationToken);
             else
                 lease = null;
             if (stored is not null)
@@ -76,9 +79,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
                 await next.Send(context);
                 return;
             }
-            // A redelivery of this very message (its first delivery's channel was lost) waits for that attempt's answer: its
-            // requester asked once. Only a second message under the id (a caller's retry) is told it is in progress.
-            if (lease is null && answerNow && !context.ReceiveContext.Redelivered)
+            if (lease is null && tellInProgress)
                 throw new RequestInProgressException("Another delivery of this requestId is being produced.");
             if (lease is null)
             {

@@ -36,17 +36,24 @@ public sealed class RequestLease : IAsyncDisposable
     public static RequestLease Held(RequestClaims claims, Guid requestId, string owner, TimeSpan length, TimeProvider time) =>
         new(claims, requestId, owner, length, time);
 
-    /// <summary>A new owner name, unique per delivery.</summary>
-    public static string NewOwner() => Guid.NewGuid().ToString("N");
+    /// <summary>
+    /// A new owner name, unique per delivery, that names the message delivered (<paramref name="messageId"/>), so a second
+    /// copy of the same message can tell that the lease is its own message's (<see cref="IsOfMessage"/>).
+    /// </summary>
+    public static string NewOwner(Guid? messageId) => $"{messageId?.ToString("N") ?? "-"}.{Guid.NewGuid():N}";
+
+    /// <summary>True when <paramref name="owner"/> is a delivery of the message <paramref name="messageId"/>.</summary>
+    public static bool IsOfMessage(string? owner, Guid? messageId) =>
+        owner is not null && messageId is { } id && owner.StartsWith($"{id:N}.", StringComparison.Ordinal);
 
     /// <summary>
     /// Takes the lease, or waits for the copy being produced elsewhere: the lease, or that copy's stored answer, or
     /// neither when <paramref name="wait"/> ran out.
     /// </summary>
     public static async Task<(RequestLease? Lease, VocabularyDocument? Stored)> AcquireAsync(RequestClaims claims, VocabularyStore store, Guid requestId,
-        TimeSpan length, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+        Guid? messageId, TimeSpan length, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
     {
-        var owner = NewOwner();
+        var owner = NewOwner(messageId);
         var deadline = time.GetUtcNow() + wait;
         var pause = TimeSpan.FromMilliseconds(50);
         for (var tries = 0; ; tries++)
