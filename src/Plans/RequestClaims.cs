@@ -46,8 +46,7 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
         // Owners are unique per delivery: holding it means this very command inserted the claim.
         if (leaseOwner is not null && claim.Owner == leaseOwner)
             return new RequestClaim(RequestClaimState.Leased);
-        var leased = claim.Owner is not null && claim.LeaseUntil > now;
-        return new RequestClaim(RequestClaimState.Open, claim.CountedMonth, leased, leased ? claim.Owner : null);
+        return new RequestClaim(RequestClaimState.Open, claim.CountedMonth, claim.LeaseUntil > now ? claim.Owner : null);
     }
 
     private Task<RequestClaimDocument> UpsertAsync(string id, UpdateDefinition<RequestClaimDocument> update, CancellationToken cancellationToken) =>

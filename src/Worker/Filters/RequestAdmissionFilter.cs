@@ -38,15 +38,15 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
         if (errors.Count > 0)
             throw new InvalidRequestException($"Invalid request: {string.Join(" ", errors.Values)}");
 
+        var answerNow = AnswerWithoutWaiting.IsAsked(context);
         var planned = admission.PlanFor(caller.Role);
         if (planned.Plan is not { } plan)
         {
-            await RefusePlanAsync(context, request, caller, planned, AnswerWithoutWaiting.IsAsked(context));
+            await RefusePlanAsync(context, request, caller, planned, answerNow);
             return;
         }
 
         var options = messaging.Value;
-        var answerNow = AnswerWithoutWaiting.IsAsked(context);
         var owner = RequestLease.NewOwner(context.MessageId);
         var claim = await claims.RegisterAsync(request.RequestId, caller.UserId, RequestFingerprint.For(request, caller.UserId, plan), context.CancellationToken,
             owner, options.RequestLease);
