@@ -219,7 +219,62 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     public Task ReleaseAsync(QuotaReservation reservation, CancellationToken cancellationToken, long spentTokens = 0) =>
         FinishAsync(reservation, spentTokens, cancellationToken);
 
-    private async Task FinishAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken)
+    // A settlement or give-back; several of one user's month go to MongoDB as one update (FinishAllAsync).
+    private sealed record Finish(QuotaReservation Reservation, long ChargedTokens);
+
+    private const int MaxFinishesPerUpdate = 64;
+
+    private GroupCommit<Finish, bool>? _finishes;
+
+    // Built on first use: a field initializer cannot reach the instance's collection. One instance is ever published.
+    private GroupCommit<Finish, bool> Finishes =>
+        LazyInitializer.EnsureInitialized(ref _finishes, () => new GroupCommit<Finish, bool>(FinishAllAsync, MaxFinishesPerUpdate));
+
+    private Task FinishAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken) =>
+        Finishes.SubmitAsync(reservation.UsageId, new Finish(reservation, chargedTokens)).WaitAsync(cancellationToken);
+
+    /// <summary>
+    /// Ends the reservations of one month document that arrived while its last update was in flight, in one update that
+    /// applies all of them or none: its filter holds every one of them open, as each one's own update would. When one was
+    /// ended already by another holder, each goes on its own (<see cref="FinishOneAsync"/>), which still charges its call.
+    /// </summary>
+    private async Task FinishAllAsync(string usageId, IReadOnlyList<GroupCommitEntry<Finish, bool>> batch)
+    {
+        var ids = batch.Select(e => e.Item.Reservation.RequestId).ToHashSet();
+        if (batch.Count > 1 && ids.Count == batch.Count)
+        {
+            var f = Builders<UsageDocument>.Filter;
+            var u = Builders<UsageDocument>.Update;
+            var filter = f.Eq(d => d.Id, usageId);
+            var updates = new List<UpdateDefinition<UsageDocument>>();
+            // Two of a batch in one recent slot: the later is what the slot holds, as if they had gone one after the other.
+            var slots = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (reservation, _) in batch.Select(e => e.Item))
+            {
+                var id = reservation.RequestId.ToString("D");
+                filter &= f.Eq($"open.{id}.e", reservation.Tokens);
+                updates.Add(u.Unset($"open.{id}"));
+                slots[SlotOf(id)] = id;
+            }
+            updates.AddRange(slots.Select(s => u.Set($"recent.{s.Key}", new RecentAdmission { RequestId = s.Value })));
+            var reserved = batch.Sum(e => e.Item.Reservation.Tokens);
+            var charged = batch.Sum(e => e.Item.ChargedTokens);
+            updates.Add(u.Inc(d => d.ReservedTokens, -reserved).Inc(d => d.UsedTokens, charged).Inc(d => d.CommittedTokens, charged - reserved));
+            if ((await _usage.UpdateOneAsync(filter, u.Combine(updates))).MatchedCount == 1)
+            {
+                foreach (var entry in batch)
+                    entry.Complete(true);
+                return;
+            }
+        }
+        foreach (var entry in batch)
+        {
+            await FinishOneAsync(entry.Item.Reservation, entry.Item.ChargedTokens);
+            entry.Complete(true);
+        }
+    }
+
+    private async Task FinishOneAsync(QuotaReservation reservation, long chargedTokens)
     {
         var id = reservation.RequestId.ToString("D");
         var f = Builders<UsageDocument>.Filter;
@@ -228,14 +283,12 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 .Unset($"open.{id}")
                 .Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
                 .Inc(u => u.ReservedTokens, -reservation.Tokens).Inc(u => u.UsedTokens, chargedTokens)
-                .Inc(u => u.CommittedTokens, chargedTokens - reservation.Tokens),
-            cancellationToken: cancellationToken);
+                .Inc(u => u.CommittedTokens, chargedTokens - reservation.Tokens));
         // The reservation was already ended by another holder of it (a worker that lost its lease while stalled, then gave
         // it back; a settlement applied though its reply was lost): what this call used is still charged.
         if (finished.MatchedCount == 0 && chargedTokens > 0)
             await _usage.UpdateOneAsync(u => u.Id == reservation.UsageId,
-                Builders<UsageDocument>.Update.Inc(u => u.UsedTokens, chargedTokens).Inc(u => u.CommittedTokens, chargedTokens),
-                cancellationToken: cancellationToken);
+                Builders<UsageDocument>.Update.Inc(u => u.UsedTokens, chargedTokens).Inc(u => u.CommittedTokens, chargedTokens));
     }
 
     private static string SlotOf(string requestId) =>

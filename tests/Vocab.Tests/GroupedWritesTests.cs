@@ -1,0 +1,174 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using MongoDB.Driver;
+using MongoDB.Driver.Core.Events;
+using Vocab.Plans;
+using Vocab.Storage;
+using Vocab.TestSupport;
+using Vocab.Vocabularies;
+
+namespace Vocab.Tests;
+
+/// <summary>
+/// Settlements, stores and reuse lookups in flight at once share MongoDB commands (a group commit) on the real store,
+/// and every request's figures stay what one command each would have made them: counted once, each charged its own.
+/// </summary>
+public sealed class GroupedWritesTests : IAsyncLifetime
+{
+    private const int Concurrent = 40;
+
+    private readonly string _database = $"vocab_test_{Guid.NewGuid():N}";
+    private readonly MongoClient _client;
+    private readonly Dictionary<string, int> _commands = new(StringComparer.Ordinal);
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
+    private VocabDatabase _db = null!;
+
+    public GroupedWritesTests()
+    {
+        var settings = MongoClientSettings.FromConnectionString(ServiceAddresses.Mongo);
+        settings.ClusterConfigurator = cluster => cluster.Subscribe<CommandStartedEvent>(e =>
+        {
+            var collection = e.Command.TryGetValue(e.CommandName, out var value) && value.IsString ? value.AsString : "";
+            lock (_commands)
+                _commands[$"{e.CommandName} {collection}"] = _commands.GetValueOrDefault($"{e.CommandName} {collection}") + 1;
+        });
+        _client = new MongoClient(settings);
+    }
+
+    public async Task InitializeAsync()
+    {
+        _db = new VocabDatabase(_client, Options.Create(new MongoOptions { Database = _database }));
+        await new VocabularyIndexes().CreateIndexesAsync(_db, default);
+    }
+
+    public async Task DisposeAsync() => await MongoCleanup.DropDatabaseAsync(_client, _database);
+
+    private int Sent(string command)
+    {
+        lock (_commands)
+            return _commands.GetValueOrDefault(command);
+    }
+
+    [Fact]
+    public async Task SettleAsync_ManyOfOneUserAtOnce_FewerUpdatesAndEachChargedItsOwn()
+    {
+        var ledger = new QuotaLedger(_db, _clock);
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 1_000, MonthlyTokens = 10_000_000 });
+        var user = $"u-{Guid.NewGuid():N}";
+        var admitted = new List<QuotaReservation>();
+        for (var i = 0; i < Concurrent; i++)
+            admitted.Add((await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default)).Reservation!);
+
+        var before = Sent("update usage_months");
+        // Half settled to what their calls used (i tokens), half given back (a failure) charging nothing.
+        await Task.WhenAll(admitted.Select((r, i) => i % 2 == 0 ? ledger.SettleAsync(r, 100 + i, default) : ledger.ReleaseAsync(r, default)));
+        var updates = Sent("update usage_months") - before;
+
+        var usage = await ledger.GetAsync(user, "2026-11", default);
+        var charged = Enumerable.Range(0, Concurrent).Where(i => i % 2 == 0).Sum(i => 100L + i);
+        Assert.Empty(usage.Open);
+        Assert.Equal(0, usage.ReservedTokens);
+        Assert.Equal(charged, usage.UsedTokens);
+        Assert.Equal(charged, usage.CommittedTokens);
+        Assert.Equal(Concurrent, usage.Requests);
+        Assert.InRange(updates, 1, Concurrent / 2);
+    }
+
+    /// <summary>
+    /// One reservation of the group was ended by another holder (a worker that stalled past its lease and gave it back):
+    /// the group's one update cannot hold it open, so each goes on its own, and that call is still charged.
+    /// </summary>
+    [Fact]
+    public async Task SettleAsync_OneOfTheGroupEndedElsewhere_EachStillChargedOnce()
+    {
+        var ledger = new QuotaLedger(_db, _clock);
+        var elsewhere = new QuotaLedger(_db, _clock);
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 1_000, MonthlyTokens = 10_000_000 });
+        var user = $"u-{Guid.NewGuid():N}";
+        var admitted = new List<QuotaReservation>();
+        for (var i = 0; i < Concurrent; i++)
+            admitted.Add((await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default)).Reservation!);
+        await elsewhere.ReleaseAsync(admitted[7], default);
+
+        await Task.WhenAll(admitted.Select(r => ledger.SettleAsync(r, 10, default)));
+
+        var usage = await ledger.GetAsync(user, "2026-11", default);
+        Assert.Empty(usage.Open);
+        Assert.Equal(0, usage.ReservedTokens);
+        Assert.Equal(10L * Concurrent, usage.UsedTokens);
+        Assert.Equal(10L * Concurrent, usage.CommittedTokens);
+    }
+
+    [Fact]
+    public async Task InsertOrGetAsync_ManyAtOnceSomeStoredAlready_FewerInsertsAndTheStoredOneWins()
+    {
+        var store = new VocabularyStore(_db);
+        var documents = Enumerable.Range(0, Concurrent).Select(i => Document($"key-{i}", $"from-this-{i}")).ToList();
+        // A redelivery stored these two first, with its own answer.
+        foreach (var i in new[] { 3, 30 })
+            await store.InsertOrGetAsync(Document($"key-{i}", $"from-the-redelivery-{i}", documents[i].RequestId), default);
+
+        var before = Sent("insert vocabularies");
+        var stored = await Task.WhenAll(documents.Select(d => store.InsertOrGetAsync(d, default)));
+        var inserts = Sent("insert vocabularies") - before;
+
+        for (var i = 0; i < Concurrent; i++)
+        {
+            Assert.Equal(documents[i].RequestId, stored[i].RequestId);
+            Assert.Equal(i is 3 or 30 ? $"from-the-redelivery-{i}" : $"from-this-{i}", stored[i].VideoId);
+            Assert.Equal(stored[i].VideoId, (await store.FindByRequestIdAsync(Guid.Parse(stored[i].RequestId), default))!.VideoId);
+        }
+        // At least one grouped insert, then each of its documents on its own after the duplicate.
+        Assert.InRange(inserts, 2, 2 * Concurrent);
+        Assert.Equal(Concurrent, (int)await _db.Collection<VocabularyDocument>(VocabularyStore.CollectionName).CountDocumentsAsync(FilterDefinition<VocabularyDocument>.Empty));
+    }
+
+    [Fact]
+    public async Task InsertOrGetAsync_ManyNewAtOnce_SharesInserts()
+    {
+        var store = new VocabularyStore(_db);
+        var documents = Enumerable.Range(0, Concurrent).Select(i => Document($"key-{i}", $"v-{i}")).ToList();
+
+        var before = Sent("insert vocabularies");
+        await Task.WhenAll(documents.Select(d => store.InsertOrGetAsync(d, default)));
+
+        Assert.InRange(Sent("insert vocabularies") - before, 1, Concurrent / 2);
+        foreach (var document in documents)
+            Assert.Equal(document.VideoId, (await store.FindByRequestIdAsync(Guid.Parse(document.RequestId), default))!.VideoId);
+    }
+
+    [Fact]
+    public async Task FindByReuseKeyAsync_ManyAtOnce_SharesQueriesAndFindsTheFirstAnswerOnly()
+    {
+        var store = new VocabularyStore(_db);
+        for (var i = 0; i < Concurrent; i += 2)
+        {
+            await store.InsertOrGetAsync(Document($"key-{i}", $"original-{i}"), default);
+            await store.InsertOrGetAsync(Document($"key-{i}", $"copy-{i}", reused: true), default);
+        }
+        // A question answered only by a copy (its original gone) is not reused: it is asked again.
+        await store.InsertOrGetAsync(Document("key-copy-only", "copy-only", reused: true), default);
+
+        var before = Sent("find vocabularies");
+        var keys = Enumerable.Range(0, Concurrent).Select(i => $"key-{i}").Append("key-copy-only").ToList();
+        var found = await Task.WhenAll(keys.Select(k => store.FindByReuseKeyAsync(k, default)));
+
+        Assert.InRange(Sent("find vocabularies") - before, 1, Concurrent / 2);
+        for (var i = 0; i < Concurrent; i++)
+            Assert.Equal(i % 2 == 0 ? $"original-{i}" : null, found[i]?.VideoId);
+        Assert.Null(found[^1]);
+    }
+
+    private static VocabularyDocument Document(string reuseKey, string videoId, string? requestId = null, bool reused = false) => new()
+    {
+        RequestId = requestId ?? Guid.NewGuid().ToString("D"),
+        UserId = "u",
+        VideoId = videoId,
+        SourceLanguage = "en",
+        TargetLanguage = "ko",
+        Model = "m",
+        ReuseKey = reuseKey,
+        Reused = reused,
+        CreatedAt = new DateTime(2026, 11, 2, 12, 0, 0, DateTimeKind.Utc),
+    };
+}
