@@ -267,10 +267,18 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 return;
             }
         }
+        // One by one, each failing alone, as the stores do.
         foreach (var entry in batch)
         {
-            await FinishOneAsync(entry.Item.Reservation, entry.Item.ChargedTokens);
-            entry.Complete(true);
+            try
+            {
+                await FinishOneAsync(entry.Item.Reservation, entry.Item.ChargedTokens);
+                entry.Complete(true);
+            }
+            catch (Exception e)
+            {
+                entry.Fail(e);
+            }
         }
     }
 

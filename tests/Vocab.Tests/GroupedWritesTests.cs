@@ -53,11 +53,8 @@ public sealed class GroupedWritesTests : IAsyncLifetime
     public async Task SettleAsync_ManyOfOneUserAtOnce_FewerUpdatesAndEachChargedItsOwn()
     {
         var ledger = new QuotaLedger(_db, _clock);
-        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 1_000, MonthlyTokens = 10_000_000 });
         var user = $"u-{Guid.NewGuid():N}";
-        var admitted = new List<QuotaReservation>();
-        for (var i = 0; i < Concurrent; i++)
-            admitted.Add((await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default)).Reservation!);
+        var admitted = await AdmitManyAsync(ledger, user);
 
         var before = Sent("update usage_months");
         // Half settled to what their calls used (i tokens), half given back (a failure) charging nothing.
@@ -83,11 +80,8 @@ public sealed class GroupedWritesTests : IAsyncLifetime
     {
         var ledger = new QuotaLedger(_db, _clock);
         var elsewhere = new QuotaLedger(_db, _clock);
-        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 1_000, MonthlyTokens = 10_000_000 });
         var user = $"u-{Guid.NewGuid():N}";
-        var admitted = new List<QuotaReservation>();
-        for (var i = 0; i < Concurrent; i++)
-            admitted.Add((await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default)).Reservation!);
+        var admitted = await AdmitManyAsync(ledger, user);
         await elsewhere.ReleaseAsync(admitted[7], default);
 
         await Task.WhenAll(admitted.Select(r => ledger.SettleAsync(r, 10, default)));
@@ -157,6 +151,16 @@ public sealed class GroupedWritesTests : IAsyncLifetime
         for (var i = 0; i < Concurrent; i++)
             Assert.Equal(i % 2 == 0 ? $"original-{i}" : null, found[i]?.VideoId);
         Assert.Null(found[^1]);
+    }
+
+    /// <summary>Admits <see cref="Concurrent"/> requests of the user, one after the other, 1,000 tokens each.</summary>
+    private static async Task<List<QuotaReservation>> AdmitManyAsync(QuotaLedger ledger, string user)
+    {
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 1_000, MonthlyTokens = 10_000_000 });
+        var admitted = new List<QuotaReservation>();
+        for (var i = 0; i < Concurrent; i++)
+            admitted.Add((await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default)).Reservation!);
+        return admitted;
     }
 
     private static VocabularyDocument Document(string reuseKey, string videoId, string? requestId = null, bool reused = false) => new()
