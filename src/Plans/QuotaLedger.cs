@@ -12,7 +12,8 @@ namespace Vocab.Plans;
 /// recorded under its requestId. Settling it (actual tokens) or giving it back (a failure) is one more, guarded by that
 /// reservation, so it happens once. A redelivery finds its reservation and is not counted again; a request given back
 /// and sent again in the same month is admitted with <c>countedInMonth</c> (its claim says so): it reserves again and
-/// is not counted again.
+/// is not counted again. Admissions and settlements of one month document in flight at once share one update each
+/// (<see cref="GroupCommit{TItem,TResult}"/>) that applies all of them or none.
 /// </summary>
 public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
 {
@@ -69,7 +70,11 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             // A month document this instance has counted in exists (no insert race to allow for), and its window is known.
             var known = _lastWindow.TryGetValue(usageId, out var last);
             var sameWindow = window is { } w0 && known && last == w0.Index;
-            if (await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, upsert: !known, cancellationToken)
+            // The common form (a known month, its window, not counted before) shares its update with the user's others.
+            var admitted = known && !countedBefore && (window is null || sameWindow)
+                ? await Admissions.SubmitAsync(usageId, new Admission(userId, month, plan, id, estimatedTokens, now, rate, window?.Index)).WaitAsync(cancellationToken)
+                : await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, upsert: !known, cancellationToken);
+            if (admitted
                 || window is not null && !sameWindow
                 && await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow: true, upsert: false, cancellationToken))
             {
@@ -111,6 +116,76 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         return rate is not null && window is { } busy
             ? new QuotaDecision(false, resets, Rate: new RateDecision(false, rate.Limit, 0, busy.End - now, rate.Length))
             : new QuotaDecision(false, resets);
+    }
+
+    // An admission in the common form; several of one month document go to MongoDB as one update (AdmitAllAsync).
+    private sealed record Admission(string UserId, string Month, Plan Plan, string Id, long EstimatedTokens, DateTimeOffset Now, RateWindow? Rate, long? Window);
+
+    private const int MaxAdmissionsPerUpdate = 64;
+
+    private GroupCommit<Admission, bool>? _admissions;
+
+    private GroupCommit<Admission, bool> Admissions =>
+        LazyInitializer.EnsureInitialized(ref _admissions, () => new GroupCommit<Admission, bool>(AdmitAllAsync, MaxAdmissionsPerUpdate));
+
+    /// <summary>
+    /// Admits the requests of one month document that arrived while its last update was in flight, in one update that admits
+    /// all of them or none. Its filter leaves room for all of them at once: requests under the limit less the others,
+    /// committed tokens under it less all their estimates, the window's count likewise, and none of them open or recent
+    /// (counted). So it admits only what they would have been admitted going one after the other. When it does not match
+    /// (a limit near, or one of them admitted before), each goes alone and is judged by its own filter.
+    /// </summary>
+    private async Task AdmitAllAsync(string usageId, IReadOnlyList<GroupCommitEntry<Admission, bool>> batch)
+    {
+        var first = batch[0].Item;
+        var alike = batch.All(e => e.Item.Window == first.Window && e.Item.Rate == first.Rate
+            && e.Item.Plan.Limits.MonthlyRequests == first.Plan.Limits.MonthlyRequests && e.Item.Plan.Limits.MonthlyTokens == first.Plan.Limits.MonthlyTokens);
+        if (batch.Count > 1 && alike && batch.Select(e => e.Item.Id).Distinct(StringComparer.Ordinal).Count() == batch.Count)
+        {
+            var others = batch.Count - 1;
+            var estimated = batch.Sum(e => e.Item.EstimatedTokens);
+            var f = Builders<UsageDocument>.Filter;
+            var u = Builders<UsageDocument>.Update;
+            var filter = f.Eq(d => d.Id, usageId);
+            var updates = new List<UpdateDefinition<UsageDocument>>();
+            foreach (var admission in batch.Select(e => e.Item))
+            {
+                filter &= f.Exists($"open.{admission.Id}", false);
+                updates.Add(u.Set($"open.{admission.Id}", new OpenReservation { Tokens = admission.EstimatedTokens, At = admission.Now.UtcDateTime }));
+            }
+            // Each slot once, with every id of the batch that falls in it.
+            foreach (var slot in batch.GroupBy(e => SlotOf(e.Item.Id), e => e.Item.Id))
+                filter &= f.Nin($"recent.{slot.Key}.i", slot);
+            if (first.Plan.Limits.MonthlyRequests is { } requests)
+                filter &= f.Lt(d => d.Requests, requests - others);
+            if (first.Plan.Limits.MonthlyTokens is { } tokens)
+                filter &= f.Lte(d => d.CommittedTokens, tokens - estimated);
+            updates.Add(u.Inc(d => d.Requests, (long)batch.Count).Inc(d => d.ReservedTokens, estimated).Inc(d => d.CommittedTokens, estimated));
+            if (first.Rate is { } rate && first.Window is { } index)
+            {
+                filter &= f.Eq("rw.i", index) & f.Lt("rw.n", rate.Limit - others);
+                updates.Add(u.Inc("rw.n", batch.Count));
+            }
+            if ((await _usage.UpdateOneAsync(filter, u.Combine(updates))).MatchedCount == 1)
+            {
+                foreach (var entry in batch)
+                    entry.Complete(true);
+                return;
+            }
+        }
+        foreach (var entry in batch)
+        {
+            try
+            {
+                var a = entry.Item;
+                entry.Complete(await TryAdmitAsync(usageId, a.UserId, a.Month, a.Plan, a.Id, a.EstimatedTokens, a.Now, a.Rate, a.Window,
+                    countedBefore: false, sameWindow: true, upsert: false, CancellationToken.None));
+            }
+            catch (Exception e)
+            {
+                entry.Fail(e);
+            }
+        }
     }
 
     private void Remember(string usageId, long window)

@@ -17,6 +17,8 @@ public sealed class GroupedWritesTests : IAsyncLifetime
 {
     private const int Concurrent = 40;
 
+    private static readonly RateWindow Rate = new(1_000, TimeSpan.FromMinutes(1));
+
     private readonly string _database = $"vocab_test_{Guid.NewGuid():N}";
     private readonly MongoClient _client;
     private readonly Dictionary<string, int> _commands = new(StringComparer.Ordinal);
@@ -69,6 +71,85 @@ public sealed class GroupedWritesTests : IAsyncLifetime
         Assert.Equal(charged, usage.CommittedTokens);
         Assert.Equal(Concurrent, usage.Requests);
         Assert.InRange(updates, 1, Concurrent / 2);
+    }
+
+    [Fact]
+    public async Task AdmitAsync_ManyOfOneUserAtOnce_FewerUpdatesAndEachReservedOnce()
+    {
+        var ledger = new QuotaLedger(_db, _clock);
+        var user = $"u-{Guid.NewGuid():N}";
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 1_000, MonthlyTokens = 10_000_000 });
+        // This instance knows the month from here on: what follows is the common form.
+        await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default, Rate);
+
+        var before = Sent("update usage_months");
+        var decisions = await Task.WhenAll(Enumerable.Range(0, Concurrent).Select(i =>
+            ledger.AdmitAsync(Guid.NewGuid(), user, plan, 100 + i, default, Rate)));
+        var updates = Sent("update usage_months") - before;
+
+        Assert.All(decisions, d => Assert.True(d.Admitted));
+        var usage = await ledger.GetAsync(user, "2026-11", default);
+        var reserved = 1_000 + Enumerable.Range(0, Concurrent).Sum(i => 100L + i);
+        Assert.Equal(Concurrent + 1, usage.Requests);
+        Assert.Equal(Concurrent + 1, usage.Open.Count);
+        Assert.Equal(reserved, usage.ReservedTokens);
+        Assert.Equal(reserved, usage.CommittedTokens);
+        Assert.Equal(Concurrent + 1, usage.RateWindow!.Count);
+        foreach (var decision in decisions)
+            Assert.Equal(decision.Reservation!.Tokens, usage.Open[decision.Reservation.RequestId.ToString("D")].Tokens);
+        Assert.InRange(updates, 1, Concurrent / 2);
+    }
+
+    /// <summary>Near each limit a shared update cannot hold everyone: exactly the limit is admitted, as one by one.</summary>
+    [Theory]
+    [InlineData(25L, null, null)]
+    [InlineData(null, 25_500L, null)]
+    [InlineData(null, null, 25)]
+    public async Task AdmitAsync_ManyAtOnceNearALimit_AdmitsExactlyTheLimit(long? monthlyRequests, long? monthlyTokens, int? perWindow)
+    {
+        var ledger = new QuotaLedger(_db, _clock);
+        var user = $"u-{Guid.NewGuid():N}";
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = monthlyRequests, MonthlyTokens = monthlyTokens });
+        var rate = perWindow is { } limit ? new RateWindow(limit, TimeSpan.FromMinutes(1)) : null;
+        await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default, rate);
+
+        var decisions = await Task.WhenAll(Enumerable.Range(0, Concurrent).Select(_ => ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default, rate)));
+
+        var usage = await ledger.GetAsync(user, "2026-11", default);
+        Assert.Equal(24, decisions.Count(d => d.Admitted));
+        Assert.Equal(25, usage.Requests);
+        Assert.Equal(25, usage.Open.Count);
+        Assert.Equal(25_000, usage.CommittedTokens);
+        if (rate is not null)
+            Assert.Equal(25, usage.RateWindow!.Count);
+    }
+
+    /// <summary>
+    /// A copy of a counted request among new ones: still open (a redelivery during its call), or settled and recent (a
+    /// crash before its answer was stored). The shared update cannot hold it, so each goes alone, and it is counted once.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AdmitAsync_ACopyOfACountedRequestAmongThem_CountedOnce(bool settledBefore)
+    {
+        var ledger = new QuotaLedger(_db, _clock);
+        var user = $"u-{Guid.NewGuid():N}";
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = 1_000 });
+        var copy = Guid.NewGuid();
+        var first = await ledger.AdmitAsync(copy, user, plan, 700, default);
+        if (settledBefore)
+            await ledger.SettleAsync(first.Reservation!, 300, default);
+
+        var ids = Enumerable.Range(0, Concurrent).Select(i => i == 20 ? copy : Guid.NewGuid()).ToList();
+        var decisions = await Task.WhenAll(ids.Select(id => ledger.AdmitAsync(id, user, plan, 1_000, default)));
+
+        var usage = await ledger.GetAsync(user, "2026-11", default);
+        Assert.All(decisions, d => Assert.True(d.Admitted));
+        Assert.Equal(settledBefore ? 1_000 : 700, decisions[20].Reservation!.Tokens);
+        Assert.Equal(Concurrent, usage.Requests);
+        Assert.Equal(Concurrent, usage.Open.Count);
+        Assert.Equal(settledBefore ? 300 + 1_000L * Concurrent : 700 + 1_000L * (Concurrent - 1), usage.CommittedTokens);
     }
 
     /// <summary>
