@@ -20,33 +20,118 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
     /// <summary>
     /// Records the request under its id if the id is new, leased to <paramref name="leaseOwner"/> when one is given (the
     /// usual first delivery then claims and leases in one command); says whether it matches what the id was first used for.
+    /// Leasing registrations in flight at once share one command (<see cref="RegisterAllAsync"/>).
     /// </summary>
     public async Task<RequestClaim> RegisterAsync(Guid requestId, string userId, string fingerprint, CancellationToken cancellationToken,
         string? leaseOwner = null, TimeSpan lease = default)
     {
-        var id = requestId.ToString("D");
-        var now = time.GetUtcNow().UtcDateTime;
-        var update = Builders<RequestClaimDocument>.Update
-            .SetOnInsert(c => c.UserId, userId).SetOnInsert(c => c.Fingerprint, fingerprint)
-            .SetOnInsert(c => c.CreatedAt, now).SetOnInsert(c => c.ExpiresAt, now + options.Value.LedgerRetention);
-        if (leaseOwner is not null)
-            update = update.SetOnInsert(c => c.Owner, leaseOwner).SetOnInsert(c => c.LeaseUntil, now + lease);
+        var registration = new Registration(requestId.ToString("D"), userId, fingerprint, leaseOwner, lease, time.GetUtcNow().UtcDateTime);
+        return leaseOwner is null
+            ? await RegisterOneAsync(registration, cancellationToken)
+            : await Registrations.SubmitAsync("", registration).WaitAsync(cancellationToken);
+    }
+
+    // One presentation of a request to its claim: who presents it, and the lease it asks for.
+    private sealed record Registration(string Id, string UserId, string Fingerprint, string? LeaseOwner, TimeSpan Lease, DateTime Now);
+
+    private const int MaxRegistrationsPerCommand = 64;
+
+    private GroupCommit<Registration, RequestClaim>? _registrations;
+
+    // Built on first use: a field initializer cannot reach the instance's collection.
+    private GroupCommit<Registration, RequestClaim> Registrations =>
+        LazyInitializer.EnsureInitialized(ref _registrations, () => new GroupCommit<Registration, RequestClaim>(RegisterAllAsync, MaxRegistrationsPerCommand));
+
+    /// <summary>
+    /// The registrations that arrived while the last was in flight, as one <c>update</c> command of one conditional upsert
+    /// each (the same one each would send alone). An id it inserted is claimed and leased by its caller; the ids that were
+    /// there already are read back in one query and judged as alone. If the command fails, each goes alone, which finds
+    /// what this one did store (a claim holding its caller's lease owner, unique per delivery, is its own).
+    /// </summary>
+    private async Task RegisterAllAsync(string _, IReadOnlyList<GroupCommitEntry<Registration, RequestClaim>> batch)
+    {
+        if (batch.Count > 1 && batch.Select(e => e.Item.Id).Distinct(StringComparer.Ordinal).Count() == batch.Count)
+        {
+            var claimed = new HashSet<int>();
+            Dictionary<string, RequestClaimDocument>? existing = null;
+            try
+            {
+                var result = await _claims.BulkWriteAsync(
+                    batch.Select(e => new UpdateOneModel<RequestClaimDocument>(Builders<RequestClaimDocument>.Filter.Eq(c => c.RequestId, e.Item.Id), UpdateOf(e.Item)) { IsUpsert = true }),
+                    new BulkWriteOptions { IsOrdered = false });
+                claimed.UnionWith(result.Upserts.Select(u => u.Index));
+                var seen = batch.Where((_, i) => !claimed.Contains(i)).Select(e => e.Item.Id).ToList();
+                existing = seen.Count == 0
+                    ? []
+                    : (await _claims.Find(Builders<RequestClaimDocument>.Filter.In(c => c.RequestId, seen)).ToListAsync()).ToDictionary(c => c.RequestId, StringComparer.Ordinal);
+            }
+            catch (Exception e) when (e is MongoException)
+            {
+                // Left to each alone, below.
+            }
+            if (existing is not null)
+            {
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var item = batch[i].Item;
+                    if (claimed.Contains(i))
+                        batch[i].Complete(new RequestClaim(RequestClaimState.Leased));
+                    else if (existing.TryGetValue(item.Id, out var claim))
+                        batch[i].Complete(StateOf(claim, item));
+                }
+            }
+        }
+        // Each not answered above on its own, failing alone.
+        foreach (var entry in batch)
+        {
+            if (entry.IsAnswered)
+                continue;
+            try
+            {
+                entry.Complete(await RegisterOneAsync(entry.Item, CancellationToken.None));
+            }
+            catch (Exception e)
+            {
+                entry.Fail(e);
+            }
+        }
+    }
+
+    private async Task<RequestClaim> RegisterOneAsync(Registration registration, CancellationToken cancellationToken)
+    {
+        var update = UpdateOf(registration);
         RequestClaimDocument claim;
         try
         {
-            claim = await UpsertAsync(id, update, cancellationToken);
+            claim = await UpsertAsync(registration.Id, update, cancellationToken);
         }
         catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
         {
             // Two first admissions raced on the insert: the loser reads the winner's claim.
-            claim = await UpsertAsync(id, update, cancellationToken);
+            claim = await UpsertAsync(registration.Id, update, cancellationToken);
         }
-        if (claim.Fingerprint != fingerprint || claim.UserId != userId)
+        return StateOf(claim, registration);
+    }
+
+    /// <summary>The claim's fields a registration sets if it is the first: whose request, its fingerprint, and its lease.</summary>
+    private UpdateDefinition<RequestClaimDocument> UpdateOf(Registration registration)
+    {
+        var update = Builders<RequestClaimDocument>.Update
+            .SetOnInsert(c => c.UserId, registration.UserId).SetOnInsert(c => c.Fingerprint, registration.Fingerprint)
+            .SetOnInsert(c => c.CreatedAt, registration.Now).SetOnInsert(c => c.ExpiresAt, registration.Now + options.Value.LedgerRetention);
+        if (registration.LeaseOwner is not null)
+            update = update.SetOnInsert(c => c.Owner, registration.LeaseOwner).SetOnInsert(c => c.LeaseUntil, registration.Now + registration.Lease);
+        return update;
+    }
+
+    private static RequestClaim StateOf(RequestClaimDocument claim, Registration registration)
+    {
+        if (claim.Fingerprint != registration.Fingerprint || claim.UserId != registration.UserId)
             return new RequestClaim(RequestClaimState.Conflict);
-        // Owners are unique per delivery: holding it means this very command inserted the claim.
-        if (leaseOwner is not null && claim.Owner == leaseOwner)
+        // Owners are unique per delivery: holding it means this very registration inserted the claim.
+        if (registration.LeaseOwner is not null && claim.Owner == registration.LeaseOwner)
             return new RequestClaim(RequestClaimState.Leased);
-        return new RequestClaim(RequestClaimState.Open, claim.CountedMonth, claim.LeaseUntil > now ? claim.Owner : null);
+        return new RequestClaim(RequestClaimState.Open, claim.CountedMonth, claim.LeaseUntil > registration.Now ? claim.Owner : null);
     }
 
     private Task<RequestClaimDocument> UpsertAsync(string id, UpdateDefinition<RequestClaimDocument> update, CancellationToken cancellationToken) =>

@@ -10,6 +10,9 @@ public sealed class GroupCommitEntry<TItem, TResult>(TItem item)
 
     internal Task<TResult> Result => _result.Task;
 
+    /// <summary>Whether the caller has its answer (or failure) already.</summary>
+    public bool IsAnswered => _result.Task.IsCompleted;
+
     /// <summary>Answers the caller with <paramref name="result"/>, unless it is answered already.</summary>
     public void Complete(TResult result) => _result.TrySetResult(result);
 

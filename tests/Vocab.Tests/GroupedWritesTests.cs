@@ -18,6 +18,7 @@ public sealed class GroupedWritesTests : IAsyncLifetime
     private const int Concurrent = 40;
 
     private static readonly RateWindow Rate = new(1_000, TimeSpan.FromMinutes(1));
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
 
     private readonly string _database = $"vocab_test_{Guid.NewGuid():N}";
     private readonly MongoClient _client;
@@ -151,6 +152,60 @@ public sealed class GroupedWritesTests : IAsyncLifetime
         Assert.Equal(Concurrent, usage.Open.Count);
         Assert.Equal(settledBefore ? 300 + 1_000L * Concurrent : 700 + 1_000L * (Concurrent - 1), usage.CommittedTokens);
     }
+
+    [Fact]
+    public async Task RegisterAsync_ManyNewAtOnce_SharedCommandsAndEachLeasedByItsOwn()
+    {
+        var claims = new RequestClaims(_db, Options.Create(new PlansOptions()), _clock);
+        var ids = Enumerable.Range(0, Concurrent).Select(_ => Guid.NewGuid()).ToList();
+
+        var before = ClaimCommands();
+        var states = await Task.WhenAll(ids.Select((id, i) => claims.RegisterAsync(id, "u", $"fp-{i}", default, $"owner-{i}", Lease)));
+        var commands = ClaimCommands() - before;
+
+        Assert.All(states, s => Assert.Equal(RequestClaimState.Leased, s.State));
+        for (var i = 0; i < Concurrent; i++)
+        {
+            var claim = (await claims.GetAsync(ids[i], default))!;
+            Assert.Equal($"owner-{i}", claim.Owner);
+            Assert.Equal($"fp-{i}", claim.Fingerprint);
+        }
+        Assert.InRange(commands, 1, Concurrent / 2);
+    }
+
+    /// <summary>
+    /// Ids seen before among new ones, and one id twice at once: each is judged as it would be alone (its own lease, the
+    /// holder it waits for, another body refused), and only one copy of the doubled id holds the lease.
+    /// </summary>
+    [Fact]
+    public async Task RegisterAsync_SeenBeforeAndTwiceAtOnceAmongNew_EachJudgedAsAlone()
+    {
+        var claims = new RequestClaims(_db, Options.Create(new PlansOptions()), _clock);
+        var held = Guid.NewGuid();
+        var other = Guid.NewGuid();
+        var twice = Guid.NewGuid();
+        await claims.RegisterAsync(held, "u", "fp", default, "earlier", Lease);
+        await claims.RegisterAsync(other, "u", "fp", default, "earlier", Lease);
+        var presented = Enumerable.Range(0, Concurrent).Select(i => i switch
+        {
+            5 => (Id: held, Fingerprint: "fp"),
+            6 => (Id: other, Fingerprint: "another body"),
+            7 or 8 => (Id: twice, Fingerprint: "fp"),
+            _ => (Id: Guid.NewGuid(), Fingerprint: "fp"),
+        }).ToList();
+
+        var states = await Task.WhenAll(presented.Select((p, i) => claims.RegisterAsync(p.Id, "u", p.Fingerprint, default, $"owner-{i}", Lease)));
+
+        Assert.Equal(new RequestClaim(RequestClaimState.Open, null, "earlier"), states[5]);
+        Assert.Equal(RequestClaimState.Conflict, states[6].State);
+        var winner = (await claims.GetAsync(twice, default))!.Owner;
+        Assert.Contains(winner, new[] { "owner-7", "owner-8" });
+        foreach (var i in new[] { 7, 8 })
+            Assert.Equal($"owner-{i}" == winner ? new RequestClaim(RequestClaimState.Leased) : new RequestClaim(RequestClaimState.Open, null, winner), states[i]);
+        Assert.All(states.Where((_, i) => i is < 5 or > 8), s => Assert.Equal(RequestClaimState.Leased, s.State));
+    }
+
+    private int ClaimCommands() => Sent("update request_claims") + Sent("findAndModify request_claims") + Sent("find request_claims");
 
     /// <summary>
     /// One reservation of the group was ended by another holder (a worker that stalled past its lease and gave it back):
