@@ -63,13 +63,13 @@ public static class MongoCommandsRun
                   + "A served message: the requestId's claim (binds the id to its body and caller, takes the lease; `findAndModify request_claims`), "
                   + "the admission (rate window, quota, the reservation: one conditional `update usage_months`), the reuse lookup (`find vocabularies` "
                   + "by the question's key; gone with `Llm:ReuseResults=false`), the settlement (`update usage_months`) and the answer "
-                  + "(`insert vocabularies`): 5 when it is alone. Messages in flight at once share all but the claim (a group commit): "
-                  + "the admissions of one user's month that arrive while its last update is in flight go as one conditional update whose filter "
-                  + "leaves room for all of them (requests under the limit less the others, tokens under it less all their estimates, the rate "
-                  + "window likewise, none of them open or recent), or each alone when it does not match; its settlements as one update that "
-                  + "applies all of them or none; answers as one unordered insert; reuse lookups as one query. The first of each goes at once, "
-                  + "so an idle worker waits for nothing, and alone nothing is shared. The claim stays one command per message: it is one "
-                  + "document per requestId across all users (so another body under an id is refused before any money is spent). Before this "
+                  + "(`insert vocabularies`): 5 when it is alone. Messages in flight at once share every one of them (a group commit): "
+                  + "claims as one `update` command of each one's conditional upsert (ids that were there already read back in one query "
+                  + "and judged as alone); the admissions of one user's month that arrive while its last update is in flight as one "
+                  + "conditional update whose filter leaves room for all of them (requests under the limit less the others, tokens under it "
+                  + "less all their estimates, the rate window likewise, none of them open or recent), or each alone when it does not match; "
+                  + "its settlements as one update that applies all of them or none; answers as one unordered insert; reuse lookups as one "
+                  + "query. The first of each goes at once, so an idle worker waits for nothing, and alone nothing is shared. Before this "
                   + "layout it was 9: the rate window, the ledger entry and its settlement, and the claim's completion were one command each.");
         report.Target("MongoDB commands per served message", served.Values.Sum() / (double)messages, 3, higherIsBetter: false, "");
         report.Target("MongoDB commands per reused message", reused.Values.Sum() / (double)messages, 2, higherIsBetter: false, "");
