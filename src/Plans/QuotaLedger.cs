@@ -72,7 +72,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             var sameWindow = window is { } w0 && known && last == w0.Index;
             // The common form (a known month, its window, not counted before) shares its update with the user's others.
             var admitted = known && !countedBefore && (window is null || sameWindow)
-                ? await Admissions.SubmitAsync(usageId, new Admission(userId, month, plan, id, estimatedTokens, now, rate, window?.Index)).WaitAsync(cancellationToken)
+                ? await Admissions.SubmitAsync(usageId, new Admission(userId, month, plan, id, estimatedTokens, now, rate, window?.Index), cancellationToken)
                 : await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, upsert: !known, cancellationToken);
             if (admitted
                 || window is not null && !sameWindow

@@ -28,7 +28,7 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
         var registration = new Registration(requestId.ToString("D"), userId, fingerprint, leaseOwner, lease, time.GetUtcNow().UtcDateTime);
         return leaseOwner is null
             ? await RegisterOneAsync(registration, cancellationToken)
-            : await Registrations.SubmitAsync("", registration).WaitAsync(cancellationToken);
+            : await Registrations.SubmitAsync("", registration, cancellationToken);
     }
 
     // One presentation of a request to its claim: who presents it, and the lease it asks for.
@@ -44,48 +44,40 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
 
     /// <summary>
     /// The registrations that arrived while the last was in flight, as one <c>update</c> command of one conditional upsert
-    /// each (the same one each would send alone). An id it inserted is claimed and leased by its caller; the ids that were
-    /// there already are read back in one query and judged as alone. If the command fails, each goes alone, which finds
-    /// what this one did store (a claim holding its caller's lease owner, unique per delivery, is its own).
+    /// each (the same one each would send alone), for the first copy of each id. An id it inserted is claimed and leased by
+    /// its caller; the ids that were there already are read back in one query and judged as alone. Whatever is left (a
+    /// second copy of an id, a failed command) goes alone, at once, which finds what this command did store (a claim
+    /// holding its caller's lease owner, unique per delivery, is its own).
     /// </summary>
     private async Task RegisterAllAsync(string _, IReadOnlyList<GroupCommitEntry<Registration, RequestClaim>> batch)
     {
-        if (batch.Count > 1 && batch.Select(e => e.Item.Id).Distinct(StringComparer.Ordinal).Count() == batch.Count)
+        var firsts = batch.DistinctBy(e => e.Item.Id, StringComparer.Ordinal).ToList();
+        if (firsts.Count > 1)
         {
-            var claimed = new HashSet<int>();
-            Dictionary<string, RequestClaimDocument>? existing = null;
             try
             {
                 var result = await _claims.BulkWriteAsync(
-                    batch.Select(e => new UpdateOneModel<RequestClaimDocument>(Builders<RequestClaimDocument>.Filter.Eq(c => c.RequestId, e.Item.Id), UpdateOf(e.Item)) { IsUpsert = true }),
+                    firsts.Select(e => new UpdateOneModel<RequestClaimDocument>(Builders<RequestClaimDocument>.Filter.Eq(c => c.RequestId, e.Item.Id), UpdateOf(e.Item)) { IsUpsert = true }),
                     new BulkWriteOptions { IsOrdered = false });
-                claimed.UnionWith(result.Upserts.Select(u => u.Index));
-                var seen = batch.Where((_, i) => !claimed.Contains(i)).Select(e => e.Item.Id).ToList();
-                existing = seen.Count == 0
-                    ? []
-                    : (await _claims.Find(Builders<RequestClaimDocument>.Filter.In(c => c.RequestId, seen)).ToListAsync()).ToDictionary(c => c.RequestId, StringComparer.Ordinal);
-            }
-            catch (Exception e) when (e is MongoException)
-            {
-                // Left to each alone, below.
-            }
-            if (existing is not null)
-            {
-                for (var i = 0; i < batch.Count; i++)
+                foreach (var upsert in result.Upserts)
+                    firsts[upsert.Index].Complete(new RequestClaim(RequestClaimState.Leased));
+                var seen = firsts.Where(e => !e.IsAnswered).ToList();
+                if (seen.Count > 0)
                 {
-                    var item = batch[i].Item;
-                    if (claimed.Contains(i))
-                        batch[i].Complete(new RequestClaim(RequestClaimState.Leased));
-                    else if (existing.TryGetValue(item.Id, out var claim))
-                        batch[i].Complete(StateOf(claim, item));
+                    var claims = (await _claims.Find(Builders<RequestClaimDocument>.Filter.In(c => c.RequestId, seen.Select(e => e.Item.Id))).ToListAsync())
+                        .ToDictionary(c => c.RequestId, StringComparer.Ordinal);
+                    foreach (var entry in seen)
+                        if (claims.TryGetValue(entry.Item.Id, out var claim))
+                            entry.Complete(StateOf(claim, entry.Item));
                 }
             }
+            catch (Exception e) when (e is MongoException or TimeoutException)
+            {
+                // Left to each alone, below: it finds whatever of this command was applied.
+            }
         }
-        // Each not answered above on its own, failing alone.
-        foreach (var entry in batch)
+        await Task.WhenAll(batch.Where(e => !e.IsAnswered).Select(async entry =>
         {
-            if (entry.IsAnswered)
-                continue;
             try
             {
                 entry.Complete(await RegisterOneAsync(entry.Item, CancellationToken.None));
@@ -94,7 +86,7 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
             {
                 entry.Fail(e);
             }
-        }
+        }));
     }
 
     private async Task<RequestClaim> RegisterOneAsync(Registration registration, CancellationToken cancellationToken)

@@ -16,21 +16,24 @@ public sealed class GroupCommit<TItem, TResult>(Func<string, IReadOnlyList<Group
     // A key is here exactly while a command of it is in flight; its queue holds who arrived meanwhile.
     private readonly Dictionary<string, Queue<GroupCommitEntry<TItem, TResult>>> _waiting = new(StringComparer.Ordinal);
 
-    /// <summary>Sends <paramref name="item"/> under <paramref name="key"/>, alone or with others; its result.</summary>
-    public Task<TResult> SubmitAsync(string key, TItem item)
+    /// <summary>
+    /// Sends <paramref name="item"/> under <paramref name="key"/>, alone or with others; its result. A caller cancelled
+    /// before its command is sent is left out of it (and told so); once sent, cancelling only stops its waiting.
+    /// </summary>
+    public Task<TResult> SubmitAsync(string key, TItem item, CancellationToken cancellationToken = default)
     {
-        var entry = new GroupCommitEntry<TItem, TResult>(item);
+        var entry = new GroupCommitEntry<TItem, TResult>(item, cancellationToken);
         lock (_waiting)
         {
             if (_waiting.TryGetValue(key, out var queue))
             {
                 queue.Enqueue(entry);
-                return entry.Result;
+                return entry.Result.WaitAsync(cancellationToken);
             }
             _waiting[key] = new Queue<GroupCommitEntry<TItem, TResult>>();
         }
         _ = SendAsync(key, [entry]);
-        return entry.Result;
+        return entry.Result.WaitAsync(cancellationToken);
     }
 
     private async Task SendAsync(string key, List<GroupCommitEntry<TItem, TResult>> batch)
@@ -40,16 +43,20 @@ public sealed class GroupCommit<TItem, TResult>(Func<string, IReadOnlyList<Group
         await Task.Yield();
         while (true)
         {
-            try
+            batch.RemoveAll(entry => entry.CancelIfRequested());
+            if (batch.Count > 0)
             {
-                await flush(key, batch);
-                foreach (var entry in batch)
-                    entry.Fail(new InvalidOperationException($"The group commit of '{key}' did not answer one of its entries."));
-            }
-            catch (Exception e)
-            {
-                foreach (var entry in batch)
-                    entry.Fail(e);
+                try
+                {
+                    await flush(key, batch);
+                    foreach (var entry in batch)
+                        entry.Fail(new InvalidOperationException($"The group commit of '{key}' did not answer one of its entries."));
+                }
+                catch (Exception e)
+                {
+                    foreach (var entry in batch)
+                        entry.Fail(e);
+                }
             }
             lock (_waiting)
             {

@@ -124,4 +124,25 @@ public sealed class GroupCommitTests
         Assert.Equal("first only", await second);
         await Assert.ThrowsAsync<InvalidOperationException>(() => third);
     }
+
+    [Fact]
+    public async Task SubmitAsync_CancelledBeforeItsCommandIsSent_LeftOutAndToldSo()
+    {
+        var commit = NewCommit();
+        var first = commit.SubmitAsync("u1", "a");
+        await WaitForSentAsync(1);
+        using var cancel = new CancellationTokenSource();
+        var gaveUp = commit.SubmitAsync("u1", "b", cancel.Token);
+        var stays = commit.SubmitAsync("u1", "c");
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gaveUp);
+        OpenNextGate();
+        await first;
+        await WaitForSentAsync(2);
+        OpenNextGate();
+
+        Assert.Equal("C", await stays);
+        Assert.Equal(["u1:c"], _sent[1]);
+    }
 }

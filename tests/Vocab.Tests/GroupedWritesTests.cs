@@ -126,6 +126,30 @@ public sealed class GroupedWritesTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A shared update exactly at a limit (the month has room for all: one update admits them) and one over it (it cannot
+    /// hold them all, so each goes alone, and one is refused).
+    /// </summary>
+    [Theory]
+    [InlineData(Concurrent + 1, Concurrent)]
+    [InlineData(Concurrent, Concurrent - 1)]
+    public async Task AdmitAsync_ManyAtOnceAtTheLimitOrOneOver_AdmitsWhatFits(long monthlyRequests, int admittedOfThem)
+    {
+        var ledger = new QuotaLedger(_db, _clock);
+        var user = $"u-{Guid.NewGuid():N}";
+        var plan = new Plan("p", new PlanOptions { MonthlyRequests = monthlyRequests });
+        await ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default);
+
+        var before = Sent("update usage_months");
+        var decisions = await Task.WhenAll(Enumerable.Range(0, Concurrent).Select(_ => ledger.AdmitAsync(Guid.NewGuid(), user, plan, 1_000, default)));
+        var updates = Sent("update usage_months") - before;
+
+        Assert.Equal(admittedOfThem, decisions.Count(d => d.Admitted));
+        Assert.Equal(monthlyRequests, (await ledger.GetAsync(user, "2026-11", default)).Requests);
+        if (admittedOfThem == Concurrent)
+            Assert.InRange(updates, 2, 5);
+    }
+
+    /// <summary>
     /// A copy of a counted request among new ones: still open (a redelivery during its call), or settled and recent (a
     /// crash before its answer was stored). The shared update cannot hold it, so each goes alone, and it is counted once.
     /// </summary>
@@ -203,6 +227,33 @@ public sealed class GroupedWritesTests : IAsyncLifetime
         foreach (var i in new[] { 7, 8 })
             Assert.Equal($"owner-{i}" == winner ? new RequestClaim(RequestClaimState.Leased) : new RequestClaim(RequestClaimState.Open, null, winner), states[i]);
         Assert.All(states.Where((_, i) => i is < 5 or > 8), s => Assert.Equal(RequestClaimState.Leased, s.State));
+    }
+
+    /// <summary>Ids seen before among new ones, no id twice: one shared upsert command and one read-back judge them all.</summary>
+    [Fact]
+    public async Task RegisterAsync_SeenBeforeAmongNew_ReadBackInOneQueryAndJudgedAsAlone()
+    {
+        var claims = new RequestClaims(_db, Options.Create(new PlansOptions()), _clock);
+        var held = Guid.NewGuid();
+        var other = Guid.NewGuid();
+        await claims.RegisterAsync(held, "u", "fp", default, "earlier", Lease);
+        await claims.RegisterAsync(other, "u", "fp", default, "earlier", Lease);
+        var presented = Enumerable.Range(0, Concurrent).Select(i => i switch
+        {
+            10 => (Id: held, Fingerprint: "fp"),
+            11 => (Id: other, Fingerprint: "another body"),
+            _ => (Id: Guid.NewGuid(), Fingerprint: "fp"),
+        }).ToList();
+
+        var before = (Upserts: Sent("findAndModify request_claims"), Reads: Sent("find request_claims"));
+        var states = await Task.WhenAll(presented.Select((p, i) => claims.RegisterAsync(p.Id, "u", p.Fingerprint, default, $"owner-{i}", Lease)));
+
+        Assert.Equal(new RequestClaim(RequestClaimState.Open, null, "earlier"), states[10]);
+        Assert.Equal(RequestClaimState.Conflict, states[11].State);
+        Assert.All(states.Where((_, i) => i is not (10 or 11)), s => Assert.Equal(RequestClaimState.Leased, s.State));
+        // The first alone (and at most one more, should the machine split the rest); the seen ones by the read-back.
+        Assert.InRange(Sent("findAndModify request_claims") - before.Upserts, 1, 2);
+        Assert.InRange(Sent("find request_claims") - before.Reads, 1, 3);
     }
 
     private int ClaimCommands() => Sent("update request_claims") + Sent("findAndModify request_claims") + Sent("find request_claims");
