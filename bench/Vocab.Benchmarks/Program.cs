@@ -57,7 +57,10 @@ if (Runs("llm"))
 if (Runs("flood"))
     await JunkCredentialFloodRun.RunAsync(settings, report);
 if (Runs("mongo"))
+{
     await MongoCommandsRun.RunAsync(settings, report);
+    await MongoServerCostRun.RunAsync(report);
+}
 if (Runs("ops"))
     await OpsConsoleRun.RunAsync(OpsFailures(), OpsBatch(), report);
 

@@ -101,8 +101,10 @@ public static class FairnessRun
             $"| fair share | {Waits(fair.LightLongestBySecond)} |\n| first in first out | {Waits(fifo.LightLongestBySecond)} |\n" +
             "\nReading these figures: with fair share, a light request waits for the next free turn (a slot frees every few tens of milliseconds), " +
             "but a turn covers the request's own MongoDB work (claim, admission, lookup, settlement, insert) as well as its LLM call. Compare the " +
-            "longest light wait per second with the calls per second: when MongoDB slows as the burst grows its collections (the jongodb stand-in " +
-            "scans every query's collection), turns lengthen and light requests wait longer, whatever the order of turns.\n";
+            "longest light wait per second with the calls per second: when MongoDB slows as the burst grows its collections, turns lengthen and " +
+            "light requests wait longer, whatever the order of turns. On the jongodb stand-in every write costs about 22-25 µs per document in " +
+            "its collection and writes run one at a time (see \"MongoDB: what one command costs as a collection grows\"): at the burst's " +
+            "2,600 claims and answers, some 60 ms per write, and a light request's claim and answer wait behind the burst's writes.\n";
         report.Section(FormattableString.Invariant($"Fairness: one user's burst and the others, plan weights (3 workers, LLM answers after {llmLatency.TotalMilliseconds:0} ms)"), table + conditions + timelines);
         report.Target("Fairness: light users' p95 during a burst ÷ idle p95", fairRatio, 2, higherIsBetter: false, "×");
         report.Target("Fairness: longest light wait during a burst ÷ idle p95", fair.Light.Max / idle.Light.P95, 5, higherIsBetter: false, "×");
