@@ -16,6 +16,7 @@ public sealed class VocabularyStore(VocabDatabase database)
 
     private GroupCommit<VocabularyDocument, VocabularyDocument>? _inserts;
     private GroupCommit<string, VocabularyDocument?>? _reuseLookups;
+    private GroupCommit<string, VocabularyDocument?>? _requestLookups;
 
     // Built on first use: a field initializer cannot reach the instance's collection. One instance is ever published.
     private GroupCommit<VocabularyDocument, VocabularyDocument> Inserts =>
@@ -24,16 +25,19 @@ public sealed class VocabularyStore(VocabDatabase database)
     private GroupCommit<string, VocabularyDocument?> ReuseLookups =>
         LazyInitializer.EnsureInitialized(ref _reuseLookups, () => new GroupCommit<string, VocabularyDocument?>(FindAllByReuseKeyAsync, MaxPerCommand));
 
-    /// <summary>The stored list of a request, whoever it belongs to; null when none.</summary>
-    public async Task<VocabularyDocument?> FindByRequestIdAsync(Guid requestId, CancellationToken cancellationToken) =>
-        await _collection.Find(d => d.RequestId == requestId.ToString("D")).FirstOrDefaultAsync(cancellationToken);
+    private GroupCommit<string, VocabularyDocument?> RequestLookups =>
+        LazyInitializer.EnsureInitialized(ref _requestLookups, () => new GroupCommit<string, VocabularyDocument?>(FindAllByRequestIdAsync, MaxPerCommand));
+
+    /// <summary>The stored list of a request, whoever it belongs to; null when none. Lookups in flight at once share one query.</summary>
+    public Task<VocabularyDocument?> FindByRequestIdAsync(Guid requestId, CancellationToken cancellationToken) =>
+        RequestLookups.SubmitAsync("", requestId.ToString("D"), cancellationToken);
 
     /// <summary>
     /// The list first produced for this question (see <see cref="VocabularyDocument.ReuseKey"/>; lists that reused it
     /// are left out); null when none. Lookups in flight at once share one query.
     /// </summary>
     public Task<VocabularyDocument?> FindByReuseKeyAsync(string reuseKey, CancellationToken cancellationToken) =>
-        ReuseLookups.SubmitAsync("", reuseKey).WaitAsync(cancellationToken);
+        ReuseLookups.SubmitAsync("", reuseKey, cancellationToken);
 
     /// <summary>Stores a new list; returns the one already stored when a redelivery raced this insert. Stores in flight at once share one insert.</summary>
     public Task<VocabularyDocument> InsertOrGetAsync(VocabularyDocument document, CancellationToken cancellationToken) =>
@@ -47,6 +51,15 @@ public sealed class VocabularyStore(VocabDatabase database)
         var byKey = found.GroupBy(d => d.ReuseKey ?? "", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         foreach (var entry in batch)
             entry.Complete(byKey.GetValueOrDefault(entry.Item));
+    }
+
+    private async Task FindAllByRequestIdAsync(string _, IReadOnlyList<GroupCommitEntry<string, VocabularyDocument?>> batch)
+    {
+        var ids = batch.Select(e => e.Item).Distinct(StringComparer.Ordinal).ToList();
+        var found = (await _collection.Find(Builders<VocabularyDocument>.Filter.In(d => d.RequestId, ids)).ToListAsync())
+            .ToDictionary(d => d.RequestId, StringComparer.Ordinal);
+        foreach (var entry in batch)
+            entry.Complete(found.GetValueOrDefault(entry.Item));
     }
 
     private async Task InsertAllAsync(string _, IReadOnlyList<GroupCommitEntry<VocabularyDocument, VocabularyDocument>> batch)
@@ -67,7 +80,8 @@ public sealed class VocabularyStore(VocabDatabase database)
                 // the one that cannot be.
             }
         }
-        foreach (var entry in batch)
+        // Each alone, at once (they are independent documents), failing alone.
+        await Task.WhenAll(batch.Select(async entry =>
         {
             try
             {
@@ -77,7 +91,7 @@ public sealed class VocabularyStore(VocabDatabase database)
             {
                 entry.Fail(e);
             }
-        }
+        }));
     }
 
     private async Task<VocabularyDocument> InsertOneOrGetAsync(VocabularyDocument document)

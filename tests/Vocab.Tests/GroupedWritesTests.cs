@@ -340,6 +340,23 @@ public sealed class GroupedWritesTests : IAsyncLifetime
         Assert.Null(found[^1]);
     }
 
+    [Fact]
+    public async Task FindByRequestIdAsync_ManyAtOnce_SharesQueriesAndFindsEachItsOwn()
+    {
+        var store = new VocabularyStore(_db);
+        var stored = new List<VocabularyDocument>();
+        for (var i = 0; i < Concurrent; i += 2)
+            stored.Add(await store.InsertOrGetAsync(Document($"key-{i}", $"v-{i}"), default));
+        var asked = Enumerable.Range(0, Concurrent).Select(i => i % 2 == 0 ? Guid.Parse(stored[i / 2].RequestId) : Guid.NewGuid()).ToList();
+
+        var before = Sent("find vocabularies");
+        var found = await Task.WhenAll(asked.Select(id => store.FindByRequestIdAsync(id, default)));
+
+        Assert.InRange(Sent("find vocabularies") - before, 1, Concurrent / 2);
+        for (var i = 0; i < Concurrent; i++)
+            Assert.Equal(i % 2 == 0 ? $"v-{i}" : null, found[i]?.VideoId);
+    }
+
     /// <summary>Admits <see cref="Concurrent"/> requests of the user, one after the other, 1,000 tokens each.</summary>
     private static async Task<List<QuotaReservation>> AdmitManyAsync(QuotaLedger ledger, string user)
     {
