@@ -7,6 +7,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/services.sh up
+# Each run on a fresh stand-in (jongodb keeps every database it was given and slows as it grows); a real MongoDB named
+# by VOCAB_MONGO_URI is left alone.
+scripts/services.sh mongo restart
 # shellcheck disable=SC1091
 source .services/env
 # --quick (under two minutes) writes .services/benchmarks-quick.md; only a full run rewrites the report.

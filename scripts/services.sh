@@ -172,7 +172,11 @@ mongo_up() {
 
 # A fresh stand-in: jongodb's writes slow with every document it holds, so long load tests start it empty.
 mongo_restart() {
-  if [ -n "${VOCAB_MONGO_URI:-}" ]; then log "MongoDB: using VOCAB_MONGO_URI (not restarted)"; return; fi
+  # Someone else's MongoDB (a URI other than this stand-in's own) is never restarted.
+  if [ -n "${VOCAB_MONGO_URI:-}" ] && [ "$VOCAB_MONGO_URI" != "mongodb://127.0.0.1:$MONGO_PORT" ]; then
+    log "MongoDB: using VOCAB_MONGO_URI (not restarted)"; return
+  fi
+  unset VOCAB_MONGO_URI
   if [ -f "$MONGO_PIDFILE" ]; then
     local pid; pid="$(cat "$MONGO_PIDFILE")"
     kill "$pid" 2>/dev/null || true
