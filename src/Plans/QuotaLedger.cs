@@ -166,20 +166,32 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 filter &= f.Eq("rw.i", index) & f.Lt("rw.n", rate.Limit - others);
                 updates.Add(u.Inc("rw.n", batch.Count));
             }
-            if ((await _usage.UpdateOneAsync(filter, u.Combine(updates))).MatchedCount == 1)
-            {
-                foreach (var entry in batch)
-                    entry.Complete(true);
+            if (await AllAppliedAsync(batch, filter, u.Combine(updates)))
                 return;
-            }
         }
+        await EachAloneAsync(batch, a => TryAdmitAsync(usageId, a.UserId, a.Month, a.Plan, a.Id, a.EstimatedTokens, a.Now, a.Rate, a.Window,
+            countedBefore: false, sameWindow: true, upsert: false, CancellationToken.None));
+    }
+
+    /// <summary>One update for a whole group: true (and every caller answered) when its filter matched.</summary>
+    private async Task<bool> AllAppliedAsync<TItem>(IReadOnlyList<GroupCommitEntry<TItem, bool>> batch, FilterDefinition<UsageDocument> filter,
+        UpdateDefinition<UsageDocument> update)
+    {
+        if ((await _usage.UpdateOneAsync(filter, update)).MatchedCount != 1)
+            return false;
+        foreach (var entry in batch)
+            entry.Complete(true);
+        return true;
+    }
+
+    /// <summary>A group that could not go as one: each on its own, one after the other (one document), failing alone.</summary>
+    private static async Task EachAloneAsync<TItem>(IReadOnlyList<GroupCommitEntry<TItem, bool>> batch, Func<TItem, Task<bool>> alone)
+    {
         foreach (var entry in batch)
         {
             try
             {
-                var a = entry.Item;
-                entry.Complete(await TryAdmitAsync(usageId, a.UserId, a.Month, a.Plan, a.Id, a.EstimatedTokens, a.Now, a.Rate, a.Window,
-                    countedBefore: false, sameWindow: true, upsert: false, CancellationToken.None));
+                entry.Complete(await alone(entry.Item));
             }
             catch (Exception e)
             {
@@ -335,26 +347,14 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             var reserved = batch.Sum(e => e.Item.Reservation.Tokens);
             var charged = batch.Sum(e => e.Item.ChargedTokens);
             updates.Add(u.Inc(d => d.ReservedTokens, -reserved).Inc(d => d.UsedTokens, charged).Inc(d => d.CommittedTokens, charged - reserved));
-            if ((await _usage.UpdateOneAsync(filter, u.Combine(updates))).MatchedCount == 1)
-            {
-                foreach (var entry in batch)
-                    entry.Complete(true);
+            if (await AllAppliedAsync(batch, filter, u.Combine(updates)))
                 return;
-            }
         }
-        // One by one, each failing alone, as the stores do.
-        foreach (var entry in batch)
+        await EachAloneAsync(batch, async finish =>
         {
-            try
-            {
-                await FinishOneAsync(entry.Item.Reservation, entry.Item.ChargedTokens);
-                entry.Complete(true);
-            }
-            catch (Exception e)
-            {
-                entry.Fail(e);
-            }
-        }
+            await FinishOneAsync(finish.Reservation, finish.ChargedTokens);
+            return true;
+        });
     }
 
     private async Task FinishOneAsync(QuotaReservation reservation, long chargedTokens)
