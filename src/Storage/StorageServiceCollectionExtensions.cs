@@ -35,7 +35,9 @@ public static class StorageServiceCollectionExtensions
             if (!string.IsNullOrWhiteSpace(mongo.CaCertificatePath))
                 settings.SslSettings = new SslSettings { ServerCertificateValidationCallback = CertificateTrust.Validator(mongo.CaCertificatePath, "Mongo:CaCertificatePath") };
             var commands = sp.GetRequiredService<MongoCommandMetrics>();
-            settings.ClusterConfigurator = cluster => cluster.Subscribe<CommandStartedEvent>(commands.Started);
+            settings.ClusterConfigurator = cluster => cluster.Subscribe<CommandStartedEvent>(commands.Started)
+                .Subscribe<CommandSucceededEvent>(commands.Succeeded)
+                .Subscribe<CommandFailedEvent>(commands.Failed);
             return new MongoClient(settings);
         });
         services.AddMetrics();

@@ -16,6 +16,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<JsonDocument> _requests = new();
     private readonly ConcurrentQueue<DateTime> _callTimes = new();
+    private readonly ConcurrentQueue<FakeLlmCall> _calls = new();
     private int _inFlight;
     private int _maxInFlight;
 
@@ -34,6 +35,9 @@ public sealed class FakeLlmServer : IAsyncDisposable
 
     /// <summary>When each chat call arrived (UTC), in order.</summary>
     public IReadOnlyList<DateTime> CallTimes => _callTimes.ToList();
+
+    /// <summary>Each chat call with the time it arrived (UTC), in the order their bodies were read.</summary>
+    public IReadOnlyList<FakeLlmCall> Calls => _calls.ToList();
 
     /// <summary>The most chat calls that were in flight at once.</summary>
     public int MaxConcurrentCalls => Volatile.Read(ref _maxInFlight);
@@ -79,9 +83,11 @@ public sealed class FakeLlmServer : IAsyncDisposable
 
     private async Task AnswerAsync(HttpContext http)
     {
-        _callTimes.Enqueue(DateTime.UtcNow);
+        var arrived = DateTime.UtcNow;
+        _callTimes.Enqueue(arrived);
         var request = await JsonDocument.ParseAsync(http.Request.Body);
         _requests.Enqueue(request);
+        _calls.Enqueue(new FakeLlmCall(arrived, request));
         var answer = Behaviour(_requests.Count);
         if (answer.Delay > TimeSpan.Zero)
         {

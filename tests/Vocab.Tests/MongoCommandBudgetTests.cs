@@ -60,6 +60,48 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
     }
 
     /// <summary>
+    /// Every command the worker sends for a served message is also timed (<c>vocab.mongo.command.duration</c>), under the
+    /// same command and collection as it is counted: the figure ops read to tell a slow database from a slow LLM.
+    /// </summary>
+    [Fact]
+    public async Task ServedMessage_EveryCommandIsTimedUnderItsCommandAndCollection()
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync($"budget-timed-{Guid.NewGuid():N}");
+        await ServeAsync(WorkerFixture.NewRequest(), key);
+        var workerMeters = fixture.Worker.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var timed = new System.Collections.Concurrent.ConcurrentQueue<(string Command, double Milliseconds)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            // This worker's meter only: other test classes' hosts share the process.
+            if (instrument.Meter.Scope == workerMeters && instrument.Name == "vocab.mongo.command.duration")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            string? command = null, collection = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "command")
+                    command = tag.Value as string;
+                else if (tag.Key == "collection")
+                    collection = tag.Value as string;
+            }
+            timed.Enqueue(($"{command} {collection}".TrimEnd(), value));
+        });
+        listener.Start();
+
+        var served = await CountAsync(() => ServeAsync(WorkerFixture.NewRequest(), key));
+        listener.Dispose();
+
+        var timedOnCollections = timed.Where(t => t.Command.Contains(' ', StringComparison.Ordinal) && !t.Command.StartsWith("getMore", StringComparison.Ordinal))
+            .GroupBy(t => t.Command).ToDictionary(g => g.Key, g => (long)g.Count());
+        Report("served, timed", timedOnCollections);
+        Assert.Equal(served.OrderBy(c => c.Key), timedOnCollections.OrderBy(c => c.Key));
+        Assert.All(timed, t => Assert.True(t.Milliseconds > 0, $"{t.Command} timed at {t.Milliseconds} ms"));
+    }
+
+    /// <summary>
     /// Through the HTTP bridge: the bridge itself sends no MongoDB command for a served request on a warm credential (the
     /// worker alone claims, admits and stores), and the worker pays one more than on the bus, to read what the rate window
     /// has left for the <c>RateLimit</c> header.

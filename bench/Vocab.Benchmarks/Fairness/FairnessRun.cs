@@ -20,7 +20,7 @@ namespace Vocab.Benchmarks.Fairness;
 /// light users' latency on an idle system, then while one user bursts, with fair share on and off (first in, first out);
 /// two backlogged users on plans of weight 3 and 1; and the burst's throughput with and without fair share.
 /// </summary>
-public static class FairnessRun
+public static partial class FairnessRun
 {
     private const int Workers = 3;
     private const int LightUsers = 10;
@@ -37,21 +37,23 @@ public static class FairnessRun
         var llmLatency = TimeSpan.FromMilliseconds(settings.FairLlmMilliseconds);
         environment.Llm.Behaviour = _ => FakeLlmAnswer.Slow(llmLatency) with { Content = FakeLlmAnswer.Items(3).Content };
         using var parked = new ParkedCounter();
+        using var commands = new CommandDurations();
         var seconds = settings.FairSeconds;
         var burst = settings.FairBurst;
 
         // Worker:ConcurrentMessageLimit and PrefetchCount: the shipped defaults unless --fair-slots says otherwise.
         var slots = settings.FairSlots > 0 ? settings.FairSlots : ShippedSlots;
-        var idle = await LoadAsync(environment, parked, slots, fairShare: true, burst: 0, seconds);
+        var idle = await LoadAsync(environment, parked, commands, llmLatency, slots, fairShare: true, burst: 0, seconds);
         Console.WriteLine($"fairness idle: light p50 {idle.Light.P50:0} ms, p95 {idle.Light.P95:0} ms");
-        var fair = await LoadAsync(environment, parked, slots, fairShare: true, burst, seconds);
+        var fair = await LoadAsync(environment, parked, commands, llmLatency, slots, fairShare: true, burst, seconds);
         Console.WriteLine($"fairness burst, fair share: light p95 {fair.LightDuringBurst.P95:0} ms, max {fair.Light.Max:0} ms, burst drained in {fair.BurstDrained.TotalSeconds:0.0} s, {fair.Throughput:0.0} msg/s, {fair.Parked} parked");
+        Console.WriteLine($"fairness burst, fair share: light before the call p50/p95 {fair.Split.BeforeCall.P50:0}/{fair.Split.BeforeCall.P95:0} ms, after {fair.Split.AfterCall.P50:0}/{fair.Split.AfterCall.P95:0} ms; MongoDB writes p50/p95 {fair.MongoWrites.P50:0.0}/{fair.MongoWrites.P95:0.0} ms (idle {idle.MongoWrites.P50:0.0}/{idle.MongoWrites.P95:0.0})");
         if (settings.FairBurstOnly)
         {
             Console.WriteLine($"fairness (slots {slots}): light p95 during the burst {fair.LightDuringBurst.P95 / idle.Light.P95:0.00}× idle p95, longest {fair.Light.Max:0} ms");
             return;
         }
-        var fifo = await LoadAsync(environment, parked, slots, fairShare: false, burst, seconds);
+        var fifo = await LoadAsync(environment, parked, commands, llmLatency, slots, fairShare: false, burst, seconds);
         Console.WriteLine($"fairness burst, FIFO: light p95 {fifo.LightDuringBurst.P95:0} ms, max {fifo.Light.Max:0} ms, burst drained in {fifo.BurstDrained.TotalSeconds:0.0} s, {fifo.Throughput:0.0} msg/s");
         var weighted = await WeightedAsync(environment, parked, slots, settings.FairBacklog);
         Console.WriteLine($"fairness weighted: {weighted.Heavy}:{weighted.Light} calls in the window, ratio {weighted.Ratio:0.00}");
@@ -63,6 +65,7 @@ public static class FairnessRun
     {
         var llmLatency = TimeSpan.FromMilliseconds(settings.FairLlmMilliseconds);
         string Ms(double value) => value.ToString("0", CultureInfo.InvariantCulture) + " ms";
+        string Ms2(double value) => value.ToString("0.0", CultureInfo.InvariantCulture) + " ms";
         string X(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "×";
         string Verdict(bool met) => met ? "met" : "**missed**";
         var fairRatio = fair.LightDuringBurst.P95 / idle.Light.P95;
@@ -75,6 +78,8 @@ public static class FairnessRun
             .AppendLine(CultureInfo.InvariantCulture, $"| 1. light users alone (idle): p50 / p95 / longest | baseline | {Ms(idle.Light.P50)} / {Ms(idle.Light.P95)} / {Ms(idle.Light.Max)} | — |")
             .AppendLine(CultureInfo.InvariantCulture, $"| 2. burst, fair share: light p50 / p95 while the burst is served | p95 ≤ 2 × idle p95 ({Ms(2 * idle.Light.P95)}) | {Ms(fair.LightDuringBurst.P50)} / {Ms(fair.LightDuringBurst.P95)} ({X(fairRatio)} idle p95; over all {settings.FairSeconds} s: {Ms(fair.Light.P50)} / {Ms(fair.Light.P95)}) | {Verdict(fairRatio <= 2)} |")
             .AppendLine(CultureInfo.InvariantCulture, $"| 2. burst, fair share: longest light wait | none behind the burst: ≤ 5 × idle p95 ({Ms(behindLimit)}) | {Ms(fair.Light.Max)} (burst drained in {fair.BurstDrained.TotalSeconds:0.0} s) | {Verdict(fair.Light.Max <= behindLimit)} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 2. where a light request's time went, p50 / p95: from its send to its LLM call; from the call's answer to its own | idle: the call after {Ms(idle.Split.BeforeCall.P50)} / {Ms(idle.Split.BeforeCall.P95)}, answered {Ms(idle.Split.AfterCall.P50)} / {Ms(idle.Split.AfterCall.P95)} after it | burst, fair share: {Ms(fair.Split.BeforeCall.P50)} / {Ms(fair.Split.BeforeCall.P95)} before, {Ms(fair.Split.AfterCall.P50)} / {Ms(fair.Split.AfterCall.P95)} after ({fair.Split.BeforeCall.Count} of {fair.LightDuringBurst.Count} matched to their call) | — |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 2. MongoDB's answer time, p50 / p95: writes (insert, update, findAndModify); reads (find) | idle: writes {Ms2(idle.MongoWrites.P50)} / {Ms2(idle.MongoWrites.P95)}, reads {Ms2(idle.MongoReads.P50)} / {Ms2(idle.MongoReads.P95)} | burst, fair share: writes {Ms2(fair.MongoWrites.P50)} / {Ms2(fair.MongoWrites.P95)}, reads {Ms2(fair.MongoReads.P50)} / {Ms2(fair.MongoReads.P95)} ({fair.MongoWrites.Count} writes, {fair.MongoReads.Count} reads) | — |")
             .AppendLine(CultureInfo.InvariantCulture, $"| 2. burst, first in first out: light p50 / p95 while the burst is served, longest | for comparison | {Ms(fifo.LightDuringBurst.P50)} / {Ms(fifo.LightDuringBurst.P95)} ({X(fifoRatio)} idle p95), longest {Ms(fifo.Light.Max)} (burst drained in {fifo.BurstDrained.TotalSeconds:0.0} s) | — |")
             .AppendLine(CultureInfo.InvariantCulture, $"| 3. two backlogged users, weights 3 and 1: LLM calls while both are backlogged | 3:1 ± 10% (2.7–3.3) | {weighted.Heavy}:{weighted.Light} = {weighted.Ratio:0.00}:1 | {Verdict(weighted.Ratio is >= 2.7 and <= 3.3)} |")
             .AppendLine(CultureInfo.InvariantCulture, $"| every request answered (idle / fair share / first in first out / weighted) | 0 unanswered | {idle.Unanswered} / {fair.Unanswered} / {fifo.Unanswered} / {weighted.Unanswered} unanswered within {RequestTimeout.TotalMinutes:0} min | {Verdict(idle.Unanswered + fair.Unanswered + fifo.Unanswered + weighted.Unanswered == 0)} |")
@@ -114,7 +119,8 @@ public static class FairnessRun
     }
 
     /// <summary>Scenarios 1 and 2: light users at 1 request a second each, with or without a burst at the start.</summary>
-    private static async Task<LoadResult> LoadAsync(BenchEnvironment environment, ParkedCounter parked, int slots, bool fairShare, int burst, int seconds)
+    private static async Task<LoadResult> LoadAsync(BenchEnvironment environment, ParkedCounter parked, CommandDurations commands, TimeSpan llmLatency, int slots,
+        bool fairShare, int burst, int seconds)
     {
         await using var run = await StartAsync(environment, slots, fairShare);
         var lightKeys = new List<string>();
@@ -124,6 +130,7 @@ public static class FairnessRun
         await run.WarmUpAsync(lightKeys.Append(burstKey));
         var parkedBefore = parked.Count;
         var callsBefore = environment.Llm.CallCount;
+        commands.Clear();
 
         var started = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -149,11 +156,12 @@ public static class FairnessRun
         var unanswered = light.Concat(bursted).Count(s => !s.Answered);
 
         var drained = bursted.Length == 0 ? TimeSpan.Zero : bursted.Max(s => s.AnsweredAt);
+        var lightDuringBurst = bursted.Length == 0 ? light : light.Where(s => s.SentAt < drained).ToArray();
         var sameLoad = bursted.Concat(light.Where(s => s.SentAt < drained)).ToList();
         var busyUntil = sameLoad.Count == 0 ? TimeSpan.Zero : sameLoad.Max(s => s.AnsweredAt);
         return new LoadResult(
             Latency.Of(light),
-            Latency.Of(bursted.Length == 0 ? light : light.Where(s => s.SentAt < drained).ToArray()),
+            Latency.Of(lightDuringBurst),
             drained,
             // Only answers count as throughput: a request that timed out was not served.
             busyUntil > TimeSpan.Zero ? sameLoad.Count(s => s.Answered) / busyUntil.TotalSeconds : 0,
@@ -162,7 +170,10 @@ public static class FairnessRun
             environment.Llm.CallCount - callsBefore,
             CallsPerSecond(environment.Llm.CallTimes.Skip(callsBefore), started),
             LongestBySecond(light),
-            unanswered);
+            unanswered,
+            LightSplit.Of(lightDuringBurst, CallArrivals(environment.Llm.Calls), started, llmLatency),
+            commands.Writes(),
+            commands.Reads());
     }
 
     /// <summary>Scenario 3: two users on plans of weight 3 and 1, each with a backlog, sent interleaved at once.</summary>
@@ -206,6 +217,21 @@ public static class FairnessRun
             samples.Max(s => s.AnsweredAt), unanswered);
     }
 
+    // When the LLM endpoint received each request's call, by the requestId its transcript carries (NewRequest).
+    private static Dictionary<string, DateTime> CallArrivals(IEnumerable<FakeLlmCall> calls)
+    {
+        var arrivals = new Dictionary<string, DateTime>(StringComparer.Ordinal);
+        foreach (var call in calls)
+        {
+            foreach (System.Text.RegularExpressions.Match id in RequestIdInTranscript().Matches(call.Request.RootElement.GetRawText()))
+                arrivals.TryAdd(id.Value, call.Arrived);
+        }
+        return arrivals;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("\\b[0-9a-f]{32}\\b")]
+    private static partial System.Text.RegularExpressions.Regex RequestIdInTranscript();
+
     // LLM calls received in each whole second from the start of the load.
     private static List<int> CallsPerSecond(IEnumerable<DateTime> callTimes, DateTime started)
     {
@@ -223,11 +249,16 @@ public static class FairnessRun
     private static List<double> LongestBySecond(IEnumerable<Sample> samples) =>
         samples.GroupBy(s => (int)Math.Floor(s.SentAt.TotalSeconds)).OrderBy(g => g.Key).Select(g => g.Max(s => s.Milliseconds)).ToList();
 
-    private static GenerateVocabulary NewRequest(string tag, int i) => new()
+    // The transcript carries the requestId, so the LLM endpoint's record tells when each request's call arrived.
+    private static GenerateVocabulary NewRequest(string tag, int i)
     {
-        RequestId = Guid.NewGuid(), VideoId = $"{tag}-{i}", Transcript = $"{tag} {i:D5} {Guid.NewGuid():N} transcript for the fairness benchmark.",
-        SourceLanguage = "en", TargetLanguage = "ko", MaxItems = 5,
-    };
+        var requestId = Guid.NewGuid();
+        return new()
+        {
+            RequestId = requestId, VideoId = $"{tag}-{i}", Transcript = $"{tag} {i:D5} {requestId:N} transcript for the fairness benchmark.",
+            SourceLanguage = "en", TargetLanguage = "ko", MaxItems = 5,
+        };
+    }
 
     private static async Task<WorkerRun> StartAsync(BenchEnvironment environment, int slots, bool fairShare)
     {
@@ -273,11 +304,11 @@ public static class FairnessRun
             try
             {
                 var response = await Client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(c => c.UseApiKey(apiKey)));
-                return new Sample(sent, clock.Elapsed, response.Is(out Response<VocabularyGenerated>? _));
+                return new Sample(request.RequestId, sent, clock.Elapsed, response.Is(out Response<VocabularyGenerated>? _));
             }
             catch (RequestTimeoutException)
             {
-                return new Sample(sent, clock.Elapsed, Answered: false);
+                return new Sample(request.RequestId, sent, clock.Elapsed, Answered: false);
             }
         }
 
@@ -292,24 +323,81 @@ public static class FairnessRun
         }
     }
 
-    private sealed record Sample(TimeSpan SentAt, TimeSpan AnsweredAt, bool Answered)
+    private sealed record Sample(Guid RequestId, TimeSpan SentAt, TimeSpan AnsweredAt, bool Answered)
     {
         public double Milliseconds => (AnsweredAt - SentAt).TotalMilliseconds;
     }
 
     private sealed record Latency(double P50, double P95, double Max, int Count)
     {
-        public static Latency Of(IReadOnlyCollection<Sample> samples)
+        public static Latency Of(IReadOnlyCollection<Sample> samples) => Of(samples.Select(s => s.Milliseconds));
+
+        public static Latency Of(IEnumerable<double> milliseconds)
         {
-            var ms = samples.Select(s => s.Milliseconds).ToList();
+            var ms = milliseconds.ToList();
             return new Latency(Distribution.Percentile(ms, 50), Distribution.Percentile(ms, 95), ms.Count == 0 ? double.NaN : ms.Max(), ms.Count);
         }
     }
 
     private sealed record LoadResult(Latency Light, Latency LightDuringBurst, TimeSpan BurstDrained, double Throughput, long Parked, int Requests, int LlmCalls, IReadOnlyList<int> CallsPerSecond,
-        IReadOnlyList<double> LightLongestBySecond, int Unanswered);
+        IReadOnlyList<double> LightLongestBySecond, int Unanswered, LightSplit Split, Latency MongoWrites, Latency MongoReads);
+
+    /// <summary>
+    /// Where answered light requests' time went: from send to their LLM call's arrival (the queue, authentication, the wait
+    /// for a turn, the claim, admission and lookup) and from the call's answer to theirs (settlement, storing, the reply).
+    /// </summary>
+    private sealed record LightSplit(Latency BeforeCall, Latency AfterCall)
+    {
+        public static LightSplit Of(IEnumerable<Sample> samples, IReadOnlyDictionary<string, DateTime> callArrivals, DateTime started, TimeSpan llmLatency)
+        {
+            var called = samples.Where(s => s.Answered)
+                .Select(s => (Sample: s, CalledAt: callArrivals.TryGetValue(s.RequestId.ToString("N"), out var at) ? at - started : (TimeSpan?)null))
+                .Where(c => c.CalledAt is not null).ToList();
+            return new LightSplit(
+                Latency.Of(called.Select(c => (c.CalledAt!.Value - c.Sample.SentAt).TotalMilliseconds)),
+                Latency.Of(called.Select(c => (c.Sample.AnsweredAt - c.CalledAt!.Value - llmLatency).TotalMilliseconds)));
+        }
+    }
 
     private sealed record WeightedResult(int Heavy, int Light, double Ratio, int WindowStart, int WindowEndRemaining, long Parked, TimeSpan Took, int Unanswered);
+
+    /// <summary>
+    /// <c>vocab.mongo.command.duration</c> from the workers in this process: how long MongoDB took to answer each write
+    /// (insert, update, findAndModify, delete) and each read (find, aggregate) while a scenario ran.
+    /// </summary>
+    private sealed class CommandDurations : IDisposable
+    {
+        private static readonly HashSet<string> WriteCommands = new(StringComparer.Ordinal) { "insert", "update", "findAndModify", "delete" };
+        private static readonly HashSet<string> ReadCommands = new(StringComparer.Ordinal) { "find", "aggregate" };
+        private readonly MeterListener _listener = new();
+        private System.Collections.Concurrent.ConcurrentQueue<(bool Write, double Milliseconds)> _samples = new();
+
+        public CommandDurations()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Vocab.Storage" && instrument.Name == "vocab.mongo.command.duration")
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "command" && tag.Value is string command && (WriteCommands.Contains(command) || ReadCommands.Contains(command)))
+                        _samples.Enqueue((WriteCommands.Contains(command), value));
+                }
+            });
+            _listener.Start();
+        }
+
+        public void Clear() => _samples = new();
+
+        public Latency Writes() => Latency.Of(_samples.Where(s => s.Write).Select(s => s.Milliseconds));
+
+        public Latency Reads() => Latency.Of(_samples.Where(s => !s.Write).Select(s => s.Milliseconds));
+
+        public void Dispose() => _listener.Dispose();
+    }
 
     /// <summary>Counts <c>vocab.fair_share.parked</c> from the workers in this process.</summary>
     private sealed class ParkedCounter : IDisposable
