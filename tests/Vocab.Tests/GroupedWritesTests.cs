@@ -183,18 +183,27 @@ public sealed class GroupedWritesTests : IAsyncLifetime
         var claims = new RequestClaims(_db, Options.Create(new PlansOptions()), _clock);
         var ids = Enumerable.Range(0, Concurrent).Select(_ => Guid.NewGuid()).ToList();
 
-        var before = ClaimCommands();
+        var before = (All: ClaimCommands(), Inserts: Sent("insert request_claims"));
         var states = await Task.WhenAll(ids.Select((id, i) => claims.RegisterAsync(id, "u", $"fp-{i}", default, $"owner-{i}", Lease)));
-        var commands = ClaimCommands() - before;
+        var commands = ClaimCommands() - before.All;
 
         Assert.All(states, s => Assert.Equal(RequestClaimState.Leased, s.State));
+        var now = _clock.GetUtcNow().UtcDateTime;
         for (var i = 0; i < Concurrent; i++)
         {
+            // Inserted together or upserted alone, a new claim is the same document: whose, which body, the lease, kept how long.
             var claim = (await claims.GetAsync(ids[i], default))!;
             Assert.Equal($"owner-{i}", claim.Owner);
             Assert.Equal($"fp-{i}", claim.Fingerprint);
+            Assert.Equal("u", claim.UserId);
+            Assert.Null(claim.CountedMonth);
+            Assert.Equal(now + Lease, claim.LeaseUntil);
+            Assert.Equal(now, claim.CreatedAt);
+            Assert.Equal(now + new PlansOptions().LedgerRetention, claim.ExpiresAt);
         }
         Assert.InRange(commands, 1, Concurrent / 2);
+        // New claims of requests in flight at once are written by one unordered insert, the cheapest write for new documents.
+        Assert.True(Sent("insert request_claims") > before.Inserts, "the new claims were not inserted together");
     }
 
     /// <summary>
@@ -251,7 +260,7 @@ public sealed class GroupedWritesTests : IAsyncLifetime
         Assert.True(Sent("find request_claims") > before.Reads, "the ids seen before were not read back together");
     }
 
-    private int ClaimCommands() => Sent("update request_claims") + Sent("findAndModify request_claims") + Sent("find request_claims");
+    private int ClaimCommands() => Sent("insert request_claims") + Sent("update request_claims") + Sent("findAndModify request_claims") + Sent("find request_claims");
 
     /// <summary>
     /// One reservation of the group was ended by another holder (a worker that stalled past its lease and gave it back):

@@ -24,6 +24,7 @@ public static partial class FairnessRun
 {
     private const int Workers = 3;
     private const int LightUsers = 10;
+    private const string LightPlan = "fair-light";
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromMinutes(10);
 
     // The shipped worker defaults (src/Worker): what production runs.
@@ -38,22 +39,27 @@ public static partial class FairnessRun
         environment.Llm.Behaviour = _ => FakeLlmAnswer.Slow(llmLatency) with { Content = FakeLlmAnswer.Items(3).Content };
         using var parked = new ParkedCounter();
         using var commands = new CommandDurations();
+        using var turnWaits = new TurnWaits();
+        var receipts = new ReceiveTimes();
         var seconds = settings.FairSeconds;
         var burst = settings.FairBurst;
 
         // Worker:ConcurrentMessageLimit and PrefetchCount: the shipped defaults unless --fair-slots says otherwise.
         var slots = settings.FairSlots > 0 ? settings.FairSlots : ShippedSlots;
-        var idle = await LoadAsync(environment, parked, commands, llmLatency, slots, fairShare: true, burst: 0, seconds);
+        var idle = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, fairShare: true, burst: 0, seconds);
         Console.WriteLine($"fairness idle: light p50 {idle.Light.P50:0} ms, p95 {idle.Light.P95:0} ms");
-        var fair = await LoadAsync(environment, parked, commands, llmLatency, slots, fairShare: true, burst, seconds);
+        var fair = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, fairShare: true, burst, seconds);
         Console.WriteLine($"fairness burst, fair share: light p95 {fair.LightDuringBurst.P95:0} ms, max {fair.Light.Max:0} ms, burst drained in {fair.BurstDrained.TotalSeconds:0.0} s, {fair.Throughput:0.0} msg/s, {fair.Parked} parked");
+        Console.WriteLine($"fairness burst, fair share: light to a worker p50/p95 {fair.Split.ToWorker.P50:0}/{fair.Split.ToWorker.P95:0} ms, worker to its call {fair.Split.WorkerToCall.P50:0}/{fair.Split.WorkerToCall.P95:0} ms (to the consumer {fair.Split.WorkerToConsumer.P50:0}/{fair.Split.WorkerToConsumer.P95:0}, consumer to call {fair.Split.ConsumerToCall.P50:0}/{fair.Split.ConsumerToCall.P95:0})");
+        Console.WriteLine($"fairness burst, fair share: turn wait p50/p95 light {fair.LightTurnWait.P50:0}/{fair.LightTurnWait.P95:0} ms ({fair.LightTurnWait.Count}), burst {fair.BurstTurnWait.P50:0}/{fair.BurstTurnWait.P95:0} ms ({fair.BurstTurnWait.Count})");
+        Console.WriteLine("fairness burst, fair share: MongoDB by command, p50/p95 ms (count): " + string.Join("; ", fair.MongoByCommand.Select(c => $"{c.Command} {c.Latency.P50:0.0}/{c.Latency.P95:0.0} ({c.Latency.Count})")));
         Console.WriteLine($"fairness burst, fair share: light before the call p50/p95 {fair.Split.BeforeCall.P50:0}/{fair.Split.BeforeCall.P95:0} ms, after {fair.Split.AfterCall.P50:0}/{fair.Split.AfterCall.P95:0} ms; MongoDB writes p50/p95 {fair.MongoWrites.P50:0.0}/{fair.MongoWrites.P95:0.0} ms (idle {idle.MongoWrites.P50:0.0}/{idle.MongoWrites.P95:0.0})");
         if (settings.FairBurstOnly)
         {
             Console.WriteLine($"fairness (slots {slots}): light p95 during the burst {fair.LightDuringBurst.P95 / idle.Light.P95:0.00}× idle p95, longest {fair.Light.Max:0} ms");
             return;
         }
-        var fifo = await LoadAsync(environment, parked, commands, llmLatency, slots, fairShare: false, burst, seconds);
+        var fifo = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, fairShare: false, burst, seconds);
         Console.WriteLine($"fairness burst, FIFO: light p95 {fifo.LightDuringBurst.P95:0} ms, max {fifo.Light.Max:0} ms, burst drained in {fifo.BurstDrained.TotalSeconds:0.0} s, {fifo.Throughput:0.0} msg/s");
         var weighted = await WeightedAsync(environment, parked, slots, settings.FairBacklog);
         Console.WriteLine($"fairness weighted: {weighted.Heavy}:{weighted.Light} calls in the window, ratio {weighted.Ratio:0.00}");
@@ -119,18 +125,20 @@ public static partial class FairnessRun
     }
 
     /// <summary>Scenarios 1 and 2: light users at 1 request a second each, with or without a burst at the start.</summary>
-    private static async Task<LoadResult> LoadAsync(BenchEnvironment environment, ParkedCounter parked, CommandDurations commands, TimeSpan llmLatency, int slots,
-        bool fairShare, int burst, int seconds)
+    private static async Task<LoadResult> LoadAsync(BenchEnvironment environment, ParkedCounter parked, CommandDurations commands, TurnWaits turnWaits, ReceiveTimes receipts,
+        TimeSpan llmLatency, int slots, bool fairShare, int burst, int seconds)
     {
-        await using var run = await StartAsync(environment, slots, fairShare);
+        // The light users on a plan of their own, of the same weight as the burst's: their turn waits are told apart by plan.
+        await using var run = await StartAsync(environment, slots, fairShare, receipts, premiumPlan: LightPlan);
         var lightKeys = new List<string>();
         for (var i = 0; i < LightUsers; i++)
-            lightKeys.Add(await run.KeyAsync($"light-{i}", Roles.User));
+            lightKeys.Add(await run.KeyAsync($"light-{i}", Roles.Premium));
         var burstKey = await run.KeyAsync("burst", Roles.User);
         await run.WarmUpAsync(lightKeys.Append(burstKey));
         var parkedBefore = parked.Count;
         var callsBefore = environment.Llm.CallCount;
         commands.Clear();
+        turnWaits.Clear();
 
         var started = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -171,15 +179,18 @@ public static partial class FairnessRun
             CallsPerSecond(environment.Llm.CallTimes.Skip(callsBefore), started),
             LongestBySecond(light),
             unanswered,
-            LightSplit.Of(lightDuringBurst, CallArrivals(environment.Llm.Calls), started, llmLatency),
+            LightSplit.Of(lightDuringBurst, receipts.Snapshot(), receipts.Consumers.Snapshot(), CallArrivals(environment.Llm.Calls), started, llmLatency),
             commands.Writes(),
-            commands.Reads());
+            commands.Reads(),
+            commands.ByCommand(),
+            turnWaits.Of(LightPlan),
+            turnWaits.Of("fair-one"));
     }
 
     /// <summary>Scenario 3: two users on plans of weight 3 and 1, each with a backlog, sent interleaved at once.</summary>
     private static async Task<WeightedResult> WeightedAsync(BenchEnvironment environment, ParkedCounter parked, int slots, int backlog)
     {
-        await using var run = await StartAsync(environment, slots, fairShare: true);
+        await using var run = await StartAsync(environment, slots, fairShare: true, receipts: null, premiumPlan: "fair-three");
         var heavyKey = await run.KeyAsync("heavy", Roles.Premium);
         var lightKey = await run.KeyAsync("plain", Roles.User);
         await run.WarmUpAsync([heavyKey, lightKey]);
@@ -260,7 +271,7 @@ public static partial class FairnessRun
         };
     }
 
-    private static async Task<WorkerRun> StartAsync(BenchEnvironment environment, int slots, bool fairShare)
+    private static async Task<WorkerRun> StartAsync(BenchEnvironment environment, int slots, bool fairShare, ReceiveTimes? receipts, string premiumPlan)
     {
         environment.UseFreshDatabase();
         environment.Overrides.Clear();
@@ -272,11 +283,20 @@ public static partial class FairnessRun
         // Plans without rate or quota limits: only fair share shapes the load.
         environment.Overrides["Plans:fair-one:Weight"] = "1";
         environment.Overrides["Plans:fair-three:Weight"] = "3";
+        environment.Overrides[$"Plans:{LightPlan}:Weight"] = "1";
         environment.Overrides["Plans:RoleMap:user"] = "fair-one";
-        environment.Overrides["Plans:RoleMap:premium"] = "fair-three";
+        environment.Overrides["Plans:RoleMap:premium"] = premiumPlan;
         var hosts = new List<IHost>();
         for (var i = 0; i < Workers; i++)
-            hosts.Add(await environment.StartWorkerAsync(authenticate: true));
+        {
+            var host = await environment.StartWorkerAsync(authenticate: true);
+            if (receipts is not null)
+            {
+                host.Services.GetRequiredService<IBus>().ConnectReceiveObserver(receipts);
+                host.Services.GetRequiredService<IBus>().ConnectConsumeObserver(receipts.Consumers);
+            }
+            hosts.Add(host);
+        }
         var publisher = await environment.StartPublisherAsync();
         var client = publisher.CreateRequestClient<GenerateVocabulary>(new Uri($"exchange:{QueueNames.DefaultInput}"),
             MassTransit.RequestTimeout.After(m: (int)RequestTimeout.TotalMinutes));
@@ -340,22 +360,31 @@ public static partial class FairnessRun
     }
 
     private sealed record LoadResult(Latency Light, Latency LightDuringBurst, TimeSpan BurstDrained, double Throughput, long Parked, int Requests, int LlmCalls, IReadOnlyList<int> CallsPerSecond,
-        IReadOnlyList<double> LightLongestBySecond, int Unanswered, LightSplit Split, Latency MongoWrites, Latency MongoReads);
+        IReadOnlyList<double> LightLongestBySecond, int Unanswered, LightSplit Split, Latency MongoWrites, Latency MongoReads, IReadOnlyList<(string Command, Latency Latency)> MongoByCommand, Latency LightTurnWait, Latency BurstTurnWait);
 
     /// <summary>
     /// Where answered light requests' time went: from send to their LLM call's arrival (the queue, authentication, the wait
     /// for a turn, the claim, admission and lookup) and from the call's answer to theirs (settlement, storing, the reply).
     /// </summary>
-    private sealed record LightSplit(Latency BeforeCall, Latency AfterCall)
+    private sealed record LightSplit(Latency ToWorker, Latency WorkerToCall, Latency BeforeCall, Latency AfterCall, Latency WorkerToConsumer, Latency ConsumerToCall)
     {
-        public static LightSplit Of(IEnumerable<Sample> samples, IReadOnlyDictionary<string, DateTime> callArrivals, DateTime started, TimeSpan llmLatency)
+        public static LightSplit Of(IEnumerable<Sample> samples, IReadOnlyDictionary<string, DateTime> receipts, IReadOnlyDictionary<string, DateTime> consumers,
+            IReadOnlyDictionary<string, DateTime> callArrivals, DateTime started, TimeSpan llmLatency)
         {
             var called = samples.Where(s => s.Answered)
-                .Select(s => (Sample: s, CalledAt: callArrivals.TryGetValue(s.RequestId.ToString("N"), out var at) ? at - started : (TimeSpan?)null))
+                .Select(s => (Sample: s, CalledAt: callArrivals.TryGetValue(s.RequestId.ToString("N"), out var at) ? at - started : (TimeSpan?)null,
+                    ReceivedAt: receipts.TryGetValue(s.RequestId.ToString("N"), out var got) ? got - started : (TimeSpan?)null))
                 .Where(c => c.CalledAt is not null).ToList();
+            var received = called.Where(c => c.ReceivedAt is not null).ToList();
+            var consumed = received.Select(c => (c.ReceivedAt, c.CalledAt, ConsumedAt: consumers.TryGetValue(c.Sample.RequestId.ToString("N"), out var at) ? at - started : (TimeSpan?)null))
+                .Where(c => c.ConsumedAt is not null).ToList();
             return new LightSplit(
+                Latency.Of(received.Select(c => (c.ReceivedAt!.Value - c.Sample.SentAt).TotalMilliseconds)),
+                Latency.Of(received.Select(c => (c.CalledAt!.Value - c.ReceivedAt!.Value).TotalMilliseconds)),
                 Latency.Of(called.Select(c => (c.CalledAt!.Value - c.Sample.SentAt).TotalMilliseconds)),
-                Latency.Of(called.Select(c => (c.Sample.AnsweredAt - c.CalledAt!.Value - llmLatency).TotalMilliseconds)));
+                Latency.Of(called.Select(c => (c.Sample.AnsweredAt - c.CalledAt!.Value - llmLatency).TotalMilliseconds)),
+                Latency.Of(consumed.Select(c => (c.ConsumedAt!.Value - c.ReceivedAt!.Value).TotalMilliseconds)),
+                Latency.Of(consumed.Select(c => (c.CalledAt!.Value - c.ConsumedAt!.Value).TotalMilliseconds)));
         }
     }
 
@@ -370,7 +399,7 @@ public static partial class FairnessRun
         private static readonly HashSet<string> WriteCommands = new(StringComparer.Ordinal) { "insert", "update", "findAndModify", "delete" };
         private static readonly HashSet<string> ReadCommands = new(StringComparer.Ordinal) { "find", "aggregate" };
         private readonly MeterListener _listener = new();
-        private System.Collections.Concurrent.ConcurrentQueue<(bool Write, double Milliseconds)> _samples = new();
+        private System.Collections.Concurrent.ConcurrentQueue<(bool Write, string Command, double Milliseconds)> _samples = new();
 
         public CommandDurations()
         {
@@ -381,11 +410,16 @@ public static partial class FairnessRun
             };
             _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
             {
+                string? command = null, collection = null;
                 foreach (var tag in tags)
                 {
-                    if (tag.Key == "command" && tag.Value is string command && (WriteCommands.Contains(command) || ReadCommands.Contains(command)))
-                        _samples.Enqueue((WriteCommands.Contains(command), value));
+                    if (tag.Key == "command")
+                        command = tag.Value as string;
+                    else if (tag.Key == "collection")
+                        collection = tag.Value as string;
                 }
+                if (command is not null && (WriteCommands.Contains(command) || ReadCommands.Contains(command)))
+                    _samples.Enqueue((WriteCommands.Contains(command), $"{command} {collection}", value));
             });
             _listener.Start();
         }
@@ -394,9 +428,94 @@ public static partial class FairnessRun
 
         public Latency Writes() => Latency.Of(_samples.Where(s => s.Write).Select(s => s.Milliseconds));
 
+        /// <summary>Each command and collection's answer times, slowest p95 first.</summary>
+        public IReadOnlyList<(string Command, Latency Latency)> ByCommand() =>
+            _samples.GroupBy(s => s.Command).Select(g => (g.Key, Latency.Of(g.Select(s => s.Milliseconds)))).OrderByDescending(c => c.Item2.P95).ToList();
+
         public Latency Reads() => Latency.Of(_samples.Where(s => !s.Write).Select(s => s.Milliseconds));
 
         public void Dispose() => _listener.Dispose();
+    }
+
+    /// <summary>
+    /// When a worker first began to receive each request (a receive observer on every worker: after the broker delivered it
+    /// and a consumer slot took it), by the requestId its transcript carries.
+    /// </summary>
+    private sealed class ReceiveTimes : IReceiveObserver
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> _first = new(StringComparer.Ordinal);
+
+        public IReadOnlyDictionary<string, DateTime> Snapshot() => new Dictionary<string, DateTime>(_first, StringComparer.Ordinal);
+
+        /// <summary>When the consumer began on each request: after authentication, its fair-share turn and admission.</summary>
+        public ConsumerStarts Consumers { get; } = new();
+
+        public Task PreReceive(ReceiveContext context)
+        {
+            var now = DateTime.UtcNow;
+            var body = Encoding.UTF8.GetString(context.Body.GetBytes());
+            foreach (System.Text.RegularExpressions.Match id in RequestIdInTranscript().Matches(body))
+                _first.TryAdd(id.Value, now);
+            return Task.CompletedTask;
+        }
+
+        public Task PostReceive(ReceiveContext context) => Task.CompletedTask;
+
+        public Task PostConsume<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType) where T : class => Task.CompletedTask;
+
+        public Task ConsumeFault<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType, Exception exception) where T : class => Task.CompletedTask;
+
+        public Task ReceiveFault(ReceiveContext context, Exception exception) => Task.CompletedTask;
+    }
+
+    /// <summary><c>vocab.fair_share.turn_wait</c> from the workers in this process, by plan.</summary>
+    private sealed class TurnWaits : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private System.Collections.Concurrent.ConcurrentQueue<(string Plan, double Milliseconds)> _samples = new();
+
+        public TurnWaits()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Vocab.FairShare" && instrument.Name == "vocab.fair_share.turn_wait")
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "plan" && tag.Value is string plan)
+                        _samples.Enqueue((plan, value));
+                }
+            });
+            _listener.Start();
+        }
+
+        public void Clear() => _samples = new();
+
+        public Latency Of(string plan) => Latency.Of(_samples.Where(s => s.Plan == plan).Select(s => s.Milliseconds));
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    /// <summary>When the consumer first began on each request (past the worker's filters), by requestId.</summary>
+    private sealed class ConsumerStarts : IConsumeObserver
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> _first = new(StringComparer.Ordinal);
+
+        public IReadOnlyDictionary<string, DateTime> Snapshot() => new Dictionary<string, DateTime>(_first, StringComparer.Ordinal);
+
+        public Task PreConsume<T>(ConsumeContext<T> context) where T : class
+        {
+            if (context.Message is GenerateVocabulary request)
+                _first.TryAdd(request.RequestId.ToString("N"), DateTime.UtcNow);
+            return Task.CompletedTask;
+        }
+
+        public Task PostConsume<T>(ConsumeContext<T> context) where T : class => Task.CompletedTask;
+
+        public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception) where T : class => Task.CompletedTask;
     }
 
     /// <summary>Counts <c>vocab.fair_share.parked</c> from the workers in this process.</summary>

@@ -55,7 +55,9 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
             await ParkAsync(context, request, who);
             return;
         }
+        var waitStarted = time.GetTimestamp();
         using var turn = await scheduler.EnterAsync(who, estimator.Estimate(request), context.CancellationToken);
+        metrics.TurnWaited(plan.Name, time.GetElapsedTime(waitStarted));
         context.AddOrUpdatePayload(() => turn, _ => turn);
         try
         {
