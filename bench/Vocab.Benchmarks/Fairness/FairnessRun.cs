@@ -50,7 +50,7 @@ public static partial class FairnessRun
         Console.WriteLine($"fairness idle: light p50 {idle.Light.P50:0} ms, p95 {idle.Light.P95:0} ms");
         var fair = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, fairShare: true, burst, seconds);
         Console.WriteLine($"fairness burst, fair share: light p95 {fair.LightDuringBurst.P95:0} ms, max {fair.Light.Max:0} ms, burst drained in {fair.BurstDrained.TotalSeconds:0.0} s, {fair.Throughput:0.0} msg/s, {fair.Parked} parked");
-        Console.WriteLine($"fairness burst, fair share: light to a worker p50/p95 {fair.Split.ToWorker.P50:0}/{fair.Split.ToWorker.P95:0} ms, worker to its call {fair.Split.WorkerToCall.P50:0}/{fair.Split.WorkerToCall.P95:0} ms (to the consumer {fair.Split.WorkerToConsumer.P50:0}/{fair.Split.WorkerToConsumer.P95:0}, consumer to call {fair.Split.ConsumerToCall.P50:0}/{fair.Split.ConsumerToCall.P95:0})");
+        Console.WriteLine($"fairness burst, fair share: light to a worker p50/p95 {fair.Split.ToWorker.P50:0}/{fair.Split.ToWorker.P95:0} ms, worker to its call {fair.Split.WorkerToCall.P50:0}/{fair.Split.WorkerToCall.P95:0} ms");
         Console.WriteLine($"fairness burst, fair share: turn wait p50/p95 light {fair.LightTurnWait.P50:0}/{fair.LightTurnWait.P95:0} ms ({fair.LightTurnWait.Count}), burst {fair.BurstTurnWait.P50:0}/{fair.BurstTurnWait.P95:0} ms ({fair.BurstTurnWait.Count})");
         Console.WriteLine("fairness burst, fair share: MongoDB by command, p50/p95 ms (count): " + string.Join("; ", fair.MongoByCommand.Select(c => $"{c.Command} {c.Latency.P50:0.0}/{c.Latency.P95:0.0} ({c.Latency.Count})")));
         Console.WriteLine($"fairness burst, fair share: light before the call p50/p95 {fair.Split.BeforeCall.P50:0}/{fair.Split.BeforeCall.P95:0} ms, after {fair.Split.AfterCall.P50:0}/{fair.Split.AfterCall.P95:0} ms; MongoDB writes p50/p95 {fair.MongoWrites.P50:0.0}/{fair.MongoWrites.P95:0.0} ms (idle {idle.MongoWrites.P50:0.0}/{idle.MongoWrites.P95:0.0})");
@@ -72,6 +72,12 @@ public static partial class FairnessRun
         var llmLatency = TimeSpan.FromMilliseconds(settings.FairLlmMilliseconds);
         string Ms(double value) => value.ToString("0", CultureInfo.InvariantCulture) + " ms";
         string Ms2(double value) => value.ToString("0.0", CultureInfo.InvariantCulture) + " ms";
+        string Split(LoadResult load) =>
+            $"to a worker {Ms(load.Split.ToWorker.P50)} / {Ms(load.Split.ToWorker.P95)}; in it until its LLM call (authentication, its turn, claim, admission, lookup) " +
+            $"{Ms(load.Split.WorkerToCall.P50)} / {Ms(load.Split.WorkerToCall.P95)}, of which waiting for its turn {Ms(load.LightTurnWait.P50)} / {Ms(load.LightTurnWait.P95)}; " +
+            $"the call {Ms(llmLatency.TotalMilliseconds)}; from the call's answer to its own (settlement, the stored answer, the reply) {Ms(load.Split.AfterCall.P50)} / {Ms(load.Split.AfterCall.P95)}";
+        string ByCommand(LoadResult load) => string.Join("; ", load.MongoByCommand.Where(c => c.Latency.Count >= 10)
+            .Select(c => FormattableString.Invariant($"`{c.Command}` {c.Latency.P50:0.0} / {c.Latency.P95:0.0} ms ({c.Latency.Count})")));
         string X(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "×";
         string Verdict(bool met) => met ? "met" : "**missed**";
         var fairRatio = fair.LightDuringBurst.P95 / idle.Light.P95;
@@ -84,8 +90,8 @@ public static partial class FairnessRun
             .AppendLine(CultureInfo.InvariantCulture, $"| 1. light users alone (idle): p50 / p95 / longest | baseline | {Ms(idle.Light.P50)} / {Ms(idle.Light.P95)} / {Ms(idle.Light.Max)} | — |")
             .AppendLine(CultureInfo.InvariantCulture, $"| 2. burst, fair share: light p50 / p95 while the burst is served | p95 ≤ 2 × idle p95 ({Ms(2 * idle.Light.P95)}) | {Ms(fair.LightDuringBurst.P50)} / {Ms(fair.LightDuringBurst.P95)} ({X(fairRatio)} idle p95; over all {settings.FairSeconds} s: {Ms(fair.Light.P50)} / {Ms(fair.Light.P95)}) | {Verdict(fairRatio <= 2)} |")
             .AppendLine(CultureInfo.InvariantCulture, $"| 2. burst, fair share: longest light wait | none behind the burst: ≤ 5 × idle p95 ({Ms(behindLimit)}) | {Ms(fair.Light.Max)} (burst drained in {fair.BurstDrained.TotalSeconds:0.0} s) | {Verdict(fair.Light.Max <= behindLimit)} |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| 2. where a light request's time went, p50 / p95: from its send to its LLM call; from the call's answer to its own | idle: the call after {Ms(idle.Split.BeforeCall.P50)} / {Ms(idle.Split.BeforeCall.P95)}, answered {Ms(idle.Split.AfterCall.P50)} / {Ms(idle.Split.AfterCall.P95)} after it | burst, fair share: {Ms(fair.Split.BeforeCall.P50)} / {Ms(fair.Split.BeforeCall.P95)} before, {Ms(fair.Split.AfterCall.P50)} / {Ms(fair.Split.AfterCall.P95)} after ({fair.Split.BeforeCall.Count} of {fair.LightDuringBurst.Count} matched to their call) | — |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| 2. MongoDB's answer time, p50 / p95: writes (insert, update, findAndModify); reads (find) | idle: writes {Ms2(idle.MongoWrites.P50)} / {Ms2(idle.MongoWrites.P95)}, reads {Ms2(idle.MongoReads.P50)} / {Ms2(idle.MongoReads.P95)} | burst, fair share: writes {Ms2(fair.MongoWrites.P50)} / {Ms2(fair.MongoWrites.P95)}, reads {Ms2(fair.MongoReads.P50)} / {Ms2(fair.MongoReads.P95)} ({fair.MongoWrites.Count} writes, {fair.MongoReads.Count} reads) | — |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 2. where a light request's time went while the burst was served (fair share), p50 / p95 | idle: {Split(idle)} | {Split(fair)} | — |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| 2. MongoDB's answer time while the burst was served (fair share), by command: p50 / p95 (commands) | idle: writes {Ms2(idle.MongoWrites.P50)} / {Ms2(idle.MongoWrites.P95)}, reads {Ms2(idle.MongoReads.P50)} / {Ms2(idle.MongoReads.P95)} | {ByCommand(fair)} | — |")
             .AppendLine(CultureInfo.InvariantCulture, $"| 2. burst, first in first out: light p50 / p95 while the burst is served, longest | for comparison | {Ms(fifo.LightDuringBurst.P50)} / {Ms(fifo.LightDuringBurst.P95)} ({X(fifoRatio)} idle p95), longest {Ms(fifo.Light.Max)} (burst drained in {fifo.BurstDrained.TotalSeconds:0.0} s) | — |")
             .AppendLine(CultureInfo.InvariantCulture, $"| 3. two backlogged users, weights 3 and 1: LLM calls while both are backlogged | 3:1 ± 10% (2.7–3.3) | {weighted.Heavy}:{weighted.Light} = {weighted.Ratio:0.00}:1 | {Verdict(weighted.Ratio is >= 2.7 and <= 3.3)} |")
             .AppendLine(CultureInfo.InvariantCulture, $"| every request answered (idle / fair share / first in first out / weighted) | 0 unanswered | {idle.Unanswered} / {fair.Unanswered} / {fifo.Unanswered} / {weighted.Unanswered} unanswered within {RequestTimeout.TotalMinutes:0} min | {Verdict(idle.Unanswered + fair.Unanswered + fifo.Unanswered + weighted.Unanswered == 0)} |")
@@ -110,12 +116,13 @@ public static partial class FairnessRun
             $"| fair share | {Timeline(fair.CallsPerSecond)} |\n| first in first out | {Timeline(fifo.CallsPerSecond)} |\n" +
             "\nLongest wait of the light requests sent in each second of scenario 2, in ms:\n\n| variant | longest wait per second |\n| --- | --- |\n" +
             $"| fair share | {Waits(fair.LightLongestBySecond)} |\n| first in first out | {Waits(fifo.LightLongestBySecond)} |\n" +
-            "\nReading these figures: with fair share, a light request waits for the next free turn (a slot frees every few tens of milliseconds), " +
-            "but a turn covers the request's own MongoDB work (claim, admission, lookup, settlement, insert) as well as its LLM call. Compare the " +
-            "longest light wait per second with the calls per second: when MongoDB slows as the burst grows its collections, turns lengthen and " +
-            "light requests wait longer, whatever the order of turns. On the jongodb stand-in every write costs about 22-25 µs per document in " +
-            "its collection and writes run one at a time (see \"MongoDB: what one command costs as a collection grows\"): at the burst's " +
-            "2,600 claims and answers, some 60 ms per write, and a light request's claim and answer wait behind the burst's writes.\n";
+            "\nReading these figures: the rows \"where a light request's time went\" and \"MongoDB's answer time\" show what a light request waits " +
+            "for while the burst is served. Its wait for a turn is short: the next free turn goes to the waiting user with the lowest counter. " +
+            "What remains is its own MongoDB work: the claim before its call and the stored answer after it are writes to the two collections " +
+            "the burst grows, and on the jongodb stand-in every write costs about 22-25 µs per document in its collection and writes run one " +
+            "at a time (see \"MongoDB: what one command costs as a collection grows\"). Until 2026-12-01 the claims of requests in flight at " +
+            "once were one bulk of upserts, which the stand-in ran one statement at a time: 0.3-1.1 s per command as the burst grew, with the " +
+            "light users' claims queued behind it (light p95 11-16x idle, the burst drained in 38-53 s). They are now one insert.\n";
         report.Section(FormattableString.Invariant($"Fairness: one user's burst and the others, plan weights (3 workers, LLM answers after {llmLatency.TotalMilliseconds:0} ms)"), table + conditions + timelines);
         report.Target("Fairness: light users' p95 during a burst ÷ idle p95", fairRatio, 2, higherIsBetter: false, "×");
         report.Target("Fairness: longest light wait during a burst ÷ idle p95", fair.Light.Max / idle.Light.P95, 5, higherIsBetter: false, "×");
@@ -179,7 +186,7 @@ public static partial class FairnessRun
             CallsPerSecond(environment.Llm.CallTimes.Skip(callsBefore), started),
             LongestBySecond(light),
             unanswered,
-            LightSplit.Of(lightDuringBurst, receipts.Snapshot(), receipts.Consumers.Snapshot(), CallArrivals(environment.Llm.Calls), started, llmLatency),
+            LightSplit.Of(lightDuringBurst, receipts.Snapshot(), CallArrivals(environment.Llm.Calls), started, llmLatency),
             commands.Writes(),
             commands.Reads(),
             commands.ByCommand(),
@@ -291,10 +298,7 @@ public static partial class FairnessRun
         {
             var host = await environment.StartWorkerAsync(authenticate: true);
             if (receipts is not null)
-            {
                 host.Services.GetRequiredService<IBus>().ConnectReceiveObserver(receipts);
-                host.Services.GetRequiredService<IBus>().ConnectConsumeObserver(receipts.Consumers);
-            }
             hosts.Add(host);
         }
         var publisher = await environment.StartPublisherAsync();
@@ -366,9 +370,9 @@ public static partial class FairnessRun
     /// Where answered light requests' time went: from send to their LLM call's arrival (the queue, authentication, the wait
     /// for a turn, the claim, admission and lookup) and from the call's answer to theirs (settlement, storing, the reply).
     /// </summary>
-    private sealed record LightSplit(Latency ToWorker, Latency WorkerToCall, Latency BeforeCall, Latency AfterCall, Latency WorkerToConsumer, Latency ConsumerToCall)
+    private sealed record LightSplit(Latency ToWorker, Latency WorkerToCall, Latency BeforeCall, Latency AfterCall)
     {
-        public static LightSplit Of(IEnumerable<Sample> samples, IReadOnlyDictionary<string, DateTime> receipts, IReadOnlyDictionary<string, DateTime> consumers,
+        public static LightSplit Of(IEnumerable<Sample> samples, IReadOnlyDictionary<string, DateTime> receipts,
             IReadOnlyDictionary<string, DateTime> callArrivals, DateTime started, TimeSpan llmLatency)
         {
             var called = samples.Where(s => s.Answered)
@@ -376,15 +380,11 @@ public static partial class FairnessRun
                     ReceivedAt: receipts.TryGetValue(s.RequestId.ToString("N"), out var got) ? got - started : (TimeSpan?)null))
                 .Where(c => c.CalledAt is not null).ToList();
             var received = called.Where(c => c.ReceivedAt is not null).ToList();
-            var consumed = received.Select(c => (c.ReceivedAt, c.CalledAt, ConsumedAt: consumers.TryGetValue(c.Sample.RequestId.ToString("N"), out var at) ? at - started : (TimeSpan?)null))
-                .Where(c => c.ConsumedAt is not null).ToList();
             return new LightSplit(
                 Latency.Of(received.Select(c => (c.ReceivedAt!.Value - c.Sample.SentAt).TotalMilliseconds)),
                 Latency.Of(received.Select(c => (c.CalledAt!.Value - c.ReceivedAt!.Value).TotalMilliseconds)),
                 Latency.Of(called.Select(c => (c.CalledAt!.Value - c.Sample.SentAt).TotalMilliseconds)),
-                Latency.Of(called.Select(c => (c.Sample.AnsweredAt - c.CalledAt!.Value - llmLatency).TotalMilliseconds)),
-                Latency.Of(consumed.Select(c => (c.ConsumedAt!.Value - c.ReceivedAt!.Value).TotalMilliseconds)),
-                Latency.Of(consumed.Select(c => (c.CalledAt!.Value - c.ConsumedAt!.Value).TotalMilliseconds)));
+                Latency.Of(called.Select(c => (c.Sample.AnsweredAt - c.CalledAt!.Value - llmLatency).TotalMilliseconds)));
         }
     }
 
@@ -447,9 +447,6 @@ public static partial class FairnessRun
 
         public IReadOnlyDictionary<string, DateTime> Snapshot() => new Dictionary<string, DateTime>(_first, StringComparer.Ordinal);
 
-        /// <summary>When the consumer began on each request: after authentication, its fair-share turn and admission.</summary>
-        public ConsumerStarts Consumers { get; } = new();
-
         public Task PreReceive(ReceiveContext context)
         {
             var now = DateTime.UtcNow;
@@ -497,25 +494,6 @@ public static partial class FairnessRun
         public Latency Of(string plan) => Latency.Of(_samples.Where(s => s.Plan == plan).Select(s => s.Milliseconds));
 
         public void Dispose() => _listener.Dispose();
-    }
-
-    /// <summary>When the consumer first began on each request (past the worker's filters), by requestId.</summary>
-    private sealed class ConsumerStarts : IConsumeObserver
-    {
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> _first = new(StringComparer.Ordinal);
-
-        public IReadOnlyDictionary<string, DateTime> Snapshot() => new Dictionary<string, DateTime>(_first, StringComparer.Ordinal);
-
-        public Task PreConsume<T>(ConsumeContext<T> context) where T : class
-        {
-            if (context.Message is GenerateVocabulary request)
-                _first.TryAdd(request.RequestId.ToString("N"), DateTime.UtcNow);
-            return Task.CompletedTask;
-        }
-
-        public Task PostConsume<T>(ConsumeContext<T> context) where T : class => Task.CompletedTask;
-
-        public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception) where T : class => Task.CompletedTask;
     }
 
     /// <summary>Counts <c>vocab.fair_share.parked</c> from the workers in this process.</summary>
