@@ -13,7 +13,7 @@ namespace Vocab.ServiceDefaults;
 public static class TelemetryExtensions
 {
     /// <summary>The meters every Vocab process may publish.</summary>
-    public static readonly string[] Meters = ["Vocab.Authentication", "Vocab.Llm", "Vocab.Usage", "Vocab.DeadLetters", "Vocab.Storage", "MassTransit"];
+    public static readonly string[] Meters = ["Vocab.Authentication", "Vocab.Llm", "Vocab.Usage", "Vocab.DeadLetters", "Vocab.Storage", "Vocab.FairShare", "MassTransit"];
 
     public static IHostApplicationBuilder AddVocabTelemetry(this IHostApplicationBuilder builder,
         Action<TracerProviderBuilder>? tracing = null, Action<MeterProviderBuilder>? metrics = null)
