@@ -22,9 +22,10 @@ public sealed class MongoCommandMetrics
     private readonly Histogram<double> _durations;
     private readonly ConcurrentDictionary<string, long> _totals = new(StringComparer.Ordinal);
     // The collection of each command in flight, by the driver's request id: its answer's event does not name it. Bounded
-    // far above the connection pool's commands in flight, so a command whose answer never comes cannot grow it for ever.
+    // far above the connection pool's commands in flight: were answers ever lost, it starts afresh rather than grow.
     private const int MaxInFlight = 4096;
     private readonly ConcurrentDictionary<int, string> _inFlight = new();
+    private int _tracked;
 
     public MongoCommandMetrics(IMeterFactory meters)
     {
@@ -41,8 +42,12 @@ public sealed class MongoCommandMetrics
         var collection = started.Command.TryGetValue(field, out var value) && value.IsString ? value.AsString : "";
         _commands.Add(1, new KeyValuePair<string, object?>("command", started.CommandName), new KeyValuePair<string, object?>("collection", collection));
         _totals.AddOrUpdate($"{started.CommandName} {collection}".TrimEnd(), 1, (_, n) => n + 1);
-        if (_inFlight.Count < MaxInFlight)
-            _inFlight[started.RequestId] = collection;
+        if (Interlocked.Increment(ref _tracked) > MaxInFlight)
+        {
+            _inFlight.Clear();
+            Interlocked.Exchange(ref _tracked, 1);
+        }
+        _inFlight[started.RequestId] = collection;
     }
 
     /// <summary>Times one answered command (the driver's <see cref="CommandSucceededEvent"/>).</summary>
@@ -51,12 +56,16 @@ public sealed class MongoCommandMetrics
     /// <summary>Times one failed command (the driver's <see cref="CommandFailedEvent"/>).</summary>
     public void Failed(CommandFailedEvent failed) => Finished(failed.RequestId, failed.CommandName, failed.Duration);
 
+    /// <summary>Commands sent and not yet answered that this keeps the collection of (bounded).</summary>
+    public int CommandsAwaitingAnswer => Volatile.Read(ref _tracked);
+
     /// <summary>Commands sent so far, keyed "command collection" (no collection for server commands such as <c>ping</c>).</summary>
     public IReadOnlyDictionary<string, long> Totals() => new Dictionary<string, long>(_totals, StringComparer.Ordinal);
 
     private void Finished(int requestId, string commandName, TimeSpan duration)
     {
-        _inFlight.TryRemove(requestId, out var collection);
+        if (_inFlight.TryRemove(requestId, out var collection))
+            Interlocked.Decrement(ref _tracked);
         _durations.Record(duration.TotalMilliseconds, new KeyValuePair<string, object?>("command", commandName),
             new KeyValuePair<string, object?>("collection", collection ?? ""));
     }

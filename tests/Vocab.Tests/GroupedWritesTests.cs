@@ -207,6 +207,40 @@ public sealed class GroupedWritesTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A claim inserted with others is stored as the same document as one claimed alone (its conditional upsert): the
+    /// same fields, of the same BSON types, with the same values for the same clock, to the millisecond MongoDB keeps.
+    /// </summary>
+    [Fact]
+    public async Task RegisterAsync_GroupedClaim_IsStoredAsTheSameDocumentAsOneAlone()
+    {
+        // Ticks below the millisecond: both paths must store the instant the same way.
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero).AddTicks(1_234_567));
+        var claims = new RequestClaims(_db, Options.Create(new PlansOptions()), clock);
+        var alone = Guid.NewGuid();
+        await claims.RegisterAsync(alone, "u", "fp", default, "owner", Lease);
+        var ids = Enumerable.Range(0, Concurrent).Select(_ => Guid.NewGuid()).ToList();
+        var inserts = Sent("insert request_claims");
+
+        await Task.WhenAll(ids.Select(id => claims.RegisterAsync(id, "u", "fp", default, "owner", Lease)));
+
+        Assert.True(Sent("insert request_claims") > inserts, "no claim was inserted with others");
+        var raw = _db.Collection<MongoDB.Bson.BsonDocument>(RequestClaims.CollectionName);
+        var expected = await raw.Find(new MongoDB.Bson.BsonDocument("_id", alone.ToString("D"))).SingleAsync();
+        expected.Remove("_id");
+        foreach (var id in ids)
+        {
+            var stored = await raw.Find(new MongoDB.Bson.BsonDocument("_id", id.ToString("D"))).SingleAsync();
+            stored.Remove("_id");
+            Assert.Equal(expected.Names.Order(StringComparer.Ordinal), stored.Names.Order(StringComparer.Ordinal));
+            foreach (var name in expected.Names)
+            {
+                Assert.Equal(expected[name].BsonType, stored[name].BsonType);
+                Assert.Equal(expected[name], stored[name]);
+            }
+        }
+    }
+
+    /// <summary>
     /// Ids seen before among new ones, and one id twice at once: each is judged as it would be alone (its own lease, the
     /// holder it waits for, another body refused), and only one copy of the doubled id holds the lease.
     /// </summary>
@@ -221,21 +255,27 @@ public sealed class GroupedWritesTests : IAsyncLifetime
         await claims.RegisterAsync(other, "u", "fp", default, "earlier", Lease);
         var presented = Enumerable.Range(0, Concurrent).Select(i => i switch
         {
-            5 => (Id: held, Fingerprint: "fp"),
-            6 => (Id: other, Fingerprint: "another body"),
-            7 or 8 => (Id: twice, Fingerprint: "fp"),
-            _ => (Id: Guid.NewGuid(), Fingerprint: "fp"),
+            5 => (Id: held, User: "u", Fingerprint: "fp"),
+            6 => (Id: other, User: "u", Fingerprint: "another body"),
+            7 or 8 => (Id: twice, User: "u", Fingerprint: "fp"),
+            // Another caller presenting the same body under an id already claimed: someone else's request.
+            9 => (Id: held, User: "mallory", Fingerprint: "fp"),
+            _ => (Id: Guid.NewGuid(), User: "u", Fingerprint: "fp"),
         }).ToList();
 
-        var states = await Task.WhenAll(presented.Select((p, i) => claims.RegisterAsync(p.Id, "u", p.Fingerprint, default, $"owner-{i}", Lease)));
+        var before = ClaimCommands();
+        var states = await Task.WhenAll(presented.Select((p, i) => claims.RegisterAsync(p.Id, p.User, p.Fingerprint, default, $"owner-{i}", Lease)));
 
         Assert.Equal(new RequestClaim(RequestClaimState.Open, null, "earlier"), states[5]);
         Assert.Equal(RequestClaimState.Conflict, states[6].State);
+        Assert.Equal(RequestClaimState.Conflict, states[9].State);
+        // The new ids among them are still claimed together, not one by one, whatever the server does with a refused insert.
+        Assert.InRange(ClaimCommands() - before, 1, Concurrent / 2);
         var winner = (await claims.GetAsync(twice, default))!.Owner;
         Assert.Contains(winner, new[] { "owner-7", "owner-8" });
         foreach (var i in new[] { 7, 8 })
             Assert.Equal($"owner-{i}" == winner ? new RequestClaim(RequestClaimState.Leased) : new RequestClaim(RequestClaimState.Open, null, winner), states[i]);
-        Assert.All(states.Where((_, i) => i is < 5 or > 8), s => Assert.Equal(RequestClaimState.Leased, s.State));
+        Assert.All(states.Where((_, i) => i is < 5 or > 9), s => Assert.Equal(RequestClaimState.Leased, s.State));
     }
 
     /// <summary>
