@@ -77,18 +77,7 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
             if (instrument.Meter.Scope == workerMeters && instrument.Name == "vocab.mongo.command.duration")
                 l.EnableMeasurementEvents(instrument);
         };
-        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
-        {
-            string? command = null, collection = null;
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "command")
-                    command = tag.Value as string;
-                else if (tag.Key == "collection")
-                    collection = tag.Value as string;
-            }
-            timed.Enqueue(($"{command} {collection}".TrimEnd(), value));
-        });
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) => timed.Enqueue((MongoCommandTags.Of(tags).Key, value)));
         listener.Start();
 
         var served = await CountAsync(() => ServeAsync(WorkerFixture.NewRequest(), key));

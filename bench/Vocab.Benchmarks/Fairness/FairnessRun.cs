@@ -410,16 +410,9 @@ public static partial class FairnessRun
             };
             _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
             {
-                string? command = null, collection = null;
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "command")
-                        command = tag.Value as string;
-                    else if (tag.Key == "collection")
-                        collection = tag.Value as string;
-                }
+                var (command, key) = MongoCommandTags.Of(tags);
                 if (command is not null && (WriteCommands.Contains(command) || ReadCommands.Contains(command)))
-                    _samples.Enqueue((WriteCommands.Contains(command), $"{command} {collection}", value));
+                    _samples.Enqueue((WriteCommands.Contains(command), key, value));
             });
             _listener.Start();
         }
