@@ -103,6 +103,44 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
     }
 
     [Fact]
+    public async Task DelayQueue_DeletedAfterUse_IsDeclaredAgain_AndNothingIsLost()
+    {
+        var user = $"narrow-{Guid.NewGuid():N}";
+        var (_, key) = await fixture.CreateApiKeyAsync(user, role: Roles.Admin);
+        var store = fixture.Services.GetRequiredService<VocabularyStore>();
+        async Task SendAndAwaitAsync(int count, int total)
+        {
+            for (var i = 0; i < count; i++)
+                await fixture.SendAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key));
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await store.ListForUserAsync(user, 1, 100, default)).Count < total && DateTime.UtcNow < deadline)
+                await Task.Delay(250);
+            Assert.Equal(total, (await store.ListForUserAsync(user, 1, 100, default)).Count);
+        }
+
+        // Two a window: the others wait on a delay queue, which the worker declares once per connection.
+        await SendAndAwaitAsync(4, 4);
+        var vhost = Uri.EscapeDataString(fixture.VirtualHost.Name);
+        var delayQueues = await DelayQueuesAsync(vhost);
+        Assert.NotEmpty(delayQueues);
+        foreach (var queue in delayQueues)
+            (await fixture.VirtualHost.Management.DeleteAsync($"api/queues/{vhost}/{Uri.EscapeDataString(queue)}")).EnsureSuccessStatusCode();
+        Assert.Empty(await DelayQueuesAsync(vhost));
+
+        // Deleted behind the worker's back (ops, a policy): the next delays declare them again.
+        await SendAndAwaitAsync(4, 8);
+        Assert.NotEmpty(await DelayQueuesAsync(vhost));
+        Assert.DoesNotContain(await ErrorQueueUsersAsync(), u => u == user);
+    }
+
+    private async Task<List<string>> DelayQueuesAsync(string vhost)
+    {
+        using var queues = JsonDocument.Parse(await fixture.VirtualHost.Management.GetStringAsync($"api/queues/{vhost}"));
+        return queues.RootElement.EnumerateArray().Select(q => q.GetProperty("name").GetString()!)
+            .Where(n => n.StartsWith(WorkerFixture.QueueName + "_delay_", StringComparison.Ordinal)).ToList();
+    }
+
+    [Fact]
     public async Task Bridge_OverTheRate_Answers429WithRetryAfterAndRateLimitHeaders()
     {
         await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration());

@@ -53,6 +53,8 @@ public static partial class FairnessRun
         Console.WriteLine($"fairness burst, fair share: light to a worker p50/p95 {fair.Split.ToWorker.P50:0}/{fair.Split.ToWorker.P95:0} ms, worker to its call {fair.Split.WorkerToCall.P50:0}/{fair.Split.WorkerToCall.P95:0} ms");
         Console.WriteLine($"fairness burst, fair share: turn wait p50/p95 light {fair.LightTurnWait.P50:0}/{fair.LightTurnWait.P95:0} ms ({fair.LightTurnWait.Count}), burst {fair.BurstTurnWait.P50:0}/{fair.BurstTurnWait.P95:0} ms ({fair.BurstTurnWait.Count})");
         Console.WriteLine("fairness burst, fair share: MongoDB by command, p50/p95 ms (count): " + string.Join("; ", fair.MongoByCommand.Select(c => $"{c.Command} {c.Latency.P50:0.0}/{c.Latency.P95:0.0} ({c.Latency.Count})")));
+        Console.WriteLine("fairness burst, fair share: calls per second " + string.Join(" ", fair.CallsPerSecond.Take(30)));
+        Console.WriteLine("fairness burst, fair share: parks per second " + string.Join(" ", fair.ParksPerSecond.Take(30)));
         Console.WriteLine($"fairness burst, fair share: light before the call p50/p95 {fair.Split.BeforeCall.P50:0}/{fair.Split.BeforeCall.P95:0} ms, after {fair.Split.AfterCall.P50:0}/{fair.Split.AfterCall.P95:0} ms; MongoDB writes p50/p95 {fair.MongoWrites.P50:0.0}/{fair.MongoWrites.P95:0.0} ms (idle {idle.MongoWrites.P50:0.0}/{idle.MongoWrites.P95:0.0})");
         if (settings.FairBurstOnly)
         {
@@ -191,7 +193,8 @@ public static partial class FairnessRun
             commands.Reads(),
             commands.ByCommand(),
             turnWaits.Of(LightPlan),
-            turnWaits.Of("fair-one"));
+            turnWaits.Of("fair-one"),
+            parked.PerSecondSince(started));
     }
 
     /// <summary>Scenario 3: two users on plans of weight 3 and 1, each with a backlog, sent interleaved at once.</summary>
@@ -364,7 +367,7 @@ public static partial class FairnessRun
     }
 
     private sealed record LoadResult(Latency Light, Latency LightDuringBurst, TimeSpan BurstDrained, double Throughput, long Parked, int Requests, int LlmCalls, IReadOnlyList<int> CallsPerSecond,
-        IReadOnlyList<double> LightLongestBySecond, int Unanswered, LightSplit Split, Latency MongoWrites, Latency MongoReads, IReadOnlyList<(string Command, Latency Latency)> MongoByCommand, Latency LightTurnWait, Latency BurstTurnWait);
+        IReadOnlyList<double> LightLongestBySecond, int Unanswered, LightSplit Split, Latency MongoWrites, Latency MongoReads, IReadOnlyList<(string Command, Latency Latency)> MongoByCommand, Latency LightTurnWait, Latency BurstTurnWait, IReadOnlyList<int> ParksPerSecond);
 
     /// <summary>
     /// Where answered light requests' time went: from send to their LLM call's arrival (the queue, authentication, the wait
@@ -502,11 +505,24 @@ public static partial class FairnessRun
                 if (instrument.Meter.Name == "Vocab.FairShare" && instrument.Name == "vocab.fair_share.parked")
                     listener.EnableMeasurementEvents(instrument);
             };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _count, value));
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+            {
+                Interlocked.Add(ref _count, value);
+                _at.Enqueue(DateTime.UtcNow);
+            });
             _listener.Start();
         }
 
+        private readonly System.Collections.Concurrent.ConcurrentQueue<DateTime> _at = new();
+
         public long Count => Interlocked.Read(ref _count);
+
+        /// <summary>Parks in each second from <paramref name="start"/>.</summary>
+        public IReadOnlyList<int> PerSecondSince(DateTime start)
+        {
+            var seconds = _at.Where(t => t >= start).Select(t => (int)(t - start).TotalSeconds).ToList();
+            return seconds.Count == 0 ? [] : Enumerable.Range(0, seconds.Max() + 1).Select(i => seconds.Count(x => x == i)).ToList();
+        }
 
         public void Dispose() => _listener.Dispose();
     }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using MassTransit;
 using MassTransit.RabbitMqTransport;
 using RabbitMQ.Client;
@@ -37,13 +39,9 @@ public static class RateDelay
         if (!context.TryGetPayload(out ChannelContext? channel) || !context.TryGetPayload(out RabbitMqBasicConsumeContext? delivery))
             throw new InvalidOperationException("The received message has no RabbitMQ channel to delay it on.");
         var queue = QueueNames.Delay(inputQueue, step);
-        var arguments = new Dictionary<string, object>(queueArguments)
-        {
-            ["x-message-ttl"] = (int)step.TotalMilliseconds,
-            ["x-dead-letter-exchange"] = "",
-            ["x-dead-letter-routing-key"] = inputQueue,
-        };
-        await channel.QueueDeclare(queue, true, false, false, arguments, context.CancellationToken);
+        var declared = DeclaredQueues.GetOrCreateValue(channel.ConnectionContext.Connection);
+        if (!declared.ContainsKey(queue))
+            await DeclareAsync(channel, queue, inputQueue, queueArguments, step, declared, context.CancellationToken);
 
         var properties = new BasicProperties(delivery.Properties)
         {
@@ -54,6 +52,33 @@ public static class RateDelay
             properties.Headers[DelayedHeader] = (long)(AlreadyDelayed(context) + step).TotalMilliseconds;
         else
             stamp(properties.Headers);
-        await channel.BasicPublishAsync("", queue, true, properties, context.Body.GetBytes(), true, context.CancellationToken);
+        var body = context.Body.GetBytes();
+        try
+        {
+            await channel.BasicPublishAsync("", queue, true, properties, body, true, context.CancellationToken);
+        }
+        catch (MessageReturnedException)
+        {
+            // Declared on this connection once, then deleted (by ops, or a policy): declared again and sent once more.
+            await DeclareAsync(channel, queue, inputQueue, queueArguments, step, declared, context.CancellationToken);
+            await channel.BasicPublishAsync("", queue, true, properties, body, true, context.CancellationToken);
+        }
+    }
+
+    // The delay queues declared on each connection: declaring is a broker round trip, and a burst parks hundreds of
+    // messages a second. A new connection (a reconnect, another node) declares again.
+    private static readonly ConditionalWeakTable<IConnection, ConcurrentDictionary<string, bool>> DeclaredQueues = new();
+
+    private static async Task DeclareAsync(ChannelContext channel, string queue, string inputQueue, IReadOnlyDictionary<string, object> queueArguments,
+        TimeSpan step, ConcurrentDictionary<string, bool> declared, CancellationToken cancellationToken)
+    {
+        var arguments = new Dictionary<string, object>(queueArguments)
+        {
+            ["x-message-ttl"] = (int)step.TotalMilliseconds,
+            ["x-dead-letter-exchange"] = "",
+            ["x-dead-letter-routing-key"] = inputQueue,
+        };
+        await channel.QueueDeclare(queue, true, false, false, arguments, cancellationToken);
+        declared[queue] = true;
     }
 }
