@@ -29,7 +29,7 @@ public static partial class FairnessRun
 
     // The shipped worker defaults (src/Worker): what production runs.
     private const int MaxConcurrentCalls = 16;
-    private const int ShippedSlots = 256;
+    private const int ShippedSlots = 512;
 
     public static async Task RunAsync(BenchSettings settings, BenchmarkReport report)
     {
