@@ -213,7 +213,8 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
         var response = await bridge.Client.SendAsync(Post("v", ValidBody, apiKey: key));
 
         await AssertProblem(response, HttpStatusCode.GatewayTimeout);
-        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8));
+        // Well under the test bridge's request timeout (20 s): a cold host on a loaded machine may take seconds on top of the 1 s.
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(15));
     }
 
     [Fact]
@@ -243,7 +244,8 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
         var response = await bridge.Client.SendAsync(Post("v", ValidBody, apiKey: key));
 
         await AssertProblem(response, HttpStatusCode.ServiceUnavailable, "rabbit", "127.0.0.1", "amqp");
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
+        // Told at once, not after the test bridge's request timeout (20 s): the first request of a cold host, so not tighter.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"answered after {watch.Elapsed}");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await bridge.Client.GetAsync("/health/ready")).StatusCode);
     }
 

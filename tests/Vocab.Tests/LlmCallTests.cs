@@ -133,6 +133,7 @@ public sealed class LlmCallTests(LlmCallTests.CappedWorker fixture) : IClassFixt
     {
         var pause = TimeSpan.FromSeconds(2);
         var callsBefore = fixture.Llm.CallCount;
+        var linesBefore = fixture.Logs.Lines.Count;
         fixture.Llm.Behaviour = n => n == callsBefore + 1 ? FakeLlmAnswer.RateLimited(pause) : FakeLlmAnswer.Items(3);
         var (_, key) = await fixture.CreateApiKeyAsync("rate-limited");
 
@@ -140,6 +141,9 @@ public sealed class LlmCallTests(LlmCallTests.CappedWorker fixture) : IClassFixt
         while (fixture.Llm.CallCount == callsBefore)
             await Task.Delay(20);
         var limitedAt = fixture.Llm.CallTimes[callsBefore];
+        // The others go once the worker has taken the 429 in (it logs it as it pauses), not merely once the LLM sent it.
+        for (var i = 0; i < 1_500 && !fixture.Logs.Lines.Skip(linesBefore).Any(l => l.Contains("HTTP 429", StringComparison.Ordinal)); i++)
+            await Task.Delay(20);
         var others = Enumerable.Range(0, 3).Select(_ => fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key), TimeSpan.FromSeconds(60))).ToList();
         var responses = await Task.WhenAll(others.Prepend(first));
 

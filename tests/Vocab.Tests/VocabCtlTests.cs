@@ -50,7 +50,7 @@ public sealed class VocabCtlTests(VocabCtlTests.AdminWorker fixture) : IClassFix
         var oldKey = created.Json.GetProperty("key").GetString()!;
         var oldId = created.Json.GetProperty("keyId").GetString()!;
 
-        var rotated = await _vocabctl.RunAsync("keys", "rotate", oldId, "--grace", "3s", "--json");
+        var rotated = await _vocabctl.RunAsync("keys", "rotate", oldId, "--grace", "8s", "--json");
         Assert.Equal(0, rotated.ExitCode);
         var newKey = rotated.Json.GetProperty("key").GetString()!;
         Assert.Equal("ctl-rotate", rotated.Json.GetProperty("userId").GetString());
@@ -58,7 +58,8 @@ public sealed class VocabCtlTests(VocabCtlTests.AdminWorker fixture) : IClassFix
         Assert.True((await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(oldKey))).Is(out Response<VocabularyGenerated>? _));
         Assert.True((await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(newKey))).Is(out Response<VocabularyGenerated>? _));
 
-        await Task.Delay(TimeSpan.FromSeconds(3) + RevocationBound);
+        // The grace leaves room for two requests on a loaded machine (at 3 s the old key could expire before the first).
+        await Task.Delay(TimeSpan.FromSeconds(8) + RevocationBound);
         var old = await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(oldKey));
         Assert.True(old.Is(out Response<GenerateVocabularyRejected>? rejected));
         Assert.Equal(RejectionReasons.ExpiredCredentials, rejected!.Message.Reason);

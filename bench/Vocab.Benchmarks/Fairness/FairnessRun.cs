@@ -100,7 +100,7 @@ public static partial class FairnessRun
             .AppendLine(CultureInfo.InvariantCulture, $"| 4. throughput of scenario 2's load, fair share ÷ first in first out | ≥ 0.95× | {fair.Throughput:0.0} ÷ {fifo.Throughput:0.0} msg/s = {X(throughputRatio)} | {Verdict(throughputRatio >= 0.95)} |");
         var conditions =
             FormattableString.Invariant($"\nConditions: one local RabbitMQ node (a fresh virtual host), {Workers} workers, each the production composition in this process with the shipped ") +
-            FormattableString.Invariant($"defaults but for --fair-slots (Llm:MaxConcurrentCalls {MaxConcurrentCalls}, Worker:ConcurrentMessageLimit {slots}, PrefetchCount {slots}, FairShare:ReservedSlots 4), ") +
+            (slots == ShippedSlots ? "defaults" : "defaults but for --fair-slots") + FormattableString.Invariant($" (Llm:MaxConcurrentCalls {MaxConcurrentCalls}, Worker:ConcurrentMessageLimit {slots}, PrefetchCount {slots}, FairShare:ReservedSlots 4), ") +
             FormattableString.Invariant($"a local OpenAI-compatible endpoint answering after {llmLatency.TotalMilliseconds:0} ms (LLM capacity {Workers * MaxConcurrentCalls / llmLatency.TotalSeconds:0} msg/s), ") +
             "MongoDB as configured (a fresh database per scenario). Plans without rate or quota limits (weight 1 for role user, 3 for role premium), so only fair share shapes the load. " +
             FormattableString.Invariant($"{LightUsers} light users (API keys, weight 1) each send 1 request a second for {settings.FairSeconds} s, staggered; in scenario 2 one user sends {settings.FairBurst} requests at once at the start. ") +
