@@ -38,6 +38,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _lastWindow = new(StringComparer.Ordinal);
     private const int RememberedWindows = 100_000;
     private const long NoWindow = -1;
+    private const string IdField = "_id";
 
     /// <summary>
     /// Admits the request under the plan's monthly limits and, when <paramref name="rate"/> is given, its rate; or says
@@ -146,7 +147,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             var estimated = batch.Sum(e => e.Item.EstimatedTokens);
             var f = Builders<UsageDocument>.Filter;
             var u = Builders<UsageDocument>.Update;
-            var filter = f.Eq(d => d.Id, usageId);
+            var filter = f.Eq(IdField, usageId);
             var updates = new List<UpdateDefinition<UsageDocument>>();
             foreach (var admission in batch.Select(e => e.Item))
             {
@@ -157,10 +158,10 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             foreach (var slot in batch.GroupBy(e => SlotOf(e.Item.Id), e => e.Item.Id))
                 filter &= f.Nin($"recent.{slot.Key}.i", slot);
             if (first.Plan.Limits.MonthlyRequests is { } requests)
-                filter &= f.Lt(d => d.Requests, requests - others);
+                filter &= f.Lt(UsageDocument.RequestsField, requests - others);
             if (first.Plan.Limits.MonthlyTokens is { } tokens)
-                filter &= f.Lte(d => d.CommittedTokens, tokens - estimated);
-            updates.Add(u.Inc(d => d.Requests, (long)batch.Count).Inc(d => d.ReservedTokens, estimated).Inc(d => d.CommittedTokens, estimated));
+                filter &= f.Lte(UsageDocument.CommittedTokensField, tokens - estimated);
+            updates.Add(u.Inc(UsageDocument.RequestsField, (long)batch.Count).Inc(UsageDocument.ReservedTokensField, estimated).Inc(UsageDocument.CommittedTokensField, estimated));
             if (first.Rate is { } rate && first.Window is { } index)
             {
                 filter &= f.Eq("rw.i", index) & f.Lt("rw.n", rate.Limit - others);
@@ -226,21 +227,21 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         RateWindow? rate, long? window, bool countedBefore, bool sameWindow, bool upsert, CancellationToken cancellationToken)
     {
         var f = Builders<UsageDocument>.Filter;
-        var filter = f.Eq(u => u.Id, usageId) & f.Exists($"open.{id}", false);
+        var filter = f.Eq(IdField, usageId) & f.Exists($"open.{id}", false);
         var update = Builders<UsageDocument>.Update
-            .Inc(u => u.ReservedTokens, estimatedTokens).Inc(u => u.CommittedTokens, estimatedTokens)
+            .Inc(UsageDocument.ReservedTokensField, estimatedTokens).Inc(UsageDocument.CommittedTokensField, estimatedTokens)
             .Set($"open.{id}", new OpenReservation { Tokens = estimatedTokens, At = now.UtcDateTime })
-            .SetOnInsert(u => u.UserId, userId).SetOnInsert(u => u.Month, month).SetOnInsert(u => u.Plan, plan.Name);
+            .SetOnInsert(UsageDocument.UserIdField, userId).SetOnInsert(UsageDocument.MonthField, month).SetOnInsert(UsageDocument.PlanField, plan.Name);
         if (!countedBefore)
         {
             // Counted once: not again while it is recent (a copy coming back after a crash between settling and storing).
             filter &= f.Ne($"recent.{SlotOf(id)}.i", id);
             if (plan.Limits.MonthlyRequests is { } requests)
-                filter &= f.Lt(u => u.Requests, requests);
-            update = update.Inc(u => u.Requests, 1);
+                filter &= f.Lt(UsageDocument.RequestsField, requests);
+            update = update.Inc(UsageDocument.RequestsField, 1L);
         }
         if (plan.Limits.MonthlyTokens is { } tokens)
-            filter &= f.Lte(u => u.CommittedTokens, tokens - estimatedTokens);
+            filter &= f.Lte(UsageDocument.CommittedTokensField, tokens - estimatedTokens);
         // Every attempt that reserves counts against the rate, a resend of a failed request too.
         if (rate is not null && window is { } index)
         {
@@ -252,7 +253,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             else
             {
                 filter &= f.Not(f.Gte("rw.i", index));
-                update = update.Set(u => u.RateWindow, new RateWindowCount { Index = index, Count = 1 });
+                update = update.Set(UsageDocument.RateWindowField, new RateWindowCount { Index = index, Count = 1 });
             }
         }
         return TryUpdateAsync(filter, update, upsert, cancellationToken);
@@ -332,7 +333,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         {
             var f = Builders<UsageDocument>.Filter;
             var u = Builders<UsageDocument>.Update;
-            var filter = f.Eq(d => d.Id, usageId);
+            var filter = f.Eq(IdField, usageId);
             var updates = new List<UpdateDefinition<UsageDocument>>();
             // Two of a batch in one recent slot: the later is what the slot holds, as if they had gone one after the other.
             var slots = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -346,7 +347,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             updates.AddRange(slots.Select(s => u.Set($"recent.{s.Key}", new RecentAdmission { RequestId = s.Value })));
             var reserved = batch.Sum(e => e.Item.Reservation.Tokens);
             var charged = batch.Sum(e => e.Item.ChargedTokens);
-            updates.Add(u.Inc(d => d.ReservedTokens, -reserved).Inc(d => d.UsedTokens, charged).Inc(d => d.CommittedTokens, charged - reserved));
+            updates.Add(u.Inc(UsageDocument.ReservedTokensField, -reserved).Inc(UsageDocument.UsedTokensField, charged).Inc(UsageDocument.CommittedTokensField, charged - reserved));
             if (await AllAppliedAsync(batch, filter, u.Combine(updates)))
                 return;
         }
@@ -361,12 +362,12 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     {
         var id = reservation.RequestId.ToString("D");
         var f = Builders<UsageDocument>.Filter;
-        var finished = await _usage.UpdateOneAsync(f.Eq(u => u.Id, reservation.UsageId) & f.Eq($"open.{id}.e", reservation.Tokens),
+        var finished = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & f.Eq($"open.{id}.e", reservation.Tokens),
             Builders<UsageDocument>.Update
                 .Unset($"open.{id}")
                 .Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
-                .Inc(u => u.ReservedTokens, -reservation.Tokens).Inc(u => u.UsedTokens, chargedTokens)
-                .Inc(u => u.CommittedTokens, chargedTokens - reservation.Tokens));
+                .Inc(UsageDocument.ReservedTokensField, -reservation.Tokens).Inc(UsageDocument.UsedTokensField, chargedTokens)
+                .Inc(UsageDocument.CommittedTokensField, chargedTokens - reservation.Tokens));
         // The reservation was already ended by another holder of it (a worker that lost its lease while stalled, then gave
         // it back; a settlement applied though its reply was lost): what this call used is still charged.
         if (finished.MatchedCount == 0 && chargedTokens > 0)

@@ -10,13 +10,17 @@ namespace Vocab.Plans;
 [BsonIgnoreExtraElements]
 public sealed class RequestClaimDocument
 {
+    // Element names, for updates built as strings on the hot path (a lambda is translated on every call).
+    internal const string UserIdField = "userId", FingerprintField = "fingerprint", OwnerField = "owner", LeaseUntilField = "leaseUntil",
+        CreatedAtField = "createdAt", ExpiresAtField = "expiresAt";
+
     [BsonId]
     public string RequestId { get; set; } = "";
 
-    [BsonElement("userId")]
+    [BsonElement(UserIdField)]
     public string UserId { get; set; } = "";
 
-    [BsonElement("fingerprint")]
+    [BsonElement(FingerprintField)]
     public string Fingerprint { get; set; } = "";
 
     /// <summary>
@@ -28,19 +32,19 @@ public sealed class RequestClaimDocument
     public string? CountedMonth { get; set; }
 
     /// <summary>Who produces the answer now; null when nobody does.</summary>
-    [BsonElement("owner")]
+    [BsonElement(OwnerField)]
     [BsonIgnoreIfNull]
     public string? Owner { get; set; }
 
     /// <summary>Until when <see cref="Owner"/> holds it; a crashed owner's lease runs out and another takes over.</summary>
-    [BsonElement("leaseUntil")]
+    [BsonElement(LeaseUntilField)]
     [BsonIgnoreIfNull]
     public DateTime? LeaseUntil { get; set; }
 
-    [BsonElement("createdAt")]
+    [BsonElement(CreatedAtField)]
     public DateTime CreatedAt { get; set; }
 
     /// <summary>Removed by a TTL index after <c>Plans:LedgerRetention</c>.</summary>
-    [BsonElement("expiresAt")]
+    [BsonElement(ExpiresAtField)]
     public DateTime ExpiresAt { get; set; }
 }

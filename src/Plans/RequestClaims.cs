@@ -144,11 +144,14 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
     /// </summary>
     private UpdateDefinition<RequestClaimDocument> UpdateOf(Registration registration)
     {
+        // Element names, not lambdas: this runs for every request, and a lambda is translated on every call.
         var update = Builders<RequestClaimDocument>.Update
-            .SetOnInsert(c => c.UserId, registration.UserId).SetOnInsert(c => c.Fingerprint, registration.Fingerprint)
-            .SetOnInsert(c => c.CreatedAt, registration.Now).SetOnInsert(c => c.ExpiresAt, registration.Now + options.Value.LedgerRetention);
+            .SetOnInsert(RequestClaimDocument.UserIdField, registration.UserId).SetOnInsert(RequestClaimDocument.FingerprintField, registration.Fingerprint)
+            .SetOnInsert(RequestClaimDocument.CreatedAtField, registration.Now)
+            .SetOnInsert(RequestClaimDocument.ExpiresAtField, registration.Now + options.Value.LedgerRetention);
         if (registration.LeaseOwner is not null)
-            update = update.SetOnInsert(c => c.Owner, registration.LeaseOwner).SetOnInsert(c => c.LeaseUntil, registration.Now + registration.Lease);
+            update = update.SetOnInsert(RequestClaimDocument.OwnerField, registration.LeaseOwner)
+                .SetOnInsert(RequestClaimDocument.LeaseUntilField, (DateTime?)(registration.Now + registration.Lease));
         return update;
     }
 
@@ -163,7 +166,7 @@ public sealed class RequestClaims(VocabDatabase database, IOptions<PlansOptions>
     }
 
     private Task<RequestClaimDocument> UpsertAsync(string id, UpdateDefinition<RequestClaimDocument> update, CancellationToken cancellationToken) =>
-        _claims.FindOneAndUpdateAsync<RequestClaimDocument>(c => c.RequestId == id, update,
+        _claims.FindOneAndUpdateAsync(Builders<RequestClaimDocument>.Filter.Eq("_id", id), update,
             new FindOneAndUpdateOptions<RequestClaimDocument> { IsUpsert = true, ReturnDocument = ReturnDocument.After }, cancellationToken);
 
     /// <summary>Takes (or renews) the lease on the request for <paramref name="owner"/>; false while another holds it.</summary>

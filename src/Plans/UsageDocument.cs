@@ -11,31 +11,35 @@ namespace Vocab.Plans;
 [BsonIgnoreExtraElements]
 public sealed class UsageDocument
 {
+    // Element names, for updates built as strings on the hot path (a lambda is translated on every call).
+    internal const string UserIdField = "userId", MonthField = "month", PlanField = "plan", RequestsField = "requests",
+        ReservedTokensField = "reservedTokens", UsedTokensField = "usedTokens", CommittedTokensField = "committedTokens", RateWindowField = "rw";
+
     [BsonId]
     public string Id { get; set; } = "";
 
-    [BsonElement("userId")]
+    [BsonElement(UserIdField)]
     public string UserId { get; set; } = "";
 
-    [BsonElement("month")]
+    [BsonElement(MonthField)]
     public string Month { get; set; } = "";
 
-    [BsonElement("plan")]
+    [BsonElement(PlanField)]
     public string Plan { get; set; } = "";
 
-    [BsonElement("requests")]
+    [BsonElement(RequestsField)]
     public long Requests { get; set; }
 
     /// <summary>Estimated tokens of admitted requests not yet settled.</summary>
-    [BsonElement("reservedTokens")]
+    [BsonElement(ReservedTokensField)]
     public long ReservedTokens { get; set; }
 
     /// <summary>Actual tokens of settled requests.</summary>
-    [BsonElement("usedTokens")]
+    [BsonElement(UsedTokensField)]
     public long UsedTokens { get; set; }
 
     /// <summary>Reserved plus used: what the token quota is checked against.</summary>
-    [BsonElement("committedTokens")]
+    [BsonElement(CommittedTokensField)]
     public long CommittedTokens { get; set; }
 
     /// <summary>By slot (a hash of the request id): the last request settled or given back in it.</summary>
@@ -47,7 +51,7 @@ public sealed class UsageDocument
     public Dictionary<string, OpenReservation> Open { get; set; } = [];
 
     /// <summary>The latest rate window the user was counted in, and its count; null before the first.</summary>
-    [BsonElement("rw")]
+    [BsonElement(RateWindowField)]
     [BsonIgnoreIfNull]
     public RateWindowCount? RateWindow { get; set; }
 }

@@ -6,6 +6,9 @@ namespace Vocab.Vocabularies;
 /// <summary>A stored vocabulary list; its id is the request id, so a redelivered request finds it.</summary>
 public sealed class VocabularyDocument
 {
+    // Element names, for the lookups every request makes (a lambda is translated on every call).
+    internal const string ReuseKeyField = "reuseKey", ReusedField = "reused";
+
     [BsonId]
     public string RequestId { get; set; } = "";
 
@@ -37,7 +40,7 @@ public sealed class VocabularyDocument
     public DateTime CreatedAt { get; set; }
 
     /// <summary>The question this list answers (transcript hash, languages, maxItems, model, prompt version), for reuse.</summary>
-    [BsonElement("reuseKey")]
+    [BsonElement(ReuseKeyField)]
     [BsonIgnoreIfNull]
     public string? ReuseKey { get; set; }
 
@@ -46,7 +49,7 @@ public sealed class VocabularyDocument
     public string? PromptVersion { get; set; }
 
     /// <summary>True when the list was copied from an earlier answer to the same question: no LLM call, 0 tokens.</summary>
-    [BsonElement("reused")]
+    [BsonElement(ReusedField)]
     public bool Reused { get; set; }
 
     /// <summary>The event and reply form of this document.</summary>

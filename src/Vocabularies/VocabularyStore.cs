@@ -47,7 +47,7 @@ public sealed class VocabularyStore(VocabDatabase database)
     {
         var keys = batch.Select(e => e.Item).Distinct(StringComparer.Ordinal).ToList();
         var f = Builders<VocabularyDocument>.Filter;
-        var found = await _collection.Find(f.In(d => d.ReuseKey, keys) & f.Ne(d => d.Reused, true)).ToListAsync();
+        var found = await _collection.Find(f.In(VocabularyDocument.ReuseKeyField, keys) & f.Ne(VocabularyDocument.ReusedField, true)).ToListAsync();
         var byKey = found.GroupBy(d => d.ReuseKey ?? "", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         foreach (var entry in batch)
             entry.Complete(byKey.GetValueOrDefault(entry.Item));
@@ -56,7 +56,7 @@ public sealed class VocabularyStore(VocabDatabase database)
     private async Task FindAllByRequestIdAsync(string _, IReadOnlyList<GroupCommitEntry<string, VocabularyDocument?>> batch)
     {
         var ids = batch.Select(e => e.Item).Distinct(StringComparer.Ordinal).ToList();
-        var found = (await _collection.Find(Builders<VocabularyDocument>.Filter.In(d => d.RequestId, ids)).ToListAsync())
+        var found = (await _collection.Find(Builders<VocabularyDocument>.Filter.In("_id", ids)).ToListAsync())
             .ToDictionary(d => d.RequestId, StringComparer.Ordinal);
         foreach (var entry in batch)
             entry.Complete(found.GetValueOrDefault(entry.Item));
