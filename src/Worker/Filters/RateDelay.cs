@@ -40,7 +40,7 @@ public static class RateDelay
             throw new InvalidOperationException("The received message has no RabbitMQ channel to delay it on.");
         var queue = QueueNames.Delay(inputQueue, step);
         var declared = DeclaredQueues.GetOrCreateValue(channel.ConnectionContext.Connection);
-        if (!declared.ContainsKey(queue))
+        if (!declared.TryGetValue(queue, out var declaredAt) || Environment.TickCount64 - declaredAt > DeclaredFor)
             await DeclareAsync(channel, queue, inputQueue, queueArguments, step, declared, context.CancellationToken);
 
         var properties = new BasicProperties(delivery.Properties)
@@ -59,18 +59,24 @@ public static class RateDelay
         }
         catch (MessageReturnedException)
         {
-            // Declared on this connection once, then deleted (by ops, or a policy): declared again and sent once more.
+            // Declared on this connection, then deleted (by ops, or a policy): declared again and sent once more. Returned
+            // means no queue took it, so nothing is sent twice. (A return is seen because the bus confirms publishes,
+            // MassTransit's default; the worker never turns that off.)
             await DeclareAsync(channel, queue, inputQueue, queueArguments, step, declared, context.CancellationToken);
             await channel.BasicPublishAsync("", queue, true, properties, body, true, context.CancellationToken);
         }
     }
 
-    // The delay queues declared on each connection: declaring is a broker round trip, and a burst parks hundreds of
-    // messages a second. A new connection (a reconnect, another node) declares again.
-    private static readonly ConditionalWeakTable<IConnection, ConcurrentDictionary<string, bool>> DeclaredQueues = new();
+    // The delay queues declared on each connection, and when (Environment.TickCount64): declaring is a broker round trip,
+    // and a burst parks hundreds of messages a second. A new connection (a reconnect, another node) declares again, and
+    // so does a declaration older than DeclaredFor: a declare counts as use of the queue for an `expires` policy, which a
+    // publish does not, and it fails loudly if the queue was replaced by one with other arguments.
+    private static readonly ConditionalWeakTable<IConnection, ConcurrentDictionary<string, long>> DeclaredQueues = new();
+
+    private const long DeclaredFor = 60_000;
 
     private static async Task DeclareAsync(ChannelContext channel, string queue, string inputQueue, IReadOnlyDictionary<string, object> queueArguments,
-        TimeSpan step, ConcurrentDictionary<string, bool> declared, CancellationToken cancellationToken)
+        TimeSpan step, ConcurrentDictionary<string, long> declared, CancellationToken cancellationToken)
     {
         var arguments = new Dictionary<string, object>(queueArguments)
         {
@@ -79,6 +85,6 @@ public static class RateDelay
             ["x-dead-letter-routing-key"] = inputQueue,
         };
         await channel.QueueDeclare(queue, true, false, false, arguments, cancellationToken);
-        declared[queue] = true;
+        declared[queue] = Environment.TickCount64;
     }
 }
