@@ -55,9 +55,7 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
             await ParkAsync(context, request, who);
             return;
         }
-        var waitStarted = time.GetTimestamp();
-        using var turn = await scheduler.EnterAsync(who, estimator.Estimate(request), context.CancellationToken);
-        metrics.TurnWaited(plan.Name, time.GetElapsedTime(waitStarted));
+        using var turn = await metrics.TimeTurnAsync(plan.Name, scheduler.EnterAsync(who, estimator.Estimate(request), context.CancellationToken));
         context.AddOrUpdatePayload(() => turn, _ => turn);
         try
         {
