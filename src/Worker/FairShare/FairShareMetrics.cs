@@ -10,10 +10,9 @@ namespace Vocab.Worker.FairShare;
 /// </summary>
 public sealed class FairShareMetrics
 {
-    private readonly TimeProvider _time;
-
     public const string MeterName = "Vocab.FairShare";
 
+    private readonly TimeProvider _time;
     private readonly Counter<long> _parked;
     private readonly Histogram<double> _turnWait;
 
@@ -22,7 +21,7 @@ public sealed class FairShareMetrics
         _time = time;
         var meter = meters.Create(MeterName);
         _parked = meter.CreateCounter<long>("vocab.fair_share.parked", description: "Requests parked on a delay queue over their user's fair share");
-        _turnWait = meter.CreateHistogram<double>("vocab.fair_share.turn_wait", unit: "ms", description: "Time a held request waited for its LLM turn, by plan");
+        _turnWait = meter.CreateHistogram<double>("vocab.fair_share.turn_wait", unit: "ms", description: "Time a held request waited for its LLM turn (or gave up), by plan and outcome");
         meter.CreateObservableGauge("vocab.fair_share.users", () => scheduler.TrackedUsers, description: "Users with messages held, waiting or in a call");
     }
 
