@@ -28,12 +28,38 @@ public sealed class OidcProviderProcess : IAsyncDisposable
     /// <summary>The <c>kid</c> it signs with now.</summary>
     public string SigningKeyId { get; private set; } = "";
 
-    /// <summary>A free loopback port (nothing listening yet), for a provider started later.</summary>
+    /// <summary>
+    /// A free loopback port (nothing listening yet), for a provider started later, or started again on the same port:
+    /// below the kernel's ephemeral range, so no outgoing connection is given it in the meantime (a port the kernel
+    /// hands out, as binding port 0 does, can be, and then the provider cannot start).
+    /// </summary>
     public static int FreePort()
     {
+        var below = EphemeralRangeStart();
+        for (var attempt = 0; attempt < 100 && below > 20_000; attempt++)
+        {
+            var port = Random.Shared.Next(10_000, below);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static int EphemeralRangeStart()
+    {
+        const string range = "/proc/sys/net/ipv4/ip_local_port_range";
+        return File.Exists(range) && int.TryParse(File.ReadAllText(range).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0],
+            System.Globalization.CultureInfo.InvariantCulture, out var start) ? start : 0;
     }
 
     /// <summary>A provider object for <paramref name="port"/>, not started: <see cref="StartAsync"/> starts it.</summary>
