@@ -6,10 +6,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+command -v dotnet >/dev/null || { echo "[$(basename "$0" .sh)] needs the .NET 10 SDK (dotnet): https://dotnet.microsoft.com/download/dotnet/10.0" >&2; exit 1; }
 export Llm__ApiKey="${Llm__ApiKey:-ollama}"
 # Say first whether there is an LLM to talk to: without one every request ends as llm_unavailable.
 llm="${Llm__Endpoint:-http://127.0.0.1:11434/v1}"
-if command -v curl >/dev/null && curl -fsS -m 5 -H "Authorization: Bearer $Llm__ApiKey" "${llm%/}/models" >/dev/null 2>&1; then
+if ! command -v curl >/dev/null; then
+  echo "[run] LLM endpoint $llm (Llm:Endpoint) not checked: curl is not installed yet (scripts/services.sh installs it)" >&2
+elif curl -fsS -m 5 -H "Authorization: Bearer $Llm__ApiKey" "${llm%/}/models" >/dev/null 2>&1; then
   echo "[run] LLM endpoint $llm (Llm:Endpoint) answered; model ${Llm__Model:-llama3.1} (Llm:Model)" >&2
 else
   echo "[run] LLM endpoint $llm (Llm:Endpoint) did not answer: set Llm__Endpoint, Llm__Model and Llm__ApiKey" \

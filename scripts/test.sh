@@ -3,6 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+command -v dotnet >/dev/null || { echo "[$(basename "$0" .sh)] needs the .NET 10 SDK (dotnet): https://dotnet.microsoft.com/download/dotnet/10.0" >&2; exit 1; }
 scripts/services.sh up
 # shellcheck disable=SC1091
 source .services/env

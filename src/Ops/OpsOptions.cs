@@ -28,6 +28,8 @@ public sealed class OpsOptions
     [Required(ErrorMessage = "Ops:ManagementUser is required.")]
     public string ManagementUser { get; set; } = "";
 
+    /// <summary>That account's password (a secret: from the environment, e.g. compose's RABBITMQ_OPS_PASSWORD).</summary>
+    [Required(ErrorMessage = "Ops:ManagementPassword is required: the password of Ops:ManagementUser on the RabbitMQ management API.")]
     public string ManagementPassword { get; set; } = "";
 
     /// <summary>The broker's virtual host whose queues the system page shows.</summary>

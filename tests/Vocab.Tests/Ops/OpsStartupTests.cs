@@ -17,6 +17,7 @@ public sealed class OpsStartupTests
             ["Security:RequireTls"] = "false",
             ["Ops:ManagementUri"] = "http://127.0.0.1:15672/",
             ["Ops:ManagementUser"] = "guest",
+            ["Ops:ManagementPassword"] = "guest",
             // A queue no test uses: the console must not consume anyone's dead letters while it fails to start.
             ["Ops:QueueName"] = $"ops-startup-{Guid.NewGuid():N}",
             ["Kestrel:Certificates:Default:Path"] = Path.Combine(ServiceAddresses.CertificatesDirectory, "bridge.pem"),
@@ -27,6 +28,7 @@ public sealed class OpsStartupTests
 
     [Theory]
     [InlineData("Ops:ManagementUri", "", "Ops:ManagementUri")]
+    [InlineData("Ops:ManagementPassword", "", "Ops:ManagementPassword")]
     [InlineData("Ops:ReplaysPerSecond", "0", "Ops:ReplaysPerSecond")]
     [InlineData("Ops:FailureRetention", "00:00:10", "Ops:FailureRetention")]
     [InlineData("Ops:SessionLifetime", "3.00:00:00", "Ops:SessionLifetime")]
