@@ -39,6 +39,12 @@ public static class VocabHeaders
     /// <summary>Set on a dead-lettered copy whose body was dropped because it could not be cleaned of credentials with certainty.</summary>
     public const string BodyRemoved = "Vocab-Body-Removed";
 
+    /// <summary>
+    /// Set by the worker on a dead-lettered copy from which it dropped publisher headers over the budget of what it carries
+    /// (<c>Vocab.Messaging.HeaderBudget</c>): how many.
+    /// </summary>
+    public const string HeadersDropped = "Vocab-Headers-Dropped";
+
     /// <summary>Set by the worker on every dead-lettered copy: an id it assigned, by which ops replay or purge that copy.</summary>
     public const string DeadLetterId = "Vocab-Dead-Letter-Id";
 

@@ -8,6 +8,7 @@ using Vocab.Authentication;
 using Vocab.Vocabularies;
 using RabbitMQ.Client;
 using Vocab.Contracts;
+using Vocab.Messaging;
 using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
 
@@ -110,7 +111,7 @@ public sealed class ThinBridgeReviewTests(ThinBridgeReviewTests.QuotaWorker fixt
         {
             var properties = new BasicProperties
             {
-                ContentType = "application/json", ReplyTo = $"gone-{Guid.NewGuid():N}", CorrelationId = Guid.NewGuid().ToString(), MessageId = messageId,
+                ContentType = "application/json", ReplyTo = $"{ReplyQueues.ServerNamedPrefix}gone-{Guid.NewGuid():N}", CorrelationId = Guid.NewGuid().ToString(), MessageId = messageId,
                 Headers = new Dictionary<string, object?> { [VocabHeaders.ApiKey] = key, [VocabHeaders.AnswerWithoutWaiting] = "true" },
             };
             await channel.BasicPublishAsync(WorkerFixture.QueueName, "", false, properties,

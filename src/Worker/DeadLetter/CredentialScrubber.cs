@@ -1,4 +1,5 @@
 using RabbitMQ.Client;
+using Vocab.Contracts;
 using Vocab.Messaging;
 
 namespace Vocab.Worker.DeadLetter;
@@ -6,7 +7,8 @@ namespace Vocab.Worker.DeadLetter;
 /// <summary>
 /// Makes the copy of a message that the worker keeps on a dead-letter queue. It fails closed: credential and trusted
 /// headers are dropped by name; then any header, property or body that still holds a credential (a presented value or
-/// anything shaped like one) is dropped too, the body included, while the rest of the metadata stays for ops.
+/// anything shaped like one) is dropped too, the body included, while the rest of the metadata stays for ops, within
+/// <see cref="HeaderBudget.PublisherBytes"/> of the publisher's headers.
 /// </summary>
 public static class CredentialScrubber
 {
@@ -39,12 +41,25 @@ public static class CredentialScrubber
             removedBecause = BodyRemoval.CredentialInBody;
 
         var headers = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        long kept = 0;
+        var dropped = 0;
         foreach (var (name, value) in inbound)
         {
-            if (!TrustedHeaders.IsCredential(name) && !TrustedHeaders.IsTrusted(name) && !TrustedHeaders.IsRequesterOnly(name) &&
-                !detector.Appears(name + "=" + HeaderText.Of(value)))
-                headers[name] = value;
+            if (TrustedHeaders.IsCredential(name) || TrustedHeaders.IsTrusted(name) || TrustedHeaders.IsRequesterOnly(name) ||
+                detector.Appears(name + "=" + HeaderText.Of(value)))
+                continue;
+            // Within the budget only: a copy must stay writable whatever the publisher sent (one frame for all headers).
+            var size = HeaderBudget.SizeOf(name, value);
+            if (kept + size > HeaderBudget.PublisherBytes)
+            {
+                dropped++;
+                continue;
+            }
+            kept += size;
+            headers[name] = value;
         }
+        if (dropped > 0)
+            headers[VocabHeaders.HeadersDropped] = dropped;
 
         var properties = original is null ? new BasicProperties() : new BasicProperties(original);
         properties.Headers = headers;

@@ -38,6 +38,10 @@ public static class RateDelay
     {
         if (!context.TryGetPayload(out ChannelContext? channel) || !context.TryGetPayload(out RabbitMqBasicConsumeContext? delivery))
             throw new InvalidOperationException("The received message has no RabbitMQ channel to delay it on.");
+        // Sent on whole, with the worker's headers added: headers near a frame's size would make the copy too large for
+        // one, and the broker would close the worker's connection at every redelivery. Refused instead (never retried).
+        if (HeaderBudget.SizeOf(delivery.Properties.Headers) > HeaderBudget.MessageBytes)
+            throw new InvalidRequestException($"Invalid request: its headers take more than {HeaderBudget.MessageBytes} bytes.");
         var queue = QueueNames.Delay(inputQueue, step);
         var declared = DeclaredQueues.GetOrCreateValue(channel.ConnectionContext.Connection);
         if (!declared.TryGetValue(queue, out var declaredAt) || Environment.TickCount64 - declaredAt > DeclaredFor)

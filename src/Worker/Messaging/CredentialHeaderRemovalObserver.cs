@@ -54,6 +54,30 @@ public sealed class CredentialHeaderRemovalObserver : ISendObserver, IPublishObs
             foreach (var name in remove)
                 context.Headers.Set(name, null);
         }
+        KeepWithinBudget(context);
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Drops the headers copied from the consumed message once they take more than <see cref="HeaderBudget.PublisherBytes"/>:
+    /// an answer must stay writable in one frame whatever the publisher sent. MassTransit's own and the worker's stay.
+    /// </summary>
+    private static void KeepWithinBudget(SendContext context)
+    {
+        long size = 0;
+        foreach (var (name, value) in context.Headers.GetAll())
+        {
+            if (IsCopied(name))
+                size += HeaderBudget.SizeOf(name, value);
+        }
+        if (size <= HeaderBudget.PublisherBytes)
+            return;
+        var copied = context.Headers.GetAll().Where(h => IsCopied(h.Key)).Select(h => h.Key).ToList();
+        foreach (var name in copied)
+            context.Headers.Set(name, null);
+    }
+
+    private static bool IsCopied(string name) =>
+        !name.StartsWith("MT-", StringComparison.OrdinalIgnoreCase) && !name.StartsWith(VocabHeaders.Prefix, StringComparison.OrdinalIgnoreCase) &&
+        !name.Equals(VocabHeaders.RateLimit, StringComparison.OrdinalIgnoreCase) && !name.Equals(VocabHeaders.RateLimitPolicy, StringComparison.OrdinalIgnoreCase);
 }

@@ -22,7 +22,9 @@ public static class RejectionReply
         receiveContext.GetOrAddPayload(() => new Sent());
         var rejection = new GenerateVocabularyRejected
         {
-            RequestId = request?.RequestId ?? Guid.Empty, VideoId = request?.VideoId ?? "", Reason = reason,
+            // Echoed only within the rules' length: a refusal may come before the request was validated.
+            RequestId = request?.RequestId ?? Guid.Empty, VideoId = request?.VideoId is { Length: <= GenerateVocabularyRules.MaxVideoIdLength } videoId ? videoId : "",
+            Reason = reason,
             RetryAfterSeconds = retryAfterSeconds, QuotaResetsAt = quotaResetsAt,
         };
         if (await RequesterReply.SendAsync(receiveContext, consumeContext, rejection))

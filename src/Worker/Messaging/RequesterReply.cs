@@ -3,12 +3,14 @@ using MassTransit;
 using MassTransit.RabbitMqTransport;
 using RabbitMQ.Client;
 using Vocab.Contracts;
+using Vocab.Messaging;
 
 namespace Vocab.Worker.Messaging;
 
 /// <summary>
 /// Answers whoever asked: a MassTransit requester gets a normal response; a plain-JSON publisher that set AMQP
-/// <c>reply_to</c> gets plain camelCase JSON on that queue with its own <c>correlation_id</c> (the usual RabbitMQ RPC pattern).
+/// <c>reply_to</c> gets plain camelCase JSON on that queue with its own <c>correlation_id</c> (the usual RabbitMQ RPC pattern),
+/// if the queue is one only that publisher reads (<see cref="ReplyQueues"/>); any other is not answered.
 /// </summary>
 public static class RequesterReply
 {
@@ -18,26 +20,42 @@ public static class RequesterReply
     // subscriber reads them, so no requester's answer may go there, whatever address the publisher named.
     private static readonly string ContractExchangePrefix = typeof(GenerateVocabulary).Namespace + ":";
 
-    /// <summary>True when someone waits for an answer: a MassTransit requester, or a publisher that set <c>reply_to</c>.</summary>
+    /// <summary>
+    /// True when someone waits for an answer: a MassTransit requester, or a publisher that set a <c>reply_to</c> the worker
+    /// answers on (<see cref="ReplyQueues.IsAnswerable"/>).
+    /// </summary>
     public static bool IsWaiting(ReceiveContext receiveContext, ConsumeContext? consumeContext) =>
-        ResponseAddressOf(consumeContext) is not null ||
-        (receiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? delivery) && !string.IsNullOrEmpty(delivery.Properties.ReplyTo));
+        ResponseAddressOf(receiveContext, consumeContext) is not null || ReplyQueueOf(receiveContext) is not null;
 
-    /// <summary>The requester's response address, unless it names one of our message types' exchanges (a publisher's forgery).</summary>
-    private static Uri? ResponseAddressOf(ConsumeContext? consumeContext)
+    /// <summary>
+    /// The requester's response address, unless it names one of the worker's own queues or one of our message types'
+    /// exchanges (a publisher's forgery: the worker may write there, the publisher may not).
+    /// </summary>
+    private static Uri? ResponseAddressOf(ReceiveContext receiveContext, ConsumeContext? consumeContext)
     {
         if (consumeContext?.ResponseAddress is not { } address)
             return null;
-        var path = address.IsAbsoluteUri ? Uri.UnescapeDataString(address.AbsolutePath) : address.OriginalString;
-        var name = path.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
-        return name.StartsWith(ContractExchangePrefix, StringComparison.OrdinalIgnoreCase) ? null : address;
+        var name = LastSegment(address);
+        return ReplyQueues.IsWorkersOwn(name, LastSegment(receiveContext.InputAddress), ContractExchangePrefix) ? null : address;
     }
+
+    private static string LastSegment(Uri address)
+    {
+        var path = address.IsAbsoluteUri ? Uri.UnescapeDataString(address.AbsolutePath) : address.OriginalString;
+        return path.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
+    }
+
+    /// <summary>The plain publisher's <c>reply_to</c>, when it is one the worker answers on.</summary>
+    private static string? ReplyQueueOf(ReceiveContext receiveContext) =>
+        receiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? delivery) && ReplyQueues.IsAnswerable(delivery.Properties.ReplyTo)
+            ? delivery.Properties.ReplyTo
+            : null;
 
     /// <summary>Sends the reply if anyone asked for one; false when nobody did.</summary>
     public static async Task<bool> SendAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message) where T : class
     {
         receiveContext.TryGetPayload(out RateReport? report);
-        if (consumeContext is not null && ResponseAddressOf(consumeContext) is not null)
+        if (consumeContext is not null && ResponseAddressOf(receiveContext, consumeContext) is not null)
         {
             if (report is null)
                 await consumeContext.RespondAsync(message);
@@ -50,8 +68,8 @@ public static class RequesterReply
             return true;
         }
 
-        if (!receiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? delivery) ||
-            string.IsNullOrEmpty(delivery.Properties.ReplyTo) ||
+        if (ReplyQueueOf(receiveContext) is not { } replyTo ||
+            !receiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? delivery) ||
             !receiveContext.TryGetPayload(out ChannelContext? channel))
             return false;
 
@@ -70,7 +88,7 @@ public static class RequesterReply
                 [VocabHeaders.RateLimitPolicy] = report.Rate.PolicyHeader,
                 [VocabHeaders.RateLimit] = report.Rate.StatusHeader,
             };
-        await channel.BasicPublishAsync("", delivery.Properties.ReplyTo, false, properties, JsonSerializer.SerializeToUtf8Bytes(message, Json), true,
+        await channel.BasicPublishAsync("", replyTo, false, properties, JsonSerializer.SerializeToUtf8Bytes(message, Json), true,
             CancellationToken.None);
         return true;
     }

@@ -1,0 +1,28 @@
+namespace Vocab.Messaging;
+
+/// <summary>
+/// Which AMQP <c>reply_to</c> a plain publisher may name for the worker to answer on: a queue only its own connection
+/// reads, i.e. RabbitMQ's direct reply-to (<c>amq.rabbitmq.reply-to</c>) or a server-named queue (<c>amq.gen-…</c>), the
+/// two a publisher's account may read (rabbitmq/definitions.json). The worker answers through the default exchange,
+/// which reaches every queue: any other name would let a publisher have the worker write into a queue it cannot
+/// (an ops queue, another subscriber's).
+/// </summary>
+public static class ReplyQueues
+{
+    public const string DirectReplyTo = "amq.rabbitmq.reply-to";
+    public const string ServerNamedPrefix = "amq.gen-";
+
+    /// <summary>True when the worker may answer on <paramref name="replyTo"/>.</summary>
+    public static bool IsAnswerable(string? replyTo) =>
+        !string.IsNullOrEmpty(replyTo) &&
+        (replyTo.StartsWith(DirectReplyTo, StringComparison.Ordinal) || replyTo.StartsWith(ServerNamedPrefix, StringComparison.Ordinal));
+
+    /// <summary>
+    /// True when a MassTransit response address names one of the worker's own queues (the input queue
+    /// <paramref name="inputQueue"/> or one with its name and a suffix) or a contract's exchange: never answered there.
+    /// </summary>
+    public static bool IsWorkersOwn(string addressName, string inputQueue, string contractPrefix) =>
+        addressName.Equals(inputQueue, StringComparison.OrdinalIgnoreCase) ||
+        addressName.StartsWith(inputQueue + "_", StringComparison.OrdinalIgnoreCase) ||
+        addressName.StartsWith(contractPrefix, StringComparison.OrdinalIgnoreCase);
+}
