@@ -22,7 +22,17 @@ public sealed partial class FailureIngestor(FailureReader reader, FailureStore s
     public async Task<bool> IngestAsync(IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body, string kind, CancellationToken cancellationToken)
     {
         var failure = reader.Read(properties, body, kind, time.GetUtcNow().UtcDateTime, options.Value.FailureRetention);
-        var added = await store.IngestAsync(failure, cancellationToken);
+        bool added;
+        try
+        {
+            added = await store.IngestAsync(failure, cancellationToken);
+        }
+        catch (Exception e) when (UnstorableFailure.Is(e))
+        {
+            LogUnstorable(logger, failure.Id, kind, e.GetType().Name);
+            failure = UnstorableFailure.MetadataOf(failure, e);
+            added = await store.IngestAsync(failure, cancellationToken);
+        }
         if (added)
             LogIngested(logger, failure.Id, kind, failure.Reason, failure.Verified, failure.UserId, failure.KeyId);
         return added;
@@ -51,6 +61,9 @@ public sealed partial class FailureIngestor(FailureReader reader, FailureStore s
         }
         return added;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Failure {FailureId} from {Queue} cannot be stored whole ({Error}): storing its metadata only")]
+    private static partial void LogUnstorable(ILogger logger, string failureId, string queue, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Failure {FailureId} ingested from {Queue}: {Reason}, verified {Verified}, user {UserId}, key {KeyId}")]
     private static partial void LogIngested(ILogger logger, string failureId, string queue, string reason, bool verified, string? userId, string? keyId);
