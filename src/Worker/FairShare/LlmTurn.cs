@@ -31,6 +31,13 @@ public sealed class LlmTurn : IDisposable
             _scheduler.Settle(_user, _charged, usedTokens);
     }
 
+    /// <summary>
+    /// Charges the turn as a call of its estimate whatever happens next: it is held without one, waiting for another
+    /// delivery of its request. Refunded, copies of a user's own request in flight would hold turns for nothing and, its
+    /// counter staying lowest, win every turn that frees.
+    /// </summary>
+    public void SettleAsHeld() => Settle(_charged);
+
     /// <summary>Frees the turn; one never settled keeps the charge it started with.</summary>
     public void Dispose()
     {

@@ -71,6 +71,44 @@ public sealed class FairShareSchedulerTests
     }
 
     [Fact]
+    public async Task TurnsHeldWaitingForAnotherDelivery_AreChargedAsCalls_SoCopiesCannotTakeEveryFreeTurn()
+    {
+        var scheduler = Scheduler(slots: 1);
+        var copier = new ShareKey("copier", 1);
+        var other = new ShareKey("other", 1);
+        var current = await scheduler.EnterAsync(other, Tokens, default);
+        var waiting = new List<(string User, Task<LlmTurn> Turn)>();
+        for (var i = 0; i < 30; i++)
+        {
+            // The copier's are copies of its own request in flight elsewhere: each waits for that answer, calling nothing.
+            waiting.Add(("copier", scheduler.EnterAsync(copier, Tokens, default)));
+            waiting.Add(("other", scheduler.EnterAsync(other, Tokens, default)));
+        }
+
+        var servedUser = "other";
+        var copierTurns = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            if (servedUser == "copier")
+            {
+                // As the admission and fair-share filters do: held as a call, then the filter's "nothing was spent".
+                current.SettleAsHeld();
+                current.Settle(0);
+            }
+            else
+                current.Settle(Tokens);
+            current.Dispose();
+            var next = waiting.First(w => w.Turn.IsCompletedSuccessfully);
+            waiting.Remove(next);
+            servedUser = next.User;
+            copierTurns += servedUser == "copier" ? 1 : 0;
+            current = await next.Turn;
+        }
+
+        Assert.InRange(copierTurns, 9, 11); // an equal share of 20, not all of them
+    }
+
+    [Fact]
     public async Task SettledTokens_CountInPlaceOfTheEstimate()
     {
         var scheduler = Scheduler(slots: 2);
