@@ -46,4 +46,15 @@ public sealed class ReplyToTests(WorkerFixture fixture) : IClassFixture<WorkerFi
     [InlineData(null, false)]
     public void OnlyQueuesThePublisherAloneReads_AreAnswered(string? replyTo, bool answerable) =>
         Assert.Equal(answerable, ReplyQueues.IsAnswerable(replyTo));
+
+    [Theory]
+    [InlineData("generate-vocabulary", true)]
+    [InlineData("generate-vocabulary_error", true)]
+    [InlineData("GENERATE-VOCABULARY_quarantine", true)]
+    [InlineData("generate-vocabulary_delay_5s", true)]
+    [InlineData("Vocab.Contracts:VocabularyGenerated", true)]
+    [InlineData("vocab-bridge-bus-host1-abc", false)]
+    [InlineData("backend_bus_xyz", false)]
+    public void MassTransitResponseAddresses_NamingTheWorkersOwnQueues_AreNotAnswered(string name, bool workersOwn) =>
+        Assert.Equal(workersOwn, ReplyQueues.IsWorkersOwn(name, WorkerFixture.QueueName, "Vocab.Contracts:"));
 }
