@@ -1,4 +1,6 @@
+using System.Collections;
 using System.Text;
+using RabbitMQ.Client;
 
 namespace Vocab.Messaging;
 
@@ -19,20 +21,39 @@ public static class HeaderBudget
     /// </summary>
     public const int MessageBytes = 64 * 1024;
 
-    // What a table entry costs besides its name and value: the name's length byte, the value's type and length.
-    private const int EntryOverhead = 6;
+    /// <summary>
+    /// What one header takes in an AMQP field table, as RabbitMQ.Client writes it: its name's length and bytes, the value's
+    /// type byte and encoding (long strings and binary values with a 4-byte length, tables and arrays with their entries).
+    /// </summary>
+    public static long SizeOf(string name, object? value) => 1 + Encoding.UTF8.GetByteCount(name) + ValueSize(value);
 
-    /// <summary>About what one header takes in an AMQP table (an upper bound for text; nested tables as their text).</summary>
-    public static int SizeOf(string name, object? value) => EntryOverhead + Encoding.UTF8.GetByteCount(name) + value switch
+    private static long ValueSize(object? value) => value switch
     {
-        null => 0,
-        string text => Encoding.UTF8.GetByteCount(text),
-        byte[] bytes => bytes.Length,
-        ReadOnlyMemory<byte> memory => memory.Length,
-        _ => Encoding.UTF8.GetByteCount(HeaderText.Of(value) ?? ""),
+        null => 1,
+        bool or byte or sbyte => 2,
+        short or ushort => 3,
+        int or uint or float => 5,
+        decimal => 6,
+        long or ulong or double or AmqpTimestamp => 9,
+        string text => 5 + Encoding.UTF8.GetByteCount(text),
+        byte[] bytes => 5 + bytes.Length,
+        ReadOnlyMemory<byte> memory => 5 + memory.Length,
+        BinaryTableValue binary => 5 + binary.Bytes.Length,
+        IDictionary table => 5 + TableEntriesSize(table),
+        IEnumerable list => 5 + list.Cast<object?>().Sum(ValueSize),
+        // Anything else (a Guid, a date on a MassTransit send) MassTransit writes as its text.
+        _ => 5 + Encoding.UTF8.GetByteCount(HeaderText.Of(value) ?? ""),
     };
 
-    /// <summary>About what <paramref name="headers"/> take in an AMQP table.</summary>
+    private static long TableEntriesSize(IDictionary table)
+    {
+        long size = 0;
+        foreach (DictionaryEntry entry in table)
+            size += 1 + Encoding.UTF8.GetByteCount(entry.Key.ToString() ?? "") + ValueSize(entry.Value);
+        return size;
+    }
+
+    /// <summary>What <paramref name="headers"/> take in an AMQP field table (its entries).</summary>
     public static long SizeOf(IEnumerable<KeyValuePair<string, object?>>? headers)
     {
         long size = 0;

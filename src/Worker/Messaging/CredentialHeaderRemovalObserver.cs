@@ -60,7 +60,8 @@ public sealed class CredentialHeaderRemovalObserver : ISendObserver, IPublishObs
 
     /// <summary>
     /// Drops the headers copied from the consumed message once they take more than <see cref="HeaderBudget.PublisherBytes"/>:
-    /// an answer must stay writable in one frame whatever the publisher sent. MassTransit's own and the worker's stay.
+    /// an answer must stay writable in one frame whatever the publisher sent. MassTransit's own stay, and so does the
+    /// worker's rate window on an answer when it is the worker's size (the worker's values are a few dozen bytes).
     /// </summary>
     private static void KeepWithinBudget(SendContext context)
     {
@@ -72,12 +73,19 @@ public sealed class CredentialHeaderRemovalObserver : ISendObserver, IPublishObs
         }
         if (size <= HeaderBudget.PublisherBytes)
             return;
-        var copied = context.Headers.GetAll().Where(h => IsCopied(h.Key)).Select(h => h.Key).ToList();
-        foreach (var name in copied)
+        var dropped = context.Headers.GetAll()
+            .Where(h => IsCopied(h.Key) && !(IsRateWindow(h.Key) && HeaderBudget.SizeOf(h.Key, h.Value) <= RateWindowBytes))
+            .Select(h => h.Key).ToList();
+        foreach (var name in dropped)
             context.Headers.Set(name, null);
     }
 
-    private static bool IsCopied(string name) =>
-        !name.StartsWith("MT-", StringComparison.OrdinalIgnoreCase) && !name.StartsWith(VocabHeaders.Prefix, StringComparison.OrdinalIgnoreCase) &&
-        !name.Equals(VocabHeaders.RateLimit, StringComparison.OrdinalIgnoreCase) && !name.Equals(VocabHeaders.RateLimitPolicy, StringComparison.OrdinalIgnoreCase);
+    private const int RateWindowBytes = 256;
+
+    private static bool IsRateWindow(string name) =>
+        name.Equals(VocabHeaders.RateLimit, StringComparison.OrdinalIgnoreCase) || name.Equals(VocabHeaders.RateLimitPolicy, StringComparison.OrdinalIgnoreCase);
+
+    // MassTransit's own headers are "MT-" in that case (it copies a differently cased "mt-…" as a publisher's). Every
+    // other header counts, the rate window's included: a publisher may have sent those names too.
+    private static bool IsCopied(string name) => !name.StartsWith("MT-", StringComparison.Ordinal);
 }
