@@ -15,9 +15,10 @@ public static class UnstorableFailure
 
     /// <summary>True when <paramref name="error"/> says the document itself cannot be stored (not that the store is away).</summary>
     public static bool Is(Exception error) =>
-        error is BsonException or FormatException or ArgumentException ||
-        error is MongoWriteException { WriteError.Category: ServerErrorCategory.Uncategorized } ||
-        error is MongoCommandException { Code: BsonObjectTooLarge };
+        // The driver refuses before sending: an element name it cannot write, a document over the server's maximum size.
+        error is BsonSerializationException || error is FormatException && error.Message.Contains("MaxDocumentSize", StringComparison.Ordinal) ||
+        // The server refuses it as too large.
+        error is MongoWriteException { WriteError.Code: BsonObjectTooLarge } || error is MongoCommandException { Code: BsonObjectTooLarge };
 
     private const int BsonObjectTooLarge = 10334;
 

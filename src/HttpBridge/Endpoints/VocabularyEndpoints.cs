@@ -65,12 +65,17 @@ public static partial class VocabularyEndpoints
         try
         {
             var response = await requester.RequestAsync(request, credential, http.RequestAborted);
+            // Responses are matched on MassTransit's RequestId alone: one about another request is not this caller's answer.
             if (response.Is(out Response<VocabularyGenerated>? generated))
             {
+                if (generated.Message.RequestId != request.RequestId)
+                    return NotItsAnswer(http, logger, request.RequestId, generated.Message.RequestId, user);
                 PlanResponses.CopyRateHeaders(generated.Headers, http.Response);
                 return TypedResults.Ok(generated.Message);
             }
             response.Is(out Response<GenerateVocabularyRejected>? rejected);
+            if (rejected!.Message.RequestId != Guid.Empty && rejected.Message.RequestId != request.RequestId)
+                return NotItsAnswer(http, logger, request.RequestId, rejected.Message.RequestId, user);
             PlanResponses.CopyRateHeaders(rejected!.Headers, http.Response);
             LogWorkerRejected(logger, request.RequestId, rejected.Message.Reason, user);
             return PlanResponses.Refusal(http, rejected.Message.Reason, rejected.Message.RetryAfterSeconds, rejected.Message.QuotaResetsAt);
@@ -123,6 +128,15 @@ public static partial class VocabularyEndpoints
     }
 
     // Always the authenticated caller: nothing in the request can name another user.
+    private static ProblemHttpResult NotItsAnswer(HttpContext http, ILogger logger, Guid requestId, Guid answered, string user)
+    {
+        LogNotItsAnswer(logger, requestId, answered, user);
+        return ProblemResponses.ForStatus(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable");
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of user {UserId} got an answer about request {AnsweredRequestId}: not passed on")]
+    private static partial void LogNotItsAnswer(ILogger logger, Guid requestId, Guid answeredRequestId, string userId);
+
     private static string User(HttpContext http) =>
         http.User.FindFirstValue(VocabAuthenticationDefaults.UserIdClaim) ?? throw new InvalidOperationException("No authenticated user.");
 
