@@ -68,12 +68,15 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             // another message under the id (a caller's retry) is told at once that it is in progress.
             var tellInProgress = answerNow && !context.ReceiveContext.Redelivered && !RequestLease.IsOfMessage(claim.Holder, context.MessageId);
             var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
-            // Waiting for another delivery's answer holds this LLM turn: charged as a call, never refunded.
-            if (stored is null && claim.Holder is not null && context.TryGetPayload(out LlmTurn? turn))
-                turn.SettleAsHeld();
             if (stored is null)
+            {
                 (lease, stored) = await RequestLease.AcquireAsync(claims, store, request.RequestId, context.MessageId, options.RequestLease,
                     tellInProgress ? TimeSpan.Zero : options.InFlightWait, time, context.CancellationToken);
+                // Waited for another delivery's answer in this LLM turn, and did not take over to call: charged as a call,
+                // never refunded (a taken-over one is charged what its call uses, as any).
+                if (lease is null && !tellInProgress && claim.Holder is not null && context.TryGetPayload(out LlmTurn? turn))
+                    turn.SettleAsHeld();
+            }
             else
                 lease = null;
             if (stored is not null)
