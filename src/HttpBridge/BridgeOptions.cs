@@ -33,6 +33,15 @@ public sealed class BridgeOptions : IValidatableObject
     [Range(100, 10_000_000, ErrorMessage = "Bridge:ThrottledAddressLimit must be between 100 and 10000000.")]
     public int ThrottledAddressLimit { get; set; } = 100_000;
 
+    /// <summary>
+    /// Keys the requestId an <c>Idempotency-Key</c> becomes (HMAC-SHA256), so that no publisher can compute a caller's
+    /// and claim it first; the same on every bridge instance. Empty: an unkeyed hash. At least 32 bytes when set.
+    /// </summary>
+    public string IdempotencySecret { get; set; } = "";
+
+    /// <summary><see cref="IdempotencySecret"/> as bytes; null when unset.</summary>
+    public byte[]? IdempotencySecretBytes() => IdempotencySecret.Length == 0 ? null : System.Text.Encoding.UTF8.GetBytes(IdempotencySecret);
+
     /// <summary>Addresses or CIDR networks of known backends, exempt from the failed-authentication throttle.</summary>
     public string[] TrustedClients { get; set; } = [];
 
@@ -51,6 +60,8 @@ public sealed class BridgeOptions : IValidatableObject
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (IdempotencySecret.Length > 0 && System.Text.Encoding.UTF8.GetByteCount(IdempotencySecret) < 32)
+            yield return new ValidationResult("Bridge:IdempotencySecret must be at least 32 bytes when set.");
         for (var i = 0; i < TrustedClients.Length; i++)
         {
             if (!TryParseNetwork(TrustedClients[i], out _))

@@ -273,6 +273,39 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
     }
 
     /// <summary>
+    /// A bus publisher that knows a bridge caller's user id and <c>Idempotency-Key</c> (a guessable one) computes the
+    /// requestId the bridge will use and claims it first with a body of its own: unkeyed, the caller is then told its id
+    /// is reused; with <c>Bridge:IdempotencySecret</c> nobody else can compute it.
+    /// </summary>
+    [Theory]
+    [InlineData(false, HttpStatusCode.UnprocessableEntity)]
+    [InlineData(true, HttpStatusCode.OK)]
+    public async Task Bridge_IdempotencyKey_ClaimedFirstByAPublisherWhoComputedIt_OnlyWithoutASecret(bool keyed, HttpStatusCode expected)
+    {
+        var configuration = fixture.BridgeConfiguration();
+        if (keyed)
+            configuration["Bridge:IdempotencySecret"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using var bridge = await BridgeHost.StartAsync(configuration);
+        await bridge.WaitUntilReadyAsync();
+        var victim = $"victim-{Guid.NewGuid():N}";
+        var (_, victimKey) = await fixture.CreateApiKeyAsync(victim);
+        var (_, attackerKey) = await fixture.CreateApiKeyAsync($"attacker-{Guid.NewGuid():N}");
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+        const string guessable = "order-42";
+        var computed = new Guid(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{victim}\n{guessable}")).AsSpan(0, 16));
+        var template = WorkerFixture.NewRequest();
+        var preclaimed = new GenerateVocabulary
+        {
+            RequestId = computed, VideoId = template.VideoId, Transcript = "The attacker's own body.", SourceLanguage = "en", TargetLanguage = "ko", MaxItems = 3,
+        };
+        Assert.True((await fixture.RequestAsync(preclaimed, c => c.UseApiKey(attackerKey))).Is(out Response<VocabularyGenerated>? _));
+
+        using var answered = await Post(bridge, victimKey, guessable, "The caller's own body.");
+
+        Assert.Equal(expected, answered.StatusCode);
+    }
+
+    /// <summary>
     /// When a broker node goes down before confirming a publish, the publisher sends it again: a second copy of the same
     /// message (same message id), not marked redelivered, reaches another consumer while the first is produced. The
     /// requester asked once and waits for one answer; the copy waits for the first one's answer instead of telling it

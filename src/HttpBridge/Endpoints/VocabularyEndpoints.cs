@@ -38,7 +38,7 @@ public static partial class VocabularyEndpoints
     {
         var user = User(http);
         var idempotencyKey = http.Request.Headers[IdempotencyKey.HeaderName];
-        if (IdempotencyKey.RequestIdFor(user, idempotencyKey.Count == 0 ? null : idempotencyKey.ToString()) is not { } requestId)
+        if (IdempotencyKey.RequestIdFor(user, idempotencyKey.Count == 0 ? null : idempotencyKey.ToString(), options.Value.IdempotencySecretBytes()) is not { } requestId)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
                 [IdempotencyKey.HeaderName] = [$"{IdempotencyKey.HeaderName} must be 1 to {IdempotencyKey.MaxLength} printable characters."],
