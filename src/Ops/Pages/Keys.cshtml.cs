@@ -26,6 +26,8 @@ public sealed class KeysModel(ApiKeyStore keys, TokenBlacklist blacklist, AuditL
     {
         if (string.IsNullOrWhiteSpace(userId) || !Roles.All.Contains(role))
             return BadRequest();
+        if (!MayManage(role))
+            return Forbid();
         var expiresAt = expiresDays is > 0 ? Now.AddDays(expiresDays.Value) : (DateTime?)null;
         var (key, document) = await keys.CreateAsync(userId.Trim(), role, Now, expiresAt, string.IsNullOrWhiteSpace(name) ? null : name, cancellationToken: cancellationToken);
         NewKey = key;
@@ -39,6 +41,10 @@ public sealed class KeysModel(ApiKeyStore keys, TokenBlacklist blacklist, AuditL
     {
         if (!confirm)
             return BadRequest();
+        if (await keys.FindByIdAsync(keyId, cancellationToken) is not { } revoked)
+            return NotFound();
+        if (!MayManage(revoked.Role))
+            return Forbid();
         if (!await keys.RevokeAsync(keyId, Now, cancellationToken))
             return NotFound();
         Message = $"Revoked {keyId}.";
@@ -53,6 +59,8 @@ public sealed class KeysModel(ApiKeyStore keys, TokenBlacklist blacklist, AuditL
             return BadRequest();
         if (await keys.FindByIdAsync(keyId, cancellationToken) is not { Active: true } old)
             return NotFound();
+        if (!MayManage(old.Role))
+            return Forbid();
         var graceEnds = Now.AddHours(graceHours);
         var (key, created) = await keys.CreateAsync(old.UserId, old.Role, Now, old.ExpiresAt, old.Name, keyId, cancellationToken);
         var oldExpiry = old.ExpiresAt is { } e && e < graceEnds ? e : graceEnds;
@@ -74,6 +82,12 @@ public sealed class KeysModel(ApiKeyStore keys, TokenBlacklist blacklist, AuditL
         await LoadAsync(cancellationToken);
         return Page();
     }
+
+    /// <summary>
+    /// An admin manages every key; an ops operator only callers' keys (user, premium): issuing, rotating or revoking an
+    /// operator's key, or an admin key (on the unlimited plan), would let it raise itself above its own role.
+    /// </summary>
+    private bool MayManage(string role) => User.IsInRole(Roles.Admin) || role is Roles.User or Roles.Premium;
 
     private async Task LoadAsync(CancellationToken cancellationToken) =>
         Keys = await keys.ListAsync(string.IsNullOrWhiteSpace(UserFilter) ? null : UserFilter.Trim(), cancellationToken);

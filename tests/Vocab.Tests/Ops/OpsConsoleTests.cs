@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using OpenQA.Selenium;
 using Vocab.Authentication;
+using Vocab.Authentication.ApiKeys;
 using Vocab.Contracts;
 using Vocab.Failures;
 using Vocab.TestSupport;
@@ -205,6 +206,30 @@ public sealed partial class OpsConsoleTests(WorkerFixture fixture) : IClassFixtu
             ["userId"] = "victim", ["confirm"] = "true",
         }));
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(Roles.Admin, false)]
+    [InlineData(Roles.Ops, false)]
+    [InlineData(Roles.Premium, true)]
+    [InlineData(Roles.User, true)]
+    public async Task AnOpsOperator_IssuesCallersKeys_NeverAnOperatorsOrAnAdmins(string role, bool allowed)
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync($"ops-{Guid.NewGuid():N}"[..20], role: Roles.Ops);
+        using var client = _ops.Client(new CookieContainer());
+        Assert.Equal(HttpStatusCode.Redirect, (await PostSignInAsync(client, key)).StatusCode);
+        var token = AntiforgeryToken().Match(await client.GetStringAsync("/Keys")).Groups[1].Value;
+        var user = $"issued-{Guid.NewGuid():N}"[..20];
+
+        var created = await client.PostAsync("/Keys?handler=Create", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["userId"] = user, ["role"] = role, ["__RequestVerificationToken"] = token,
+        }));
+
+        var issued = await fixture.Services.GetRequiredService<ApiKeyStore>().ListAsync(user, default);
+        Assert.Equal(allowed ? 1 : 0, issued.Count);
+        if (!allowed)
+            Assert.Contains("/Forbidden", created.Headers.Location?.ToString() ?? "", StringComparison.Ordinal);
     }
 
     private static async Task<HttpResponseMessage> PostSignInAsync(HttpClient client, string credential)
