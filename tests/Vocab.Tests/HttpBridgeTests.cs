@@ -182,6 +182,19 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
         var (_, key) = await fixture.CreateApiKeyAsync("http-paging");
         Assert.Equal(HttpStatusCode.BadRequest, (await Client.SendAsync(Get("/vocabularies?page=0", key))).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await Client.SendAsync(Get("/vocabularies?pageSize=1000", key))).StatusCode);
+        // Far pages would overflow the offset (a 500 and an error logged): refused as bad input.
+        Assert.Equal(HttpStatusCode.BadRequest, (await Client.SendAsync(Get($"/vocabularies?page={int.MaxValue}", key))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Body_LargerThanAnyValidRequest_Is413_BeforeItIsRead()
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync("http-large-body");
+        var transcript = new string('a', (int)Vocab.HttpBridge.Extensions.BridgeExtensions.MaxRequestBodyBytes + 1);
+
+        var response = await Client.SendAsync(Post("large", new { transcript, sourceLanguage = "en", targetLanguage = "ko", maxItems = 3 }, key));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
     [Fact]

@@ -16,6 +16,8 @@ public static partial class VocabularyEndpoints
 {
     public const string RateLimitPolicy = "per-user";
     private const int MaxPageSize = 100;
+    // A million results deep at the largest page size; beyond, the offset would overflow.
+    private const int MaxPage = 10_000;
 
     public static IEndpointRouteBuilder MapVocabularyEndpoints(this IEndpointRouteBuilder app)
     {
@@ -116,8 +118,8 @@ public static partial class VocabularyEndpoints
         var p = page ?? 1;
         var size = pageSize ?? 20;
         var errors = new Dictionary<string, string[]>();
-        if (p < 1)
-            errors["page"] = ["page must be 1 or more."];
+        if (p is < 1 or > MaxPage)
+            errors["page"] = [$"page must be between 1 and {MaxPage}."];
         if (size is < 1 or > MaxPageSize)
             errors["pageSize"] = [$"pageSize must be between 1 and {MaxPageSize}."];
         if (errors.Count > 0)
@@ -127,7 +129,6 @@ public static partial class VocabularyEndpoints
         return TypedResults.Ok(new VocabularyPage(p, size, documents.Select(d => d.ToGenerated()).ToList()));
     }
 
-    // Always the authenticated caller: nothing in the request can name another user.
     private static ProblemHttpResult NotItsAnswer(HttpContext http, ILogger logger, Guid requestId, Guid answered, string user)
     {
         LogNotItsAnswer(logger, requestId, answered, user);
@@ -137,6 +138,7 @@ public static partial class VocabularyEndpoints
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of user {UserId} got an answer about request {AnsweredRequestId}: not passed on")]
     private static partial void LogNotItsAnswer(ILogger logger, Guid requestId, Guid answeredRequestId, string userId);
 
+    // Always the authenticated caller: nothing in the request can name another user.
     private static string User(HttpContext http) =>
         http.User.FindFirstValue(VocabAuthenticationDefaults.UserIdClaim) ?? throw new InvalidOperationException("No authenticated user.");
 

@@ -23,6 +23,9 @@ public static class BridgeExtensions
     /// <summary>The start of every bridge bus-instance queue (and exchange) name; the vocab-bridge account may use only these.</summary>
     public const string BusEndpointPrefix = "vocab-bridge-bus-";
 
+    /// <summary>The largest request body taken (413 beyond): a transcript at its limit with every character escaped (\uXXXX), and room.</summary>
+    public const long MaxRequestBodyBytes = GenerateVocabularyRules.MaxTranscriptLength * 6L + 64 * 1024;
+
     public static WebApplicationBuilder AddVocabBridge(this WebApplicationBuilder builder)
     {
         builder.AddVocabLogging();
@@ -33,6 +36,9 @@ public static class BridgeExtensions
         builder.AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", PlaintextRefusal.ServerUrls);
         builder.AddRabbitMqConnection();
         builder.AddForwardedHeadersFromTrustedProxies();
+        // The largest request a caller can send is a transcript at its limit, JSON-escaped: the server's 30 MB default
+        // would let one key hold gigabytes of bodies in flight before validation refuses them.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.AddHsts(options =>
         {
             options.MaxAge = TimeSpan.FromDays(365);
