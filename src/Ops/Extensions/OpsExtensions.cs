@@ -35,6 +35,7 @@ public static class OpsExtensions
             return new FailedAuthenticationThrottle(ops.FailedSignInsPerMinute, ops.ThrottledAddressLimit, [], sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton<OpsSignIn>();
+        services.AddSingleton<OpsSessionValidator>();
         services.AddSingleton<ChartRenderer>();
         services.AddHttpClient<BrokerQueues>((sp, client) =>
         {
@@ -59,6 +60,8 @@ public static class OpsExtensions
             options.LoginPath = "/SignIn";
             options.AccessDeniedPath = "/Forbidden";
             options.SlidingExpiration = false;
+            options.Events.OnValidatePrincipal = context =>
+                context.HttpContext.RequestServices.GetRequiredService<OpsSessionValidator>().ValidateAsync(context);
         });
         services.AddOptions<CookieAuthenticationOptions>(OpsClaims.Scheme)
             .Configure<IOptions<OpsOptions>>((cookie, ops) => cookie.ExpireTimeSpan = ops.Value.SessionLifetime);

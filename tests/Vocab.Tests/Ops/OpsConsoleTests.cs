@@ -232,6 +232,21 @@ public sealed partial class OpsConsoleTests(WorkerFixture fixture) : IClassFixtu
             Assert.Contains("/Forbidden", created.Headers.Location?.ToString() ?? "", StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ASession_EndsWithTheKeyThatOpenedIt_OnItsNextRequest()
+    {
+        var (keyId, key) = await fixture.CreateApiKeyAsync($"ops-{Guid.NewGuid():N}"[..20], role: Roles.Ops);
+        using var client = _ops.Client(new CookieContainer());
+        Assert.Equal(HttpStatusCode.Redirect, (await PostSignInAsync(client, key)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/")).StatusCode);
+
+        Assert.True(await fixture.Services.GetRequiredService<ApiKeyStore>().RevokeAsync(keyId, DateTime.UtcNow, default));
+        var after = await client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        Assert.Contains("/SignIn", after.Headers.Location?.ToString() ?? "", StringComparison.Ordinal);
+    }
+
     private static async Task<HttpResponseMessage> PostSignInAsync(HttpClient client, string credential)
     {
         var form = await client.GetStringAsync("/SignIn");
