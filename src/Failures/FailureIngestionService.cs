@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using Vocab.Messaging;
 
 namespace Vocab.Failures;
 
@@ -11,7 +12,7 @@ namespace Vocab.Failures;
 /// a broker outage and waiting for a queue the worker has not declared yet. Each delivery is acknowledged after its
 /// document is written; a failed write leaves it unacknowledged until the channel is reopened, so it comes back.
 /// </summary>
-public sealed partial class FailureIngestionService(FailureIngestor ingestor, FailureBrokerConnection broker, FailureStore store,
+public sealed partial class FailureIngestionService(FailureIngestor ingestor, BrokerConnection broker, FailureStore store,
     IOptions<FailureOptions> options, TimeProvider time, ILogger<FailureIngestionService> logger) : BackgroundService
 {
     private const int NotFound = 404;

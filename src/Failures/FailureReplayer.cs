@@ -5,6 +5,7 @@ using RabbitMQ.Client;
 using Vocab.Authentication.ApiKeys;
 using Vocab.Authentication.Jwt;
 using Vocab.Contracts;
+using Vocab.Messaging;
 using Vocab.Messaging.DeadLetters;
 
 namespace Vocab.Failures;
@@ -17,7 +18,7 @@ namespace Vocab.Failures;
 /// short-lived token for the signed user and role (the original credential was stripped), and every attempt is recorded
 /// on the failure.
 /// </summary>
-public sealed class FailureReplayer(FailureStore store, FailureBrokerConnection broker, DeadLetterSigner signer, ApiKeyStore keys,
+public sealed class FailureReplayer(FailureStore store, BrokerConnection broker, DeadLetterSigner signer, ApiKeyStore keys,
     TokenBlacklist blacklist, JwtTokenIssuer issuer, IOptions<FailureOptions> options, TimeProvider time) : IDisposable
 {
     private readonly TokenBucketRateLimiter _rate = new(new TokenBucketRateLimiterOptions

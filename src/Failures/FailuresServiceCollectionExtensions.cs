@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Vocab.Authentication;
+using Vocab.Messaging;
 using Vocab.Messaging.DeadLetters;
 using Vocab.Storage;
 
@@ -19,7 +20,7 @@ public static class FailuresServiceCollectionExtensions
         services.TryAddSingleton<FailureStore>();
         services.TryAddSingleton<FailureReader>();
         services.TryAddSingleton<FailureIngestor>();
-        services.TryAddSingleton<FailureBrokerConnection>();
+        services.TryAddSingleton<BrokerConnection>();
         services.TryAddSingleton<JwtTokenIssuer>();
         services.TryAddSingleton<FailureReplayer>();
         services.TryAddSingleton<AuditLog>();

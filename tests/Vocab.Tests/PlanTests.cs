@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using MongoDB.Driver;
 using Vocab.Authentication;
@@ -137,6 +138,11 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
         Assert.NotEmpty(await DelayQueuesAsync(vhost));
         Assert.DoesNotContain(await ErrorQueueUsersAsync(), u => u == user);
     }
+
+    [Fact]
+    public void TheWorkerSweepsItsDelayQueues() =>
+        // What the sweep does is DelayQueueSweeperTests'; here, that the production worker runs it.
+        Assert.Contains(fixture.Services.GetServices<IHostedService>(), s => s is Worker.Messaging.DelayQueueSweeper);
 
     private async Task<List<string>> DelayQueuesAsync(string vhost)
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MongoDB.Driver;
 using Vocab.Admin.Output;
 using Vocab.Failures;
+using Vocab.Messaging;
 
 namespace Vocab.Admin.Commands;
 
@@ -40,7 +41,7 @@ public static class DlqCommand
             // First, so a missing dead-letter key is named before anything connects.
             var ingestor = services.GetRequiredService<FailureIngestor>();
             await AdminHost.EnsureIndexesAsync(services, ct);
-            var connection = await services.GetRequiredService<FailureBrokerConnection>().GetAsync("vocabctl", ct);
+            var connection = await services.GetRequiredService<BrokerConnection>().GetAsync("vocabctl", ct);
             var added = await ingestor.DrainAsync(connection, ct);
             context.OutputFor(parse).Done(new { ingested = added }, $"ingested {added}");
             return 0;

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Vocab.Messaging;
 using Vocab.Worker.DeadLetter;
 using Vocab.Worker.Messaging;
 
@@ -19,6 +21,10 @@ public static class BusServiceExtensions
         // The skipped pipe, and both pipes of the quarantine endpoint.
         services.AddSingleton<ScrubbedSkippedTransportFilter>();
         services.AddSingleton(typeof(BrokerDeadLetterFilingFilter<>));
+        // The parkers tell the sweeper which delay queues they use.
+        services.TryAddSingleton<BrokerConnection>();
+        services.AddSingleton<DelayQueueSweeper>();
+        services.AddHostedService(provider => provider.GetRequiredService<DelayQueueSweeper>());
         return services;
     }
 }

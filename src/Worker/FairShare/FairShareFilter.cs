@@ -23,17 +23,12 @@ namespace Vocab.Worker.FairShare;
 /// what the call used (nothing for a reused result or a refusal).
 /// </summary>
 public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, PlanCatalog plans, RequestTokenEstimator estimator,
-    IOptions<MessagingOptions> messaging, TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
+    IOptions<MessagingOptions> messaging, DelayQueueSweeper sweeper, TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
     : IFilter<ConsumeContext<T>>
     where T : class
 {
     /// <summary>When a parked message is due back (Unix milliseconds), so a message that comes back early keeps its place.</summary>
     public const string DueHeader = "X-Vocab-Fair-Due-Ms";
-
-    // Delay queues for parking: finer than the rate delay's, since a turn comes in seconds. A message is parked for the
-    // largest step that does not pass its due time (it is never late), and parked again if it comes back early; the
-    // longer steps keep a very long backlog from cycling through the worker every minute.
-    private static readonly TimeSpan[] Steps = new[] { 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 300 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();
 
     // A due time further ahead than this is not believed (the header is the publisher's to forge, if only to its own cost).
     private static readonly TimeSpan LatestDue = TimeSpan.FromHours(1);
@@ -80,10 +75,11 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
     {
         var due = scheduler.ParkUntil(who, DueOf(context.ReceiveContext));
         var wait = due - time.GetUtcNow();
-        var step = Steps.LastOrDefault(s => s <= wait, Steps[0]);
+        var step = RateDelay.FairShareSteps.LastOrDefault(s => s <= wait, RateDelay.FairShareSteps[0]);
         var options = messaging.Value;
-        await RateDelay.SendAsync(context.ReceiveContext, options.QueueName, options.DeclaredQueueArguments, step,
+        await RateDelay.SendAsync(context.ReceiveContext, options.QueueName, options.DeclaredQueueArguments, step, time,
             headers => headers[DueHeader] = due.ToUnixTimeMilliseconds());
+        sweeper.Watch(step);
         metrics.Parked();
         LogParked(logger, request.RequestId, who.UserId, step.TotalSeconds);
         // Handled here: without this the message would count as unconsumed and go to _skipped.

@@ -17,7 +17,18 @@ public static class RateDelay
     /// <summary>The accumulated wait of a message, so a message is refused once it has waited RateLimits:MaxDelay.</summary>
     public const string DelayedHeader = "X-Vocab-Rate-Delayed-Ms";
 
-    private static readonly TimeSpan[] Steps = new[] { 1, 2, 5, 15, 30, 60, 300 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();
+    /// <summary>When the worker parked this copy (Unix milliseconds), so a copy the broker failed to expire is found (<see cref="Messaging.DelayQueueSweeper"/>).</summary>
+    public const string ParkedAtHeader = "X-Vocab-Parked-At-Ms";
+
+    /// <summary>The waits of a rate delay, shortest first.</summary>
+    public static IReadOnlyList<TimeSpan> Steps { get; } = new[] { 1, 2, 5, 15, 30, 60, 300 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();
+
+    /// <summary>
+    /// The waits of a fair-share park, shortest first: finer than the rate delay's, since a turn comes in seconds. A message
+    /// is parked for the largest step that does not pass its due time (it is never late), and parked again if it comes
+    /// back early; the longer steps keep a very long backlog from cycling through the worker every minute.
+    /// </summary>
+    public static IReadOnlyList<TimeSpan> FairShareSteps { get; } = new[] { 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 300 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();
 
     /// <summary>How long this message has already waited.</summary>
     public static TimeSpan AlreadyDelayed(ReceiveContext context) =>
@@ -34,7 +45,7 @@ public static class RateDelay
     /// wait counted against <c>RateLimits:MaxDelay</c>.
     /// </summary>
     public static async Task SendAsync(ReceiveContext context, string inputQueue, IReadOnlyDictionary<string, object> queueArguments, TimeSpan step,
-        Action<IDictionary<string, object?>>? stamp = null)
+        TimeProvider time, Action<IDictionary<string, object?>>? stamp = null)
     {
         if (!context.TryGetPayload(out ChannelContext? channel) || !context.TryGetPayload(out RabbitMqBasicConsumeContext? delivery))
             throw new InvalidOperationException("The received message has no RabbitMQ channel to delay it on.");
@@ -56,6 +67,7 @@ public static class RateDelay
             properties.Headers[DelayedHeader] = (long)(AlreadyDelayed(context) + step).TotalMilliseconds;
         else
             stamp(properties.Headers);
+        properties.Headers[ParkedAtHeader] = time.GetUtcNow().ToUnixTimeMilliseconds();
         var body = context.Body.GetBytes();
         try
         {
@@ -82,13 +94,16 @@ public static class RateDelay
     private static async Task DeclareAsync(ChannelContext channel, string queue, string inputQueue, IReadOnlyDictionary<string, object> queueArguments,
         TimeSpan step, ConcurrentDictionary<string, long> declared, CancellationToken cancellationToken)
     {
-        var arguments = new Dictionary<string, object>(queueArguments)
+        await channel.QueueDeclare(queue, true, false, false, QueueArguments(inputQueue, queueArguments, step), cancellationToken);
+        declared[queue] = Environment.TickCount64;
+    }
+
+    /// <summary>The arguments of the delay queue of <paramref name="step"/>: its wait as a time-to-live, and dead-lettering back to the input queue.</summary>
+    public static Dictionary<string, object> QueueArguments(string inputQueue, IReadOnlyDictionary<string, object> queueArguments, TimeSpan step) =>
+        new(queueArguments)
         {
             ["x-message-ttl"] = (int)step.TotalMilliseconds,
             ["x-dead-letter-exchange"] = "",
             ["x-dead-letter-routing-key"] = inputQueue,
         };
-        await channel.QueueDeclare(queue, true, false, false, arguments, cancellationToken);
-        declared[queue] = Environment.TickCount64;
-    }
 }

@@ -41,6 +41,13 @@ public sealed class MessagingOptions
     public IReadOnlyDictionary<string, object> DeclaredQueueArguments =>
         IsQuorum ? new Dictionary<string, object> { ["x-queue-type"] = "quorum" } : new Dictionary<string, object>();
 
+    /// <summary>
+    /// How often the worker looks for parked copies a delay queue holds past their wait (<see cref="DelayQueueSweeper"/>);
+    /// a copy is moved back a whole interval after it was due.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Worker:DelaySweepInterval must be between 1 second and 10 minutes.")]
+    public TimeSpan DelaySweepInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     [Range(1, 10_000, ErrorMessage = "Worker:PrefetchCount must be between 1 and 10000.")]
     public int PrefetchCount { get; set; } = 512;
 

@@ -2,15 +2,14 @@ using System.Security.Authentication;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
-using Vocab.Messaging;
 
-namespace Vocab.Failures;
+namespace Vocab.Messaging;
 
 /// <summary>
-/// The one RabbitMQ.Client connection of the failure store's users (the ingestor, replays), on the ops account of
-/// <c>ConnectionStrings:RabbitMq</c> with the process's TLS settings. The only file here that knows the TLS types.
+/// A process's one plain RabbitMQ.Client connection beside its bus (the failure ingestor and replays, the worker's delay
+/// queue sweep), on the account of <c>ConnectionStrings:RabbitMq</c> with the process's cluster nodes and TLS settings.
 /// </summary>
-public sealed class FailureBrokerConnection(IConfiguration configuration, IOptions<RabbitMqConnectionOptions> tls) : IAsyncDisposable
+public sealed class BrokerConnection(IConfiguration configuration, IOptions<RabbitMqConnectionOptions> tls) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IConnection? _connection;
