@@ -197,18 +197,20 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
-    [Fact]
-    public async Task ManyRequests_FromOneUser_Return429WithRetryAfter()
+    [Theory]
+    [InlineData("/vocabularies")]
+    [InlineData("/usage")] // a MongoDB read per call: unlimited, one key could keep the database busy
+    public async Task ManyRequests_FromOneUser_Return429WithRetryAfter(string path)
     {
-        var (_, key) = await fixture.CreateApiKeyAsync("http-rate");
+        var (_, key) = await fixture.CreateApiKeyAsync($"http-rate-{path.Trim('/')}");
         HttpResponseMessage? last = null;
         for (var i = 0; i <= BridgeFixture.PermitsPerMinute; i++)
-            last = await Client.SendAsync(Get("/vocabularies", key));
+            last = await Client.SendAsync(Get(path, key));
 
         await AssertProblem(last!, HttpStatusCode.TooManyRequests);
         Assert.NotNull(last!.Headers.RetryAfter);
-        var (_, other) = await fixture.CreateApiKeyAsync("http-rate-other");
-        Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(Get("/vocabularies", other))).StatusCode);
+        var (_, other) = await fixture.CreateApiKeyAsync($"http-rate-other-{path.Trim('/')}");
+        Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(Get(path, other))).StatusCode);
     }
 
     [Fact]

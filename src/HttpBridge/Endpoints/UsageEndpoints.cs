@@ -13,7 +13,8 @@ public static class UsageEndpoints
 
     public static IEndpointRouteBuilder MapUsageEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/usage", GetAsync).RequireAuthorization().WithName("GetUsage");
+        // Under the per-user limit of the vocabulary endpoints: each call reads MongoDB.
+        app.MapGet("/usage", GetAsync).RequireAuthorization().RequireRateLimiting(VocabularyEndpoints.RateLimitPolicy).WithName("GetUsage");
         return app;
     }
 

@@ -12,6 +12,9 @@ public static class OpsClaims
     public const string KeyId = "vocab_key_id";
     public const string TokenId = "jti";
 
+    /// <summary>A session opened with a JWT: the token's expiry (Unix seconds), past which the session ends with it.</summary>
+    public const string TokenExpiresAt = "vocab_token_exp";
+
     /// <summary>The roles that may use the console.</summary>
     public static readonly IReadOnlyList<string> Roles = [Vocab.Authentication.Roles.Admin, Vocab.Authentication.Roles.Ops];
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -8,8 +9,8 @@ namespace Vocab.Ops.Authentication;
 
 /// <summary>
 /// Checks a console session's credential again on every request: a session opened with an API key ends once that key is
-/// revoked, expires or changes role; one opened with a JWT ends once its <c>jti</c>, or every token of its user, is
-/// revoked. Without it a session outlived its credential by up to <c>Ops:SessionLifetime</c>.
+/// revoked, expires or changes role; one opened with a JWT ends once the token expires, or its <c>jti</c>, or every token
+/// of its user, is revoked. Without it a session outlived its credential by up to <c>Ops:SessionLifetime</c>.
 /// </summary>
 public sealed class OpsSessionValidator(ApiKeyStore keys, TokenBlacklist blacklist, TimeProvider time)
 {
@@ -30,7 +31,10 @@ public sealed class OpsSessionValidator(ApiKeyStore keys, TokenBlacklist blackli
             return key is { Active: true } && (key.ExpiresAt is not { } expires || expires > time.GetUtcNow().UtcDateTime)
                    && key.UserId == userId && key.Role == principal.FindFirstValue(OpsClaims.Role);
         }
-        // A token: its own revocation, or its user's since the session began (the token was issued before it).
+        // A token: its expiry, its own revocation, or its user's since the session began (the token was issued before it).
+        if (long.TryParse(principal.FindFirstValue(OpsClaims.TokenExpiresAt), NumberStyles.Integer, CultureInfo.InvariantCulture, out var expiresAt)
+            && time.GetUtcNow().ToUnixTimeSeconds() >= expiresAt)
+            return false;
         return !await blacklist.IsRevokedAsync(principal.FindFirstValue(OpsClaims.TokenId), userId, signedInAt?.UtcDateTime, cancellationToken);
     }
 }

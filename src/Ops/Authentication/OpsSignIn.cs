@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Security.Claims;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Vocab.Authentication;
 using Vocab.Authentication.ApiKeys;
 using Vocab.Authentication.Jwt;
@@ -21,9 +23,10 @@ public sealed partial class OpsSignIn(ApiKeyValidator apiKeys, JwtValidator jwts
         var value = credential?.Trim() ?? "";
         if (value.StartsWith(VocabHeaders.BearerScheme + " ", StringComparison.OrdinalIgnoreCase))
             value = value[(VocabHeaders.BearerScheme.Length + 1)..].Trim();
+        var isToken = value.StartsWith("eyJ", StringComparison.Ordinal);
         var result = value.Length == 0
             ? AuthenticationResult.Failure(RejectionReasons.MissingCredentials, "empty", AuthenticationMethods.None)
-            : value.StartsWith("eyJ", StringComparison.Ordinal)
+            : isToken
                 ? await jwts.ValidateAsync(value, cancellationToken)
                 : await apiKeys.ValidateAsync(value, cancellationToken);
 
@@ -49,6 +52,12 @@ public sealed partial class OpsSignIn(ApiKeyValidator apiKeys, JwtValidator jwts
             claims.Add(new Claim(OpsClaims.KeyId, caller.KeyId));
         if (caller.TokenId is not null)
             claims.Add(new Claim(OpsClaims.TokenId, caller.TokenId));
+        if (isToken)
+        {
+            // Validated above, so it parses; the session must not outlive the token (Ops:SessionLifetime is hours).
+            var expiresAt = new DateTimeOffset(new JsonWebToken(value).ValidTo, TimeSpan.Zero).ToUnixTimeSeconds();
+            claims.Add(new Claim(OpsClaims.TokenExpiresAt, expiresAt.ToString(CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
+        }
         LogSignedIn(logger, caller.UserId, caller.Role, caller.KeyId, caller.TokenId);
         return new Outcome(new ClaimsPrincipal(new ClaimsIdentity(claims, OpsClaims.Scheme, OpsClaims.UserId, OpsClaims.Role)), StatusCodes.Status200OK, "");
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using OpenQA.Selenium;
 using Vocab.Authentication;
 using Vocab.Authentication.ApiKeys;
@@ -243,7 +244,27 @@ public sealed partial class OpsConsoleTests(WorkerFixture fixture) : IClassFixtu
         Assert.True(await fixture.Services.GetRequiredService<ApiKeyStore>().RevokeAsync(keyId, DateTime.UtcNow, default));
         var after = await client.GetAsync("/");
 
-        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        Assert.True(after.StatusCode == HttpStatusCode.Redirect, $"{after}\n{await after.Content.ReadAsStringAsync()}");
+        Assert.Contains("/SignIn", after.Headers.Location?.ToString() ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASessionOpenedWithAJwt_EndsWhenTheTokenExpires()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var ops = await OpsHost.StartAsync(OpsHost.Configuration(fixture), time);
+        var token = fixture.Tokens.Hs256($"ops-{Guid.NewGuid():N}"[..20], expires: time.GetUtcNow().UtcDateTime.AddMinutes(10), role: Roles.Ops);
+        using var client = ops.Client(new CookieContainer());
+        var signIn = await PostSignInAsync(client, token);
+        Assert.True(signIn.StatusCode == HttpStatusCode.Redirect, await signIn.Content.ReadAsStringAsync());
+        time.Advance(TimeSpan.FromMinutes(9));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/")).StatusCode);
+
+        // Ops:SessionLifetime is 8 h; the token that opened the session is good for 10 minutes.
+        time.Advance(TimeSpan.FromMinutes(2));
+        var after = await client.GetAsync("/");
+
+        Assert.True(after.StatusCode == HttpStatusCode.Redirect, $"{after}\n{await after.Content.ReadAsStringAsync()}");
         Assert.Contains("/SignIn", after.Headers.Location?.ToString() ?? "", StringComparison.Ordinal);
     }
 
