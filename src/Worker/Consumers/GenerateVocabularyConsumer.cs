@@ -16,7 +16,7 @@ namespace Vocab.Worker.Consumers;
 /// </summary>
 public sealed partial class GenerateVocabularyConsumer(
     VocabularySource source, VocabularyStore store, QuotaLedger quotas, PlanAdmission admission, RequestTokenEstimator estimator, UsageMetrics usage,
-    TimeProvider time,
+    ResponseExchanges exchanges, TimeProvider time,
     ILogger<GenerateVocabularyConsumer> logger)
     : IConsumer<GenerateVocabulary>
 {
@@ -40,7 +40,7 @@ public sealed partial class GenerateVocabularyConsumer(
 
         var result = stored.ToGenerated();
         // Both wait for the broker's confirmation; waiting for them together keeps one confirm off the requester's latency.
-        await Task.WhenAll(context.Publish(result), RequesterReply.SendAsync(context.ReceiveContext, context, result));
+        await Task.WhenAll(context.Publish(result), RequesterReply.SendAsync(context.ReceiveContext, context, result, exchanges));
     }
 
     /// <summary>

@@ -25,6 +25,7 @@ public static class BusServiceExtensions
         services.TryAddSingleton<BrokerConnection>();
         services.AddSingleton<DelayQueueSweeper>();
         services.AddHostedService(provider => provider.GetRequiredService<DelayQueueSweeper>());
+        services.AddSingleton<ResponseExchanges>();
         return services;
     }
 }

@@ -15,7 +15,7 @@ public static class RejectionReply
 
     /// <summary>Sends <see cref="GenerateVocabularyRejected"/>, unless that was done already for this delivery; true when a requester was answered.</summary>
     public static async Task<bool> SendAsync(ReceiveContext receiveContext, ConsumeContext consumeContext, GenerateVocabulary? request, string reason,
-        bool publishWhenNobodyAsked, int? retryAfterSeconds = null, DateTimeOffset? quotaResetsAt = null)
+        bool publishWhenNobodyAsked, ResponseExchanges exchanges, int? retryAfterSeconds = null, DateTimeOffset? quotaResetsAt = null)
     {
         if (receiveContext.HasPayloadType(typeof(Sent)))
             return false;
@@ -27,7 +27,7 @@ public static class RejectionReply
             Reason = reason,
             RetryAfterSeconds = retryAfterSeconds, QuotaResetsAt = quotaResetsAt,
         };
-        if (await RequesterReply.SendAsync(receiveContext, consumeContext, rejection))
+        if (await RequesterReply.SendAsync(receiveContext, consumeContext, rejection, exchanges))
             return true;
         if (publishWhenNobodyAsked && request is not null)
             await consumeContext.Publish(rejection);

@@ -51,12 +51,18 @@ public static class RequesterReply
             ? delivery.Properties.ReplyTo
             : null;
 
-    /// <summary>Sends the reply if anyone asked for one; false when nobody did.</summary>
-    public static async Task<bool> SendAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message) where T : class
+    /// <summary>
+    /// Sends the reply if anyone asked for one; false when nobody did, or when the MassTransit response address names an
+    /// exchange that does not exist (<see cref="ResponseExchanges"/>).
+    /// </summary>
+    public static async Task<bool> SendAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message, ResponseExchanges exchanges)
+        where T : class
     {
         receiveContext.TryGetPayload(out RateReport? report);
-        if (consumeContext is not null && ResponseAddressOf(receiveContext, consumeContext) is not null)
+        if (consumeContext is not null && ResponseAddressOf(receiveContext, consumeContext) is { } address)
         {
+            if (!await exchanges.ExistsAsync(LastSegment(address), receiveContext.CancellationToken))
+                return false;
             if (report is null)
                 await consumeContext.RespondAsync(message);
             else

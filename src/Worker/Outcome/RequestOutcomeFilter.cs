@@ -15,7 +15,7 @@ namespace Vocab.Worker.Outcome;
 /// the signed dead-letter copy; a plan's or requestId's refusal answered to a requester that asked not to wait is filed
 /// as a refusal (metadata only, on the bounded refused queue: replaying it would answer nobody). Nothing below it answers or sends <c>Fault&lt;T&gt;</c>.
 /// </summary>
-public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<RequestOutcomeFilter<T>> logger) : IFilter<ConsumeContext<T>>
+public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ResponseExchanges exchanges, ILogger<RequestOutcomeFilter<T>> logger) : IFilter<ConsumeContext<T>>
     where T : class
 {
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
@@ -64,7 +64,7 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ILogger<
         try
         {
             var answered = await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary, verdict.Reason,
-                publishWhenNobodyAsked: HoldsItsRequestId(context.ReceiveContext), retryAfter, refusal?.QuotaResetsAt);
+                publishWhenNobodyAsked: HoldsItsRequestId(context.ReceiveContext), exchanges, retryAfter, refusal?.QuotaResetsAt);
             if (answered && verdict.EndsWithItsAnswer && AnswerWithoutWaiting.IsAsked(context))
                 verdict = verdict with { Answered = true };
         }

@@ -1,4 +1,6 @@
+using System.Net;
 using System.Text.Json;
+using MassTransit;
 using RabbitMQ.Client;
 using Vocab.Contracts;
 using Vocab.Messaging;
@@ -33,6 +35,44 @@ public sealed class ReplyToTests(WorkerFixture fixture) : IClassFixture<WorkerFi
         // A reply is sent, and confirmed, before the refusal is filed: had there been one, it would be on the queue now.
         Assert.Equal(0u, await channel.MessageCountAsync(victim));
         await channel.QueueDeleteAsync(victim);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AResponseAddressNamingANewExchange_IsNotAnswered_AndNoExchangeIsCreated(bool withCredential)
+    {
+        // The worker may declare vocab-bridge-bus-* (the bridges' answers): MassTransit declares what it sends to, so each
+        // new name here would be an exchange created for good, one per message.
+        var exchange = $"vocab-bridge-bus-{Guid.NewGuid():N}";
+        var (_, key) = await fixture.CreateApiKeyAsync($"reply-{Guid.NewGuid():N}"[..20]);
+        var request = WorkerFixture.NewRequest();
+        var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
+        var messageId = NewId.NextGuid();
+        await endpoint.Send(request, context =>
+        {
+            context.MessageId = messageId;
+            context.RequestId = NewId.NextGuid();
+            context.ResponseAddress = new Uri(fixture.Publisher.Address, $"/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{exchange}");
+            if (withCredential)
+                context.UseApiKey(key);
+        });
+
+        if (!withCredential)
+            Assert.Equal(RejectionReasons.MissingCredentials,
+                (await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId)).Header(VocabHeaders.Reason));
+        await WaitUntilLoggedAsync(exchange);
+
+        // Where the answer would have been sent, the worker logged why it was not: had it been sent, the exchange would exist.
+        var vhost = Uri.EscapeDataString(fixture.VirtualHost.Name);
+        Assert.Equal(HttpStatusCode.NotFound, (await fixture.VirtualHost.Management.GetAsync($"api/exchanges/{vhost}/{exchange}")).StatusCode);
+    }
+
+    private async Task WaitUntilLoggedAsync(string exchange)
+    {
+        for (var i = 0; i < 150 && !fixture.Logs.Lines.Any(l => l.Contains(exchange, StringComparison.Ordinal)); i++)
+            await Task.Delay(200);
+        Assert.Contains(fixture.Logs.Lines, l => l.Contains(exchange, StringComparison.Ordinal) && l.Contains("Not answered", StringComparison.Ordinal));
     }
 
     [Theory]
