@@ -13,6 +13,7 @@ public sealed class BrokerConnection(IConfiguration configuration, IOptions<Rabb
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IConnection? _connection;
+    private bool _disposed;
 
     /// <summary>The open connection, made on first use and again after it was closed.</summary>
     public async Task<IConnection> GetAsync(string clientName, CancellationToken cancellationToken)
@@ -20,6 +21,7 @@ public sealed class BrokerConnection(IConfiguration configuration, IOptions<Rabb
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_connection is { IsOpen: true })
                 return _connection;
             if (_connection is not null)
@@ -49,11 +51,22 @@ public sealed class BrokerConnection(IConfiguration configuration, IOptions<Rabb
 
     public async ValueTask DisposeAsync()
     {
-        if (_connection is not null)
+        // Under the gate, so a connection being made is not left open; aborted, since a connection lost with its node
+        // cannot be closed politely. The gate is left undisposed: a late caller waits on it and finds the connection gone.
+        await _gate.WaitAsync();
+        try
         {
-            await _connection.CloseAsync();
-            await _connection.DisposeAsync();
+            if (_connection is not null)
+            {
+                await _connection.AbortAsync();
+                await _connection.DisposeAsync();
+                _connection = null;
+            }
+            _disposed = true;
         }
-        _gate.Dispose();
+        finally
+        {
+            _gate.Release();
+        }
     }
 }

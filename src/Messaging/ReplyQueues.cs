@@ -25,4 +25,25 @@ public static class ReplyQueues
         addressName.Equals(inputQueue, StringComparison.OrdinalIgnoreCase) ||
         addressName.StartsWith(inputQueue + "_", StringComparison.OrdinalIgnoreCase) ||
         addressName.StartsWith(contractPrefix, StringComparison.OrdinalIgnoreCase);
+
+    // What MassTransit's own bus endpoint addresses carry. Every other option (bind, queue, bindexchange,
+    // alternateexchange, type, delayedtype…) makes MassTransit declare or bind more than the one exchange the name says.
+    private static readonly string[] PlainAddressOptions = ["temporary", "durable", "autodelete"];
+
+    /// <summary>
+    /// True when a MassTransit response address is a plain bus endpoint address: <c>rabbitmq(s)://host/[vhost/]name</c> with
+    /// no option beyond temporary/durable/autodelete. A publisher could otherwise have the worker declare and bind queues
+    /// and exchanges of its choosing when it answers (<c>?bind=true&amp;queue=…</c>, <c>?bindexchange=…</c>, <c>queue:…</c>).
+    /// </summary>
+    public static bool IsPlainBusAddress(Uri address)
+    {
+        if (!address.IsAbsoluteUri || !(address.Scheme.Equals("rabbitmq", StringComparison.OrdinalIgnoreCase)
+                                         || address.Scheme.Equals("rabbitmqs", StringComparison.OrdinalIgnoreCase)))
+            return false;
+        if (address.AbsolutePath.EndsWith('/'))
+            return false;
+        var query = address.Query.TrimStart('?');
+        return query.Length == 0 || query.Split('&').All(option =>
+            PlainAddressOptions.Contains(option.Split('=')[0], StringComparer.OrdinalIgnoreCase));
+    }
 }

@@ -32,8 +32,9 @@ public sealed class OpsSessionValidator(ApiKeyStore keys, TokenBlacklist blackli
                    && key.UserId == userId && key.Role == principal.FindFirstValue(OpsClaims.Role);
         }
         // A token: its expiry, its own revocation, or its user's since the session began (the token was issued before it).
-        if (long.TryParse(principal.FindFirstValue(OpsClaims.TokenExpiresAt), NumberStyles.Integer, CultureInfo.InvariantCulture, out var expiresAt)
-            && time.GetUtcNow().ToUnixTimeSeconds() >= expiresAt)
+        // A session without the expiry (opened before sessions carried it) ends too: it could not be held to its token.
+        if (!long.TryParse(principal.FindFirstValue(OpsClaims.TokenExpiresAt), NumberStyles.Integer, CultureInfo.InvariantCulture, out var expiresAt)
+            || time.GetUtcNow().ToUnixTimeSeconds() >= expiresAt)
             return false;
         return !await blacklist.IsRevokedAsync(principal.FindFirstValue(OpsClaims.TokenId), userId, signedInAt?.UtcDateTime, cancellationToken);
     }

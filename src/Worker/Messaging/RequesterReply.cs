@@ -28,12 +28,13 @@ public static class RequesterReply
         ResponseAddressOf(receiveContext, consumeContext) is not null || ReplyQueueOf(receiveContext) is not null;
 
     /// <summary>
-    /// The requester's response address, unless it names one of the worker's own queues or one of our message types'
-    /// exchanges (a publisher's forgery: the worker may write there, the publisher may not).
+    /// The requester's response address, if it is a plain bus endpoint address (<see cref="ReplyQueues.IsPlainBusAddress"/>)
+    /// that names neither one of the worker's own queues nor one of our message types' exchanges (a publisher's forgery:
+    /// the worker may write there, the publisher may not).
     /// </summary>
     private static Uri? ResponseAddressOf(ReceiveContext receiveContext, ConsumeContext? consumeContext)
     {
-        if (consumeContext?.ResponseAddress is not { } address)
+        if (consumeContext?.ResponseAddress is not { } address || !ReplyQueues.IsPlainBusAddress(address))
             return null;
         var name = LastSegment(address);
         return ReplyQueues.IsWorkersOwn(name, LastSegment(receiveContext.InputAddress), ContractExchangePrefix) ? null : address;

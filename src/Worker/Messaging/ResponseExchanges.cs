@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
 using RabbitMQ.Client.Exceptions;
 using Vocab.Messaging;
 
@@ -8,32 +9,51 @@ namespace Vocab.Worker.Messaging;
 /// Whether the exchange a MassTransit response address names exists, before the worker answers there. MassTransit
 /// declares the exchange it sends to, so a publisher (with a credential or without) naming a new address on every message
 /// would have the worker create exchanges without end; a requester's own bus endpoint exists already (its bus declared it).
-/// Exchanges found are remembered for a few minutes, so a bridge's answers cost no extra round trip.
+/// Exchanges found are remembered for a minute, so a bridge's answers cost no extra round trip. Never throws: an answer
+/// not sent costs the requester a retry, whereas a failed message would be produced again.
 /// </summary>
-public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvider time, ILogger<ResponseExchanges> logger)
+public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvider time, ILogger<ResponseExchanges> logger) : IDisposable
 {
     private const ushort NotFound = 404;
     private const int MaxRemembered = 10_000;
-    private static readonly TimeSpan Remembered = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan Remembered = TimeSpan.FromMinutes(1);
 
     private readonly ConcurrentDictionary<string, DateTimeOffset> _found = new(StringComparer.Ordinal);
 
-    /// <summary>True when <paramref name="exchange"/> exists on the worker's virtual host.</summary>
+    // Looking up a name not remembered opens a channel, and the broker closes it when there is no such exchange: a flood of
+    // made-up names may cost at most this many lookups a second; past it they are not answered.
+    private readonly TokenBucketRateLimiter _lookups = new(new TokenBucketRateLimiterOptions
+    {
+        TokenLimit = 20, TokensPerPeriod = 20, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,
+    });
+
+    /// <summary>True when <paramref name="exchange"/> exists on the worker's virtual host; false when not, or not known.</summary>
     public async Task<bool> ExistsAsync(string exchange, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (_found.TryGetValue(exchange, out var until) && until > now)
             return true;
-        var connection = await broker.GetAsync("vocab-worker-replies", cancellationToken);
-        // Its own channel: the broker closes a channel whose passive declare names no exchange.
-        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        using var lease = _lookups.AttemptAcquire();
+        if (!lease.IsAcquired)
+        {
+            LogOverBudget(logger, exchange);
+            return false;
+        }
         try
         {
+            var connection = await broker.GetAsync("vocab-worker-replies", cancellationToken);
+            // Its own channel: the broker closes a channel whose passive declare names no exchange.
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
             await channel.ExchangeDeclarePassiveAsync(exchange, cancellationToken);
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == NotFound)
         {
-            LogNotAnswered(logger, exchange);
+            LogNotFound(logger, exchange);
+            return false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogLookupFailed(logger, exchange, e);
             return false;
         }
         if (_found.Count >= MaxRemembered)
@@ -42,6 +62,15 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
         return true;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Not answered: the response address names exchange {Exchange}, which does not exist (the worker creates none for a requester)")]
-    private static partial void LogNotAnswered(ILogger logger, string exchange);
+    public void Dispose() => _lookups.Dispose();
+
+    // At most the lookup budget's 20 lines a second.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Not answered: the response address names exchange {Exchange}, which does not exist (the worker creates none for a requester)")]
+    private static partial void LogNotFound(ILogger logger, string exchange);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Not answered: too many unknown response exchanges a second, {Exchange} not looked up")]
+    private static partial void LogOverBudget(ILogger logger, string exchange);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not answered: could not look up response exchange {Exchange}")]
+    private static partial void LogLookupFailed(ILogger logger, string exchange, Exception exception);
 }

@@ -76,6 +76,20 @@ public sealed class ReplyToTests(WorkerFixture fixture) : IClassFixture<WorkerFi
     }
 
     [Theory]
+    [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b?temporary=true", true)]
+    [InlineData("rabbitmqs://broker:5671/vhost/vocab-bridge-bus-0a1b?durable=false&autodelete=true", true)]
+    [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b", true)]
+    [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b?temporary=true&bind=true&queue=vocab-bridge-bus-new", false)]
+    [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b?bindexchange=vocab-bridge-bus-new", false)]
+    [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b?alternateexchange=vocab-bridge-bus-new", false)]
+    [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b?type=topic", false)]
+    [InlineData("queue:vocab-bridge-bus-new", false)]
+    [InlineData("exchange:vocab-bridge-bus-new", false)]
+    [InlineData("rabbitmq://broker/", false)]
+    public void OnlyPlainBusEndpointAddresses_AreAnswered(string address, bool answerable) =>
+        Assert.Equal(answerable, ReplyQueues.IsPlainBusAddress(new Uri(address)));
+
+    [Theory]
     [InlineData("amq.rabbitmq.reply-to", true)]
     [InlineData("amq.rabbitmq.reply-to.g1h2AA5yZXBseUAx.abc", true)]
     [InlineData("amq.gen-JzTY20BRgKO-HjmUJj0wLg", true)]
