@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Vocab.Authentication.ApiKeys;
 using Vocab.Authentication.Jwt;
@@ -211,6 +212,43 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
         Assert.NotNull(last!.Headers.RetryAfter);
         var (_, other) = await fixture.CreateApiKeyAsync($"http-rate-other-{path.Trim('/')}");
         Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(Get(path, other))).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnAnswerAboutAnotherRequest_IsNotPassedOn()
+    {
+        // Something on the request queue answers with MassTransit's RequestId right (what MassTransit matches on), but about
+        // another request of another user: the caller must not get that user's list.
+        var queue = $"impostor-{Guid.NewGuid():N}";
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var impostor = fixture.Publisher.ConnectReceiveEndpoint(queue, e => e.Handler<GenerateVocabulary>(async context =>
+        {
+            await context.RespondAsync(new VocabularyGenerated
+            {
+                RequestId = Guid.NewGuid(), VideoId = context.Message.VideoId, UserId = "someone-else",
+                Items = [new VocabularyItem { Word = "secret-word", Meaning = "x" }],
+            });
+            answered.TrySetResult();
+        }));
+        await impostor.Ready;
+        try
+        {
+            await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration(new Dictionary<string, string?> { ["Bridge:QueueName"] = queue }));
+            await bridge.WaitUntilReadyAsync();
+            var (_, key) = await fixture.CreateApiKeyAsync("http-impostor");
+
+            var response = await bridge.Client.SendAsync(Post("v", ValidBody, apiKey: key));
+
+            Assert.True(answered.Task.IsCompleted);
+            var body = await response.Content.ReadAsStringAsync();
+            await AssertProblem(response, HttpStatusCode.ServiceUnavailable);
+            Assert.DoesNotContain("secret-word", body, StringComparison.Ordinal);
+            Assert.DoesNotContain("someone-else", body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await impostor.StopAsync();
+        }
     }
 
     [Fact]
