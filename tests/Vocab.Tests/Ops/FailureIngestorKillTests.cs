@@ -48,7 +48,7 @@ public sealed class FailureIngestorKillTests : IAsyncLifetime
         {
             // Killed once it has stored some and not all: the kill lands mid-ingest with deliveries in flight.
             var deadline = DateTime.UtcNow.AddSeconds(90);
-            while ((atKill = await failures.CountDocumentsAsync(FilterDefinition<BsonDocument>.Empty)) < 20)
+            while ((atKill = await CountAsync(failures, FilterDefinition<BsonDocument>.Empty)) < 20)
             {
                 Assert.True(DateTime.UtcNow < deadline, $"the ingestor stored nothing: {first.Tail()}");
                 await Task.Delay(20);
@@ -61,13 +61,13 @@ public sealed class FailureIngestorKillTests : IAsyncLifetime
         {
             // Generous: each copy is a dozen round trips with its counters, on a stand-in shared with other runs.
             var deadline = DateTime.UtcNow.AddSeconds(480);
-            while (await failures.CountDocumentsAsync(FilterDefinition<BsonDocument>.Empty) < Copies || await WaitingAsync() > 0)
+            while (await CountAsync(failures, FilterDefinition<BsonDocument>.Empty) < Copies || await WaitingAsync() > 0)
             {
                 Assert.True(DateTime.UtcNow < deadline, $"ingestion did not finish: {second.Tail()}");
                 await Task.Delay(200);
             }
             // What the killed process left lagging is brought along once its lease has run out (the housekeeping sweep).
-            while (await failures.CountDocumentsAsync(Builders<BsonDocument>.Filter.Eq("pending", true)) > 0)
+            while (await CountAsync(failures, Builders<BsonDocument>.Filter.Eq("pending", true)) > 0)
             {
                 Assert.True(DateTime.UtcNow < deadline, $"counters still lag: {second.Tail()}");
                 await Task.Delay(500);
@@ -119,6 +119,22 @@ public sealed class FailureIngestorKillTests : IAsyncLifetime
             ids.Add(id);
         }
         return ids;
+    }
+
+    // The test's own polling, while the ingestor writes: the MongoDB stand-in sometimes drops a connection whose count ran
+    // into a concurrent write (its ConcurrentModificationException); a client reads again, and so does this poll.
+    private static async Task<long> CountAsync(IMongoCollection<BsonDocument> collection, FilterDefinition<BsonDocument> filter)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await collection.CountDocumentsAsync(filter);
+            }
+            catch (MongoConnectionException) when (attempt < 5)
+            {
+            }
+        }
     }
 
     private async Task<uint> WaitingAsync()
