@@ -44,6 +44,6 @@ public static class ReplyQueues
             return false;
         var query = address.Query.TrimStart('?');
         return query.Length == 0 || query.Split('&').All(option =>
-            PlainAddressOptions.Contains(option.Split('=')[0], StringComparer.OrdinalIgnoreCase));
+            PlainAddressOptions.Contains(Uri.UnescapeDataString(option.Split('=')[0]).Trim(), StringComparer.OrdinalIgnoreCase));
     }
 }

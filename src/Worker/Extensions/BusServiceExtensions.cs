@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Vocab.Messaging;
 using Vocab.Worker.DeadLetter;
+using Vocab.Worker.Filters;
 using Vocab.Worker.Messaging;
 
 namespace Vocab.Worker.Extensions;
@@ -25,6 +26,7 @@ public static class BusServiceExtensions
         services.TryAddSingleton<BrokerConnection>();
         services.AddSingleton<DelayQueueSweeper>();
         services.AddHostedService(provider => provider.GetRequiredService<DelayQueueSweeper>());
+        services.AddSingleton<DelayParking>();
         services.AddSingleton<ResponseExchanges>();
         return services;
     }

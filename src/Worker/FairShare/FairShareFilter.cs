@@ -1,13 +1,11 @@
 using System.Globalization;
 using MassTransit;
-using Microsoft.Extensions.Options;
 using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Messaging;
 using Vocab.Plans;
 using Vocab.Vocabularies;
 using Vocab.Worker.Filters;
-using Vocab.Worker.Messaging;
 using Vocab.Worker.Outcome;
 
 namespace Vocab.Worker.FairShare;
@@ -23,7 +21,7 @@ namespace Vocab.Worker.FairShare;
 /// what the call used (nothing for a reused result or a refusal).
 /// </summary>
 public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, PlanCatalog plans, RequestTokenEstimator estimator,
-    IOptions<MessagingOptions> messaging, DelayQueueSweeper sweeper, TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
+    DelayParking parking, TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
     : IFilter<ConsumeContext<T>>
     where T : class
 {
@@ -76,10 +74,7 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
         var due = scheduler.ParkUntil(who, DueOf(context.ReceiveContext));
         var wait = due - time.GetUtcNow();
         var step = RateDelay.FairShareSteps.LastOrDefault(s => s <= wait, RateDelay.FairShareSteps[0]);
-        var options = messaging.Value;
-        await RateDelay.SendAsync(context.ReceiveContext, options.QueueName, options.DeclaredQueueArguments, step, time,
-            headers => headers[DueHeader] = due.ToUnixTimeMilliseconds());
-        sweeper.Watch(step);
+        await parking.ParkAsync(context.ReceiveContext, step, headers => headers[DueHeader] = due.ToUnixTimeMilliseconds());
         metrics.Parked();
         LogParked(logger, request.RequestId, who.UserId, step.TotalSeconds);
         // Handled here: without this the message would count as unconsumed and go to _skipped.

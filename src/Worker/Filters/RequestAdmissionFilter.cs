@@ -22,7 +22,7 @@ namespace Vocab.Worker.Filters;
 /// lease, the reservation) it leaves on the receive context as a <see cref="RequestHold"/>: the outcome filter ends them.
 /// </summary>
 public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, RequestClaims claims, VocabularyStore store, RequestTokenEstimator estimator,
-    IOptions<RateLimitOptions> rateOptions, IOptions<MessagingOptions> messaging, DelayQueueSweeper sweeper, TimeProvider time, ILogger<RequestAdmissionFilter<T>> logger)
+    IOptions<RateLimitOptions> rateOptions, IOptions<MessagingOptions> messaging, DelayParking parking, TimeProvider time, ILogger<RequestAdmissionFilter<T>> logger)
     : IFilter<ConsumeContext<T>>
     where T : class
 {
@@ -91,8 +91,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             if (lease is null)
             {
                 // Another worker is still producing this request: this copy waits on the delay queue rather than in a consumer slot.
-                await RateDelay.SendAsync(context.ReceiveContext, options.QueueName, options.DeclaredQueueArguments, RateDelay.StepFor(options.InFlightWait), time);
-                sweeper.Watch(RateDelay.StepFor(options.InFlightWait));
+                await parking.ParkAsync(context.ReceiveContext, RateDelay.StepFor(options.InFlightWait));
                 LogWaiting(logger, request.RequestId, caller.UserId);
                 await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-in-flight-wait");
                 return;
@@ -135,8 +134,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             var step = RateDelay.StepFor(rate.ResetAfter);
             if (RateDelay.AlreadyDelayed(context.ReceiveContext) + step <= rateOptions.Value.MaxDelay)
             {
-                await RateDelay.SendAsync(context.ReceiveContext, messaging.Value.QueueName, messaging.Value.DeclaredQueueArguments, step, time);
-                sweeper.Watch(step);
+                await parking.ParkAsync(context.ReceiveContext, step);
                 LogDelayed(logger, request.RequestId, caller.UserId, step.TotalSeconds);
                 // Handled here: without this the message would count as unconsumed and go to _skipped.
                 await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-rate-delay");

@@ -21,6 +21,8 @@ public sealed partial class DelayQueueSweeper(BrokerConnection broker, IOptions<
     private const int MovesPerQueuePerSweep = 1_000;
     private const int MissingLookedAtEvery = 6;
     private const int MaxRemembered = 10_000;
+    // A parked time past this is not one the worker wrote (and would overflow with the step added): timed as if absent.
+    private static readonly long MaxParkedAtMs = DateTimeOffset.MaxValue.AddDays(-1).ToUnixTimeMilliseconds();
 
     // Every delay queue either parker may use, so what an earlier run or another worker parked is found.
     private readonly IReadOnlyDictionary<string, TimeSpan> _queues = RateDelay.Steps.Concat(RateDelay.FairShareSteps).Distinct()
@@ -132,7 +134,7 @@ public sealed partial class DelayQueueSweeper(BrokerConnection broker, IOptions<
     private DateTimeOffset DueOf(string queue, BasicGetResult head, TimeSpan step)
     {
         if (head.BasicProperties.Headers?.TryGetValue(RateDelay.ParkedAtHeader, out var value) == true
-            && long.TryParse(HeaderText.Of(value), out var parkedAtMs))
+            && long.TryParse(HeaderText.Of(value), out var parkedAtMs) && parkedAtMs >= 0 && parkedAtMs <= MaxParkedAtMs)
             return DateTimeOffset.FromUnixTimeMilliseconds(parkedAtMs) + step;
         var key = queue + "/" + head.BasicProperties.MessageId;
         if (!_firstSeen.TryGetValue(key, out var seen))

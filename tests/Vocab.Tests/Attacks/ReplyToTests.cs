@@ -83,6 +83,7 @@ public sealed class ReplyToTests(WorkerFixture fixture) : IClassFixture<WorkerFi
     [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b?bindexchange=vocab-bridge-bus-new", false)]
     [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b?alternateexchange=vocab-bridge-bus-new", false)]
     [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b?type=topic", false)]
+    [InlineData("rabbitmq://broker/vocab-bridge-bus-0a1b?b%69nd=true&queue=vocab-bridge-bus-new", false)]
     [InlineData("queue:vocab-bridge-bus-new", false)]
     [InlineData("exchange:vocab-bridge-bus-new", false)]
     [InlineData("rabbitmq://broker/", false)]
