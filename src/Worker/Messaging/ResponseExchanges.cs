@@ -9,7 +9,7 @@ namespace Vocab.Worker.Messaging;
 /// Whether the exchange a MassTransit response address names exists, before the worker answers there. MassTransit
 /// declares the exchange it sends to, so a publisher (with a credential or without) naming a new address on every message
 /// would have the worker create exchanges without end; a requester's own bus endpoint exists already (its bus declared it).
-/// Exchanges found are remembered for a minute, so a bridge's answers cost no extra round trip. Never throws: an answer
+/// Exchanges found are remembered, and looked at again in the background each minute: a bridge's answers cost no extra round trip. Never throws: an answer
 /// not sent costs the requester a retry, whereas a failed message would be produced again.
 /// </summary>
 public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvider time, ILogger<ResponseExchanges> logger) : IDisposable
@@ -19,6 +19,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
     private static readonly TimeSpan Remembered = TimeSpan.FromMinutes(1);
 
     private readonly ConcurrentDictionary<string, DateTimeOffset> _found = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
 
     // Looking up a name not remembered opens a channel, and the broker closes it when there is no such exchange: a flood of
     // made-up names may cost at most this many lookups a second; past it they are not answered.
@@ -31,8 +32,14 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
     public async Task<bool> ExistsAsync(string exchange, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (_found.TryGetValue(exchange, out var until) && until > now)
+        if (_found.TryGetValue(exchange, out var until))
+        {
+            // Found before: answered at once, and looked at again in the background once a minute, so a requester's answers
+            // never wait on this lookup (nor on its connection during a node loss) and none is dropped by the budget.
+            if (until <= now && _refreshing.TryAdd(exchange, 0))
+                _ = RefreshAsync(exchange);
             return true;
+        }
         using var lease = _lookups.AttemptAcquire();
         if (!lease.IsAcquired)
         {
@@ -60,6 +67,31 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
             _found.Clear();
         _found[exchange] = now + Remembered;
         return true;
+    }
+
+    private async Task RefreshAsync(string exchange)
+    {
+        try
+        {
+            var connection = await broker.GetAsync("vocab-worker-replies", CancellationToken.None);
+            await using var channel = await connection.CreateChannelAsync();
+            await channel.ExchangeDeclarePassiveAsync(exchange);
+            _found[exchange] = time.GetUtcNow() + Remembered;
+        }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == NotFound)
+        {
+            _found.TryRemove(exchange, out _);
+        }
+        catch (Exception e)
+        {
+            // Not known either way (a broker away): kept, and looked at again a minute on.
+            _found[exchange] = time.GetUtcNow() + Remembered;
+            LogLookupFailed(logger, exchange, e);
+        }
+        finally
+        {
+            _refreshing.TryRemove(exchange, out _);
+        }
     }
 
     public void Dispose() => _lookups.Dispose();

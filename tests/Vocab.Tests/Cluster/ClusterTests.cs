@@ -117,7 +117,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
             $"node loss: stopped {leader} (input queue leader) after {answeredBeforeStop} of {Requests} bus requests; new leader {newLeader ?? "-"}",
             $"  rabbitmqctl stop_app took {stopTook.TotalSeconds:F1} s; longest pause between answers after the stop {longestPause.TotalSeconds:F1} s",
             $"  first answer after the stop +{((after.Count > 0 ? after[0] : stoppedAt) - stoppedAt).TotalSeconds:F1} s; {rateBefore:F0} answers/s before, {rateAfter:F0} after",
-            $"  bus requests sent again after no answer: {run.Bus.Resends}; bridge calls asked again after a 503/504: {run.Http!.Retries}; LLM calls {llmCalls} for {Requests} bus and {BridgeRequests} bridge requests",
+            $"  bus requests sent again after no answer: {run.Bus.Resends}; bridge calls asked again after a 503/504: {run.Http!.Retries} (of which unanswered within the client's timeout: {run.Http.Timeouts}); LLM calls {llmCalls} for {Requests} bus and {BridgeRequests} bridge requests",
         };
         var report = RepositoryFiles.PathOf(".services/cluster-report.txt");
         await File.AppendAllLinesAsync(report, lines);
