@@ -21,6 +21,10 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
     private readonly ConcurrentDictionary<string, DateTimeOffset> _found = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
 
+    // A name being looked up: answers to it wait for that one lookup. A requester's first burst (a bridge just started, a
+    // worker just started) is many answers at once to one new name; each spending the budget dropped all past the 20th.
+    private readonly ConcurrentDictionary<string, Task<bool>> _lookingUp = new(StringComparer.Ordinal);
+
     // Looking up a name not remembered opens a channel, and the broker closes it when there is no such exchange: a flood of
     // made-up names may cost at most this many lookups a second; past it they are not answered.
     private readonly TokenBucketRateLimiter _lookups = new(new TokenBucketRateLimiterOptions
@@ -40,6 +44,30 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
                 _ = RefreshAsync(exchange);
             return true;
         }
+        var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = _lookingUp.GetOrAdd(exchange, mine.Task);
+        if (pending != mine.Task)
+            return await pending.WaitAsync(cancellationToken);
+        try
+        {
+            // Found by a lookup that ended between the look above and taking this one's place.
+            var exists = _found.ContainsKey(exchange) || await LookUpAsync(exchange, now, cancellationToken);
+            mine.SetResult(exists);
+            return exists;
+        }
+        catch (Exception e)
+        {
+            mine.SetException(e);
+            throw;
+        }
+        finally
+        {
+            _lookingUp.TryRemove(KeyValuePair.Create(exchange, mine.Task));
+        }
+    }
+
+    private async Task<bool> LookUpAsync(string exchange, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         using var lease = _lookups.AttemptAcquire();
         if (!lease.IsAcquired)
         {
@@ -58,8 +86,9 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
             LogNotFound(logger, exchange);
             return false;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
+            // A client timeout included: not answered, rather than the message failed and produced again.
             LogLookupFailed(logger, exchange, e);
             return false;
         }

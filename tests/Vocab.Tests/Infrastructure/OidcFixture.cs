@@ -8,6 +8,7 @@ namespace Vocab.Tests.Infrastructure;
 /// </summary>
 public sealed class OidcFixture : WorkerFixture
 {
+    // Null until InitializeAsync got that far: a start that failed is still disposed.
     public OidcProviderProcess Provider { get; private set; } = null!;
 
     public BridgeHost Bridge { get; private set; } = null!;
@@ -35,8 +36,10 @@ public sealed class OidcFixture : WorkerFixture
 
     public override async Task DisposeAsync()
     {
-        await Bridge.DisposeAsync();
+        if (Bridge is not null)
+            await Bridge.DisposeAsync();
         await base.DisposeAsync();
-        await Provider.DisposeAsync();
+        if (Provider is not null)
+            await Provider.DisposeAsync();
     }
 }

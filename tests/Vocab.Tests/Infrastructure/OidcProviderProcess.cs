@@ -88,16 +88,27 @@ public sealed class OidcProviderProcess : IAsyncDisposable
         var process = Process.Start(start)!;
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
-        using var cancellation = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
+        try
         {
-            var line = await process.StandardOutput.ReadLineAsync(cancellation.Token)
-                       ?? throw new InvalidOperationException($"the OpenID provider exited (code {(process.HasExited ? process.ExitCode : -1)}) before it was ready");
-            if (line.StartsWith("ready ", StringComparison.Ordinal))
+            // Generous: node loads the provider's modules from disk, slow on a loaded machine.
+            using var cancellation = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            while (true)
             {
-                SigningKeyId = line["ready ".Length..];
-                break;
+                var line = await process.StandardOutput.ReadLineAsync(cancellation.Token)
+                           ?? throw new InvalidOperationException($"the OpenID provider exited (code {(process.HasExited ? process.ExitCode : -1)}) before it was ready");
+                if (line.StartsWith("ready ", StringComparison.Ordinal))
+                {
+                    SigningKeyId = line["ready ".Length..];
+                    break;
+                }
             }
+        }
+        catch
+        {
+            // Not left running behind a failed start.
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
         }
         _process = process;
     }

@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using RabbitMQ.Client;
+using Vocab.Messaging;
+using Vocab.TestSupport;
+using Vocab.Worker.Messaging;
+
+namespace Vocab.Tests;
+
+/// <summary>
+/// The worker's check that a response address names an exchange that exists, on a real broker. A requester's first burst
+/// (a bridge just started: a hundred answers at once to one new name) is looked up once and answered in full; made-up
+/// names past the lookup budget are not.
+/// </summary>
+public sealed class ResponseExchangesTests : IAsyncLifetime
+{
+    private const string Requester = "vocab-bridge-bus-burst";
+
+    private RabbitMqVirtualHost _vhost = null!;
+    private BrokerConnection _broker = null!;
+    private ResponseExchanges _exchanges = null!;
+
+    public async Task InitializeAsync()
+    {
+        _vhost = await RabbitMqVirtualHost.CreateAsync("vocab-response-exchanges");
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:RabbitMq"] = _vhost.AmqpUri.ToString() })
+            .Build();
+        _broker = new BrokerConnection(configuration, Options.Create(new RabbitMqConnectionOptions()));
+        _exchanges = new ResponseExchanges(_broker, new FakeTimeProvider(DateTimeOffset.UtcNow), NullLogger<ResponseExchanges>.Instance);
+        await using var amqp = await new ConnectionFactory { Uri = _vhost.AmqpUri }.CreateConnectionAsync();
+        await using var channel = await amqp.CreateChannelAsync();
+        await channel.ExchangeDeclareAsync(Requester, ExchangeType.Fanout, durable: false, autoDelete: true);
+    }
+
+    [Fact]
+    public async Task ABurstOfAnswersToOneNewRequester_IsAllAnswered()
+    {
+        var answered = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Task.Run(() => _exchanges.ExistsAsync(Requester, CancellationToken.None))));
+
+        Assert.All(answered, Assert.True);
+    }
+
+    [Fact]
+    public async Task MadeUpNames_PastTheLookupBudget_AreNotAnswered_AndAKnownRequesterStillIs()
+    {
+        Assert.True(await _exchanges.ExistsAsync(Requester, CancellationToken.None));
+
+        var madeUp = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => _exchanges.ExistsAsync($"vocab-bridge-bus-made-up-{i}", CancellationToken.None)));
+
+        Assert.All(madeUp, Assert.False);
+        Assert.True(await _exchanges.ExistsAsync(Requester, CancellationToken.None));
+    }
+
+    public async Task DisposeAsync()
+    {
+        _exchanges.Dispose();
+        await _broker.DisposeAsync();
+        await _vhost.DisposeAsync();
+    }
+}
