@@ -13,13 +13,22 @@ public sealed class VocabularyRequester(IClientFactory clients, IBusControl bus,
     private readonly IRequestClient<GenerateVocabulary> _client =
         clients.CreateRequestClient<GenerateVocabulary>(new Uri($"exchange:{options.Value.QueueName}"));
 
+    // Past the request timeout, before a call whose send has not ended is given up: a send ends within milliseconds
+    // unless the broker is away, so this only decides how late such a caller hears 504.
+    private static readonly TimeSpan SendGrace = TimeSpan.FromSeconds(1);
+
     /// <summary>False while the bus cannot reach the broker: a request then fails fast (503) instead of waiting out its timeout.</summary>
     public bool IsAvailable => bus.CheckHealth().Status != BusHealthStatus.Unhealthy;
 
-    /// <summary>The worker's answer; throws <see cref="RequestTimeoutException"/> after <see cref="BridgeOptions.RequestTimeout"/>.</summary>
-    public Task<Response<VocabularyGenerated, GenerateVocabularyRejected>> RequestAsync(
-        GenerateVocabulary request, PresentedCredential credential, CancellationToken cancellationToken) =>
-        _client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(context =>
+    /// <summary>
+    /// The worker's answer; throws <see cref="RequestTimeoutException"/> after <see cref="BridgeOptions.RequestTimeout"/>,
+    /// whether no answer came or the send itself never ended.
+    /// </summary>
+    public async Task<Response<VocabularyGenerated, GenerateVocabularyRejected>> RequestAsync(
+        GenerateVocabulary request, PresentedCredential credential, CancellationToken cancellationToken)
+    {
+        var timeout = options.Value.RequestTimeout;
+        var response = _client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(context =>
         {
             // A synchronous request need not survive a broker restart (its caller gets a 504 and asks again), so the
             // broker can skip the disk write that a persistent message costs on every request.
@@ -31,5 +40,22 @@ public sealed class VocabularyRequester(IClientFactory clients, IBusControl bus,
                 context.UseApiKey(credential.Secret);
             else if (credential.Kind == CredentialKind.Bearer)
                 context.UseBearerToken(credential.Secret);
-        }), cancellationToken, RequestTimeout.After(ms: (int)options.Value.RequestTimeout.TotalMilliseconds));
+        }), cancellationToken, RequestTimeout.After(ms: (int)timeout.TotalMilliseconds));
+        try
+        {
+            // MassTransit's request timeout and the token do not end a send still waiting for the broker's confirmation: a
+            // broker gone silent (connection open, nothing back) held callers past a minute while a node stopped.
+            return await response.WaitAsync(timeout + SendGrace, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            throw new RequestTimeoutException(request.RequestId.ToString(), e);
+        }
+        finally
+        {
+            // Given up on (timed out, or the caller left): it ends when the connection does, and its fault is no one's.
+            if (!response.IsCompleted)
+                _ = response.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        }
+    }
 }

@@ -270,6 +270,33 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
         Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(15));
     }
 
+    /// <summary>
+    /// A broker gone silent (its connection open, nothing coming back: a stalled node, a partition) must not hold a
+    /// caller past the request timeout: the send waits for a confirmation that never comes.
+    /// </summary>
+    [Fact]
+    public async Task Post_WhenTheBrokerGoesSilent_Returns504WithinTheRequestTimeout()
+    {
+        var broker = fixture.VirtualHost.AmqpUri;
+        await using var proxy = new PausableTcpProxy(broker.Host, broker.Port);
+        await using var bridge = await BridgeHost.StartAsync(fixture.BridgeConfiguration(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:RabbitMq"] = new UriBuilder(broker) { Port = proxy.Port }.Uri.ToString(),
+            ["Bridge:RequestTimeout"] = "00:00:02",
+        }));
+        await bridge.WaitUntilReadyAsync();
+        var (_, key) = await fixture.CreateApiKeyAsync("http-silent-broker");
+        Assert.Equal(HttpStatusCode.OK, (await bridge.Client.SendAsync(Post("silent-before", ValidBody, apiKey: key))).StatusCode);
+
+        proxy.Pause();
+        // Far past the 2 s timeout plus its grace: a call still open then is one the bridge never ends.
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(45));
+        var response = await bridge.Client.SendAsync(Post("silent-during", ValidBody, apiKey: key), patience.Token);
+
+        await AssertProblem(response, HttpStatusCode.GatewayTimeout);
+        proxy.Resume();
+    }
+
     [Fact]
     public async Task MongoDown_Returns503AndNotReady()
     {

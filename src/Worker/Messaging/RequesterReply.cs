@@ -2,6 +2,7 @@ using System.Text.Json;
 using MassTransit;
 using MassTransit.RabbitMqTransport;
 using RabbitMQ.Client;
+using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Messaging;
 
@@ -62,7 +63,8 @@ public static class RequesterReply
         receiveContext.TryGetPayload(out RateReport? report);
         if (consumeContext is not null && ResponseAddressOf(receiveContext, consumeContext) is { } address)
         {
-            if (!await exchanges.ExistsAsync(LastSegment(address), receiveContext.CancellationToken))
+            var caller = consumeContext.TryGetPayload(out AuthenticatedCaller? authenticated) ? authenticated.UserId : null;
+            if (!await exchanges.ExistsAsync(LastSegment(address), caller, receiveContext.CancellationToken))
                 return false;
             if (report is null)
                 await consumeContext.RespondAsync(message);

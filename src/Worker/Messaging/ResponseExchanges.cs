@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.RateLimiting;
 using RabbitMQ.Client.Exceptions;
 using Vocab.Messaging;
 
@@ -12,7 +11,7 @@ namespace Vocab.Worker.Messaging;
 /// Exchanges found are remembered, and looked at again in the background each minute: a bridge's answers cost no extra round trip. Never throws: an answer
 /// not sent costs the requester a retry, whereas a failed message would be produced again.
 /// </summary>
-public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvider time, ILogger<ResponseExchanges> logger) : IDisposable
+public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvider time, ILogger<ResponseExchanges> logger)
 {
     private const ushort NotFound = 404;
     private const int MaxRemembered = 10_000;
@@ -26,14 +25,15 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
     private readonly ConcurrentDictionary<string, Task<bool>> _lookingUp = new(StringComparer.Ordinal);
 
     // Looking up a name not remembered opens a channel, and the broker closes it when there is no such exchange: a flood of
-    // made-up names may cost at most this many lookups a second; past it they are not answered.
-    private readonly TokenBucketRateLimiter _lookups = new(new TokenBucketRateLimiterOptions
-    {
-        TokenLimit = 20, TokensPerPeriod = 20, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,
-    });
+    // made-up names may cost at most 20 lookups a second; past it they are not answered. A budget per caller (the
+    // unauthenticated share one): nobody's flood, with a credential or without, keeps another caller's new requester unanswered.
+    private readonly LookupBudget _lookups = new(20, time);
 
-    /// <summary>True when <paramref name="exchange"/> exists on the worker's virtual host; false when not, or not known.</summary>
-    public async Task<bool> ExistsAsync(string exchange, CancellationToken cancellationToken)
+    /// <summary>
+    /// True when <paramref name="exchange"/> exists on the worker's virtual host; false when not, or not known. A lookup is
+    /// charged to <paramref name="callerId"/> (the authenticated user; null for a message without a proven caller).
+    /// </summary>
+    public async Task<bool> ExistsAsync(string exchange, string? callerId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (_found.TryGetValue(exchange, out var until))
@@ -51,7 +51,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
         try
         {
             // Found by a lookup that ended between the look above and taking this one's place.
-            var exists = _found.ContainsKey(exchange) || await LookUpAsync(exchange, now, cancellationToken);
+            var exists = _found.ContainsKey(exchange) || await LookUpAsync(exchange, callerId is null ? "" : "user:" + callerId, now, cancellationToken);
             mine.SetResult(exists);
             return exists;
         }
@@ -66,10 +66,9 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
         }
     }
 
-    private async Task<bool> LookUpAsync(string exchange, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<bool> LookUpAsync(string exchange, string budget, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using var lease = _lookups.AttemptAcquire();
-        if (!lease.IsAcquired)
+        if (!_lookups.TryTake(budget))
         {
             LogOverBudget(logger, exchange);
             return false;
@@ -123,9 +122,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
         }
     }
 
-    public void Dispose() => _lookups.Dispose();
-
-    // At most the lookup budget's 20 lines a second.
+    // At most the lookup budget's 20 lines a second per caller.
     [LoggerMessage(Level = LogLevel.Information, Message = "Not answered: the response address names exchange {Exchange}, which does not exist (the worker creates none for a requester)")]
     private static partial void LogNotFound(ILogger logger, string exchange);
 
