@@ -17,8 +17,15 @@ public sealed class VocabularyRequester(IClientFactory clients, IBusControl bus,
     // unless the broker is away, so this only decides how late such a caller hears 504.
     private static readonly TimeSpan SendGrace = TimeSpan.FromSeconds(1);
 
-    /// <summary>False while the bus cannot reach the broker: a request then fails fast (503) instead of waiting out its timeout.</summary>
-    public bool IsAvailable => bus.CheckHealth().Status != BusHealthStatus.Unhealthy;
+    // Sends given up on before they ended: the broker has gone silent on the bus's connection, and each holds its request
+    // until the connection's heartbeat ends it.
+    private int _stuckSends;
+
+    /// <summary>
+    /// False while the bus cannot reach the broker, or a send given up on has not ended (a broker gone silent, which the
+    /// bus sees only at its next heartbeat): a request then fails fast (503) instead of waiting out its timeout.
+    /// </summary>
+    public bool IsAvailable => Volatile.Read(ref _stuckSends) == 0 && bus.CheckHealth().Status != BusHealthStatus.Unhealthy;
 
     /// <summary>
     /// The worker's answer; throws <see cref="RequestTimeoutException"/> after <see cref="BridgeOptions.RequestTimeout"/>,
@@ -28,6 +35,7 @@ public sealed class VocabularyRequester(IClientFactory clients, IBusControl bus,
         GenerateVocabulary request, PresentedCredential credential, CancellationToken cancellationToken)
     {
         var timeout = options.Value.RequestTimeout;
+        var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var response = _client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(context =>
         {
             // A synchronous request need not survive a broker restart (its caller gets a 504 and asks again), so the
@@ -40,7 +48,8 @@ public sealed class VocabularyRequester(IClientFactory clients, IBusControl bus,
                 context.UseApiKey(credential.Secret);
             else if (credential.Kind == CredentialKind.Bearer)
                 context.UseBearerToken(credential.Secret);
-        }), cancellationToken, RequestTimeout.After(ms: (int)timeout.TotalMilliseconds));
+        }), giveUp.Token, RequestTimeout.After(ms: (int)timeout.TotalMilliseconds));
+        var stuck = false;
         try
         {
             // MassTransit's request timeout and the token do not end a send still waiting for the broker's confirmation: a
@@ -49,13 +58,27 @@ public sealed class VocabularyRequester(IClientFactory clients, IBusControl bus,
         }
         catch (TimeoutException e)
         {
+            stuck = true;
             throw new RequestTimeoutException(request.RequestId.ToString(), e);
         }
         finally
         {
-            // Given up on (timed out, or the caller left): it ends when the connection does, and its fault is no one's.
-            if (!response.IsCompleted)
-                _ = response.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+            if (response.IsCompleted)
+                giveUp.Dispose();
+            else
+            {
+                // Given up on (stuck, or the caller left): MassTransit drops its handle once the send ends, and its fault is no one's.
+                giveUp.Cancel();
+                if (stuck)
+                    Interlocked.Increment(ref _stuckSends);
+                _ = response.ContinueWith(t =>
+                {
+                    if (stuck)
+                        Interlocked.Decrement(ref _stuckSends);
+                    giveUp.Dispose();
+                    return t.Exception;
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
         }
     }
 }

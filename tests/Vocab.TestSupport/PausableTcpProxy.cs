@@ -15,6 +15,7 @@ public sealed class PausableTcpProxy : IAsyncDisposable
     private readonly List<TcpClient> _connections = [];
     private readonly string _targetHost;
     private readonly int _targetPort;
+    private readonly Task _accepting;
     private volatile TaskCompletionSource _resumed = NewGate(open: true);
 
     public PausableTcpProxy(string targetHost, int targetPort)
@@ -22,7 +23,7 @@ public sealed class PausableTcpProxy : IAsyncDisposable
         _targetHost = targetHost;
         _targetPort = targetPort;
         _listener.Start();
-        _ = AcceptAsync();
+        _accepting = AcceptAsync();
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -54,9 +55,27 @@ public sealed class PausableTcpProxy : IAsyncDisposable
                 return;
             }
             var upstream = new TcpClient();
-            await upstream.ConnectAsync(_targetHost, _targetPort, _stop.Token);
+            try
+            {
+                await upstream.ConnectAsync(_targetHost, _targetPort, _stop.Token);
+            }
+            catch (Exception)
+            {
+                // The target refused, or the proxy stopped: this client is refused too, and the next is accepted.
+                client.Dispose();
+                upstream.Dispose();
+                continue;
+            }
             lock (_connections)
+            {
+                if (_stop.IsCancellationRequested)
+                {
+                    client.Dispose();
+                    upstream.Dispose();
+                    return;
+                }
                 _connections.AddRange([client, upstream]);
+            }
             _ = PumpAsync(client.GetStream(), upstream.GetStream());
             _ = PumpAsync(upstream.GetStream(), client.GetStream());
         }
@@ -89,14 +108,17 @@ public sealed class PausableTcpProxy : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        _listener.Stop();
         lock (_connections)
+        {
+            _stop.Cancel();
             foreach (var connection in _connections)
                 connection.Dispose();
+        }
+        _listener.Stop();
+        _resumed.TrySetResult();
+        await _accepting;
         _stop.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

@@ -22,12 +22,13 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
 
     // A name being looked up: answers to it wait for that one lookup. A requester's first burst (a bridge just started, a
     // worker just started) is many answers at once to one new name; each spending the budget dropped all past the 20th.
-    private readonly ConcurrentDictionary<string, Task<bool>> _lookingUp = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<bool?>> _lookingUp = new(StringComparer.Ordinal);
 
     // Looking up a name not remembered opens a channel, and the broker closes it when there is no such exchange: a flood of
-    // made-up names may cost at most 20 lookups a second; past it they are not answered. A budget per caller (the
-    // unauthenticated share one): nobody's flood, with a credential or without, keeps another caller's new requester unanswered.
-    private readonly LookupBudget _lookups = new(20, time);
+    // made-up names may cost at most 20 lookups a second per caller (the unauthenticated share one), 200 in all; past it
+    // they are not answered. Per caller: one caller's flood, with a credential or without, leaves another's new requester
+    // answered; it takes ten colluding identities to reach the ceiling.
+    private readonly LookupBudget _lookups = new(perCaller: 20, inAll: 200, time);
 
     /// <summary>
     /// True when <paramref name="exchange"/> exists on the worker's virtual host; false when not, or not known. A lookup is
@@ -44,48 +45,62 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
                 _ = RefreshAsync(exchange);
             return true;
         }
-        var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var pending = _lookingUp.GetOrAdd(exchange, mine.Task);
-        if (pending != mine.Task)
-            return await pending.WaitAsync(cancellationToken);
-        try
+        var budget = callerId is null ? "" : "user:" + callerId;
+        while (true)
         {
-            // Found by a lookup that ended between the look above and taking this one's place.
-            var exists = _found.ContainsKey(exchange) || await LookUpAsync(exchange, callerId is null ? "" : "user:" + callerId, now, cancellationToken);
-            mine.SetResult(exists);
-            return exists;
-        }
-        catch (Exception e)
-        {
-            mine.SetException(e);
-            throw;
-        }
-        finally
-        {
-            _lookingUp.TryRemove(KeyValuePair.Create(exchange, mine.Task));
+            var mine = new TaskCompletionSource<bool?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var pending = _lookingUp.GetOrAdd(exchange, mine.Task);
+            if (pending == mine.Task)
+                _ = RunLookupAsync(exchange, budget, now, mine);
+            // Each waits with its own token; the lookup itself is no one caller's to cancel.
+            if (await pending.WaitAsync(cancellationToken) is { } known)
+                return known;
+            // Over the budget of whoever looked first: this caller's own decides.
+            if (pending == mine.Task)
+                return false;
         }
     }
 
-    private async Task<bool> LookUpAsync(string exchange, string budget, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>One lookup for every answer waiting on <paramref name="exchange"/>: true or false, or null when over budget.</summary>
+    private async Task RunLookupAsync(string exchange, string budget, DateTimeOffset now, TaskCompletionSource<bool?> lookup)
+    {
+        bool? result;
+        try
+        {
+            // Found by a lookup that ended between the look above and taking this one's place.
+            result = _found.ContainsKey(exchange) ? true : await LookUpAsync(exchange, budget, now);
+        }
+        catch (Exception e)
+        {
+            LogLookupFailed(logger, exchange, e);
+            result = false;
+        }
+        // Out of the table before the answer is out: a caller trying again starts a lookup of its own.
+        _lookingUp.TryRemove(KeyValuePair.Create(exchange, lookup.Task));
+        lookup.SetResult(result);
+    }
+
+    // Not cancelled by any caller: the client's own operation timeouts end it.
+    private async Task<bool?> LookUpAsync(string exchange, string budget, DateTimeOffset now)
     {
         if (!_lookups.TryTake(budget))
         {
             LogOverBudget(logger, exchange);
-            return false;
+            return null;
         }
         try
         {
-            var connection = await broker.GetAsync("vocab-worker-replies", cancellationToken);
+            var connection = await broker.GetAsync("vocab-worker-replies", CancellationToken.None);
             // Its own channel: the broker closes a channel whose passive declare names no exchange.
-            await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-            await channel.ExchangeDeclarePassiveAsync(exchange, cancellationToken);
+            await using var channel = await connection.CreateChannelAsync();
+            await channel.ExchangeDeclarePassiveAsync(exchange);
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == NotFound)
         {
             LogNotFound(logger, exchange);
             return false;
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
             // A client timeout included: not answered, rather than the message failed and produced again.
             LogLookupFailed(logger, exchange, e);

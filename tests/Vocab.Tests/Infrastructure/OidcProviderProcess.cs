@@ -105,8 +105,15 @@ public sealed class OidcProviderProcess : IAsyncDisposable
         }
         catch
         {
-            // Not left running behind a failed start.
-            process.Kill(entireProcessTree: true);
+            // Not left running behind a failed start (and the start's own error is the one reported).
+            try
+            {
+                if (!process.HasExited)
+                    process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+            }
             process.Dispose();
             throw;
         }
