@@ -8,8 +8,9 @@ namespace Vocab.Worker.Messaging;
 /// Whether the exchange a MassTransit response address names exists, before the worker answers there. MassTransit
 /// declares the exchange it sends to, so a publisher (with a credential or without) naming a new address on every message
 /// would have the worker create exchanges without end; a requester's own bus endpoint exists already (its bus declared it).
-/// Exchanges found are remembered, and looked at again in the background each minute: a bridge's answers cost no extra round trip. Never throws: an answer
-/// not sent costs the requester a retry, whereas a failed message would be produced again.
+/// Exchanges found are remembered, and looked at again in the background each minute: a bridge's answers cost no extra
+/// round trip. A lookup that fails is "not answered", never an exception (only the caller's own cancellation throws): an
+/// answer not sent costs the requester a retry, whereas a failed message would be produced again.
 /// </summary>
 public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvider time, ILogger<ResponseExchanges> logger)
 {
@@ -90,10 +91,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
         }
         try
         {
-            var connection = await broker.GetAsync("vocab-worker-replies", CancellationToken.None);
-            // Its own channel: the broker closes a channel whose passive declare names no exchange.
-            await using var channel = await connection.CreateChannelAsync();
-            await channel.ExchangeDeclarePassiveAsync(exchange);
+            await DeclarePassiveAsync(exchange);
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == NotFound)
         {
@@ -116,9 +114,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
     {
         try
         {
-            var connection = await broker.GetAsync("vocab-worker-replies", CancellationToken.None);
-            await using var channel = await connection.CreateChannelAsync();
-            await channel.ExchangeDeclarePassiveAsync(exchange);
+            await DeclarePassiveAsync(exchange);
             _found[exchange] = time.GetUtcNow() + Remembered;
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == NotFound)
@@ -135,6 +131,15 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
         {
             _refreshing.TryRemove(exchange, out _);
         }
+    }
+
+    /// <summary>Throws <see cref="OperationInterruptedException"/> with code 404 when <paramref name="exchange"/> does not exist.</summary>
+    private async Task DeclarePassiveAsync(string exchange)
+    {
+        var connection = await broker.GetAsync("vocab-worker-replies", CancellationToken.None);
+        // Its own channel: the broker closes a channel whose passive declare names no exchange.
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.ExchangeDeclarePassiveAsync(exchange);
     }
 
     // At most the lookup budget's 20 lines a second per caller.
