@@ -56,6 +56,8 @@ public sealed class RabbitMqCluster : IAsyncDisposable
                 foreach (var node in Hosts)
                     c.Node(node);
             }));
+            // A requester endpoint name: the only kind the worker answers a MassTransit request on.
+            rabbit.OverrideDefaultBusEndpointQueueName(Vocab.Contracts.RequesterEndpoints.NewName());
             rabbit.ConcurrentMessageLimit = 1;
         });
         await bus.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);

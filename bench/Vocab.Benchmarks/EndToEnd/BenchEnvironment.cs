@@ -106,6 +106,8 @@ public sealed class BenchEnvironment : IAsyncDisposable
         var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
             rabbit.Host(VirtualHost.AmqpUri);
+            // A requester endpoint name: the only kind the worker answers a MassTransit request on.
+            rabbit.OverrideDefaultBusEndpointQueueName(Vocab.Contracts.RequesterEndpoints.NewName());
             configure?.Invoke(rabbit);
         });
         await bus.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);

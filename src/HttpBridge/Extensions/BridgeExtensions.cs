@@ -20,9 +20,6 @@ namespace Vocab.HttpBridge.Extensions;
 /// <summary>The bridge's services and pipeline, so tests host exactly what production runs.</summary>
 public static class BridgeExtensions
 {
-    /// <summary>The start of every bridge bus-instance queue (and exchange) name; the vocab-bridge account may use only these.</summary>
-    public const string BusEndpointPrefix = "vocab-bridge-bus-";
-
     /// <summary>The largest request body taken (413 beyond): a transcript at its limit with every character escaped (\uXXXX), and room.</summary>
     public const long MaxRequestBodyBytes = GenerateVocabularyRules.MaxTranscriptLength * 6L + 64 * 1024;
 
@@ -79,7 +76,7 @@ public static class BridgeExtensions
                     "Vocab.HttpBridge.RabbitMq");
                 // The request client's responses arrive on this bus-instance queue. A name of our own, rather than MassTransit's
                 // <machine>_<process>_bus_<id>, lets the vocab-bridge broker account be limited to it (rabbitmq/definitions.json).
-                rabbit.OverrideDefaultBusEndpointQueueName($"{BusEndpointPrefix}{NewId.Next().ToString("N")}");
+                rabbit.OverrideDefaultBusEndpointQueueName(RequesterEndpoints.NewName());
                 // Responses one at a time, in arrival order. The worker sends a requester one answer; this keeps the
                 // bridge safe with an older worker, whose bare fault followed its rejection.
                 rabbit.ConcurrentMessageLimit = 1;

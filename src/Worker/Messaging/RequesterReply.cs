@@ -29,16 +29,23 @@ public static class RequesterReply
         ResponseAddressOf(receiveContext, consumeContext) is not null || ReplyQueueOf(receiveContext) is not null;
 
     /// <summary>
-    /// The requester's response address, if it is a plain bus endpoint address (<see cref="ReplyQueues.IsPlainBusAddress"/>)
-    /// that names neither one of the worker's own queues nor one of our message types' exchanges (a publisher's forgery:
-    /// the worker may write there, the publisher may not).
+    /// Where to answer the requester's response address: the requester endpoint it names (<see cref="RequesterEndpoints"/>),
+    /// on the worker's own broker and virtual host, as the temporary exchange a bus declares for itself. Null for any other
+    /// address: MassTransit declares the exchange it sends to, and a name the worker's account may not declare (a reserved
+    /// <c>amq.*</c> exchange, an event exchange, another queue's) or an existing exchange declared with other settings makes
+    /// the broker close the channel, with every delivery in flight on it.
     /// </summary>
     private static Uri? ResponseAddressOf(ReceiveContext receiveContext, ConsumeContext? consumeContext)
     {
         if (consumeContext?.ResponseAddress is not { } address || !ReplyQueues.IsPlainBusAddress(address))
             return null;
         var name = LastSegment(address);
-        return ReplyQueues.IsWorkersOwn(name, LastSegment(receiveContext.InputAddress), ContractExchangePrefix) ? null : address;
+        if (!RequesterEndpoints.IsRequesterEndpoint(name)
+            || ReplyQueues.IsWorkersOwn(name, LastSegment(receiveContext.InputAddress), ContractExchangePrefix))
+            return null;
+        var canonical = new UriBuilder(receiveContext.InputAddress) { Query = "temporary=true" };
+        canonical.Path = canonical.Path[..(canonical.Path.LastIndexOf('/') + 1)] + name;
+        return canonical.Uri;
     }
 
     private static string LastSegment(Uri address)
@@ -66,16 +73,25 @@ public static class RequesterReply
             var caller = consumeContext.TryGetPayload(out AuthenticatedCaller? authenticated) ? authenticated.UserId : null;
             if (!await exchanges.ExistsAsync(LastSegment(address), caller, receiveContext.CancellationToken))
                 return false;
-            if (report is null)
-                await consumeContext.RespondAsync(message);
-            else
-                await consumeContext.RespondAsync(message, reply =>
+            // Sent, not MassTransit's RespondAsync: to the address checked above rather than the one the publisher wrote, and
+            // without the consumed message's headers (the request client matches its answer by RequestId alone).
+            var endpoint = await consumeContext.GetSendEndpoint(address);
+            await endpoint.Send(message, reply =>
+            {
+                reply.RequestId = consumeContext.RequestId;
+                reply.ConversationId = consumeContext.ConversationId;
+                reply.InitiatorId = consumeContext.MessageId;
+                if (report is not null)
                 {
                     reply.Headers.Set(VocabHeaders.RateLimitPolicy, report.Rate.PolicyHeader);
                     reply.Headers.Set(VocabHeaders.RateLimit, report.Rate.StatusHeader);
-                });
+                }
+            }, consumeContext.CancellationToken);
             return true;
         }
+
+        if (consumeContext?.ResponseAddress is { } refused && ReplyQueues.IsPlainBusAddress(refused))
+            exchanges.NotARequester(LastSegment(refused));
 
         if (ReplyQueueOf(receiveContext) is not { } replyTo ||
             !receiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? delivery) ||

@@ -143,6 +143,12 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
     }
 
     // At most the lookup budget's 20 lines a second per caller.
+    /// <summary>Logs a response address not answered because it names no requester endpoint (<see cref="Vocab.Contracts.RequesterEndpoints"/>).</summary>
+    public void NotARequester(string exchange) => LogNotARequester(logger, exchange.Length <= 128 ? exchange : exchange[..128]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Not answered: the response address names {Exchange}, which is not a requester endpoint (vocab-bridge-bus-…)")]
+    private static partial void LogNotARequester(ILogger logger, string exchange);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Not answered: the response address names exchange {Exchange}, which does not exist (the worker creates none for a requester)")]
     private static partial void LogNotFound(ILogger logger, string exchange);
 

@@ -68,6 +68,94 @@ public sealed class ReplyToTests(WorkerFixture fixture) : IClassFixture<WorkerFi
         Assert.Equal(HttpStatusCode.NotFound, (await fixture.VirtualHost.Management.GetAsync($"api/exchanges/{vhost}/{exchange}")).StatusCode);
     }
 
+    /// <summary>
+    /// A response address naming an exchange that exists but is no requester's (a reserved <c>amq.*</c> one): MassTransit
+    /// would declare it as it sends, the broker would refuse and close the channel, and every delivery in flight on it, this
+    /// one included, would be met again. Not answered; the message is finished once and the worker goes on serving.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AResponseAddressNamingAReservedExchange_IsNotAnswered_AndTheMessageIsFinishedOnce(bool withCredential)
+    {
+        await using var channel = await fixture.Amqp.CreateChannelAsync();
+        var listener = (await channel.QueueDeclareAsync()).QueueName;
+        await channel.QueueBindAsync(listener, "amq.topic", "#");
+        var (request, messageId, key) = await SendWithResponseAddressAsync("amq.topic", withCredential);
+
+        await AssertFinishedOnceAsync(request, messageId, withCredential, key);
+        Assert.Contains(fixture.Logs.Lines, l => l.Contains("amq.topic", StringComparison.Ordinal) && l.Contains("not a requester endpoint", StringComparison.Ordinal));
+        Assert.Equal(0u, await channel.MessageCountAsync(listener));
+    }
+
+    /// <summary>
+    /// A requester's exchange (declared as a bus declares its own: not durable, auto-deleted) named without
+    /// <c>temporary=true</c>: sent as the address says, MassTransit would declare it durable, which the broker refuses. It is
+    /// answered as the requester's bus declared it, once.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ARequesterExchangeNamedWithOtherSettings_IsAnsweredAsItIs_AndTheMessageIsFinishedOnce(bool withCredential)
+    {
+        var exchange = RequesterEndpoints.NewName();
+        await using var channel = await fixture.Amqp.CreateChannelAsync();
+        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: false, autoDelete: true);
+        var listener = (await channel.QueueDeclareAsync()).QueueName;
+        await channel.QueueBindAsync(listener, exchange, "");
+        var (request, messageId, key) = await SendWithResponseAddressAsync(exchange, withCredential);
+
+        await AssertFinishedOnceAsync(request, messageId, withCredential, key);
+        Assert.Equal(1u, await channel.MessageCountAsync(listener));
+        var answer = await channel.BasicGetAsync(listener, autoAck: true);
+        Assert.Contains(withCredential ? "VocabularyGenerated" : "GenerateVocabularyRejected", System.Text.Encoding.UTF8.GetString(answer!.Body.Span));
+    }
+
+    /// <summary>Sends a request whose MassTransit response address names <paramref name="exchange"/> with no option.</summary>
+    private async Task<(GenerateVocabulary Request, Guid MessageId, string Key)> SendWithResponseAddressAsync(string exchange, bool withCredential)
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync($"forged-{Guid.NewGuid():N}"[..20]);
+        var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
+        var request = WorkerFixture.NewRequest();
+        var messageId = NewId.NextGuid();
+        await endpoint.Send(request, context =>
+        {
+            context.MessageId = messageId;
+            context.RequestId = NewId.NextGuid();
+            context.ResponseAddress = new Uri(fixture.Publisher.Address, $"/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{exchange}");
+            if (withCredential)
+                context.UseApiKey(key);
+        });
+        return (request, messageId, key);
+    }
+
+    /// <summary>
+    /// The message was finished (refused and filed, or served) exactly once, and the worker still answers on the connection
+    /// and channel it had: had an answer closed the channel before the message was acknowledged, it would be met again.
+    /// </summary>
+    private async Task AssertFinishedOnceAsync(GenerateVocabulary request, Guid messageId, bool withCredential, string key)
+    {
+        var id = request.RequestId.ToString();
+        if (withCredential)
+            for (var i = 0; i < 150 && !fixture.Logs.Lines.Any(l => l.Contains(id, StringComparison.Ordinal) && l.Contains("Generated", StringComparison.Ordinal)); i++)
+                await Task.Delay(200);
+        else
+            Assert.Equal(RejectionReasons.MissingCredentials,
+                (await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId)).Header(VocabHeaders.Reason));
+
+        var served = await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key));
+        Assert.True(served.Is(out Response<VocabularyGenerated>? _));
+
+        if (withCredential)
+        {
+            Assert.Single(fixture.Logs.Lines, l => l.Contains(id, StringComparison.Ordinal) && l.Contains("Generated", StringComparison.Ordinal));
+            Assert.DoesNotContain(fixture.Logs.Lines, l => l.Contains(id, StringComparison.Ordinal) && l.Contains("already processed", StringComparison.Ordinal));
+        }
+        else
+            await Assert.ThrowsAsync<TimeoutException>(() =>
+                DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId, TimeSpan.FromSeconds(3)));
+    }
+
     private async Task WaitUntilLoggedAsync(string exchange)
     {
         for (var i = 0; i < 150 && !fixture.Logs.Lines.Any(l => l.Contains(exchange, StringComparison.Ordinal)); i++)

@@ -62,6 +62,8 @@ public class WorkerFixture : IAsyncLifetime
         Publisher = Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
             rabbit.Host(VirtualHost.AmqpUri);
+            // A requester endpoint name: the only kind the worker answers a MassTransit request on.
+            rabbit.OverrideDefaultBusEndpointQueueName(RequesterEndpoints.NewName());
             // Responses one at a time, in arrival order, as the bridge reads them.
             rabbit.ConcurrentMessageLimit = 1;
         });
