@@ -42,6 +42,12 @@ public static class RejectionReasons
     /// </summary>
     public const string RequestInProgress = "request_in_progress";
 
+    /// <summary>
+    /// Dead-letter only: the request was served and its requester answered, but its <see cref="VocabularyGenerated"/> event
+    /// was not published (refused or unconfirmed by the broker); a replay publishes it.
+    /// </summary>
+    public const string EventNotPublished = "event_not_published";
+
     /// <summary>Anything else; the worker's log has the cause.</summary>
     public const string InternalError = "internal_error";
 

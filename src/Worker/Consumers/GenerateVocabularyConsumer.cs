@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Vocabularies;
@@ -7,6 +8,7 @@ using Vocab.Worker.FairShare;
 using Vocab.Worker.Filters;
 using Vocab.Worker.Llm;
 using Vocab.Worker.Messaging;
+using Vocab.Worker.Outcome;
 
 namespace Vocab.Worker.Consumers;
 
@@ -16,7 +18,7 @@ namespace Vocab.Worker.Consumers;
 /// </summary>
 public sealed partial class GenerateVocabularyConsumer(
     VocabularySource source, VocabularyStore store, QuotaLedger quotas, PlanAdmission admission, RequestTokenEstimator estimator, UsageMetrics usage,
-    ResponseExchanges exchanges, TimeProvider time,
+    ResponseExchanges exchanges, IOptions<MessagingOptions> messaging, TimeProvider time,
     ILogger<GenerateVocabularyConsumer> logger)
     : IConsumer<GenerateVocabulary>
 {
@@ -39,8 +41,31 @@ public sealed partial class GenerateVocabularyConsumer(
             LogAlreadyStored(logger, request.RequestId, caller.UserId);
 
         var result = stored.ToGenerated();
+        // Served from here: a failure is the answer's delivery, never the request's (no rejection follows an answer).
+        var served = context.ReceiveContext.GetOrAddPayload(() => new AnswerStored());
         // Both wait for the broker's confirmation; waiting for them together keeps one confirm off the requester's latency.
-        await Task.WhenAll(context.Publish(result), RequesterReply.SendAsync(context.ReceiveContext, context, result, exchanges));
+        var reply = served.RequesterAnswered ? Task.CompletedTask : AnswerRequesterAsync(context, result, served);
+        try
+        {
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+            bounded.CancelAfter(messaging.Value.EventPublishTimeout);
+            await context.Publish(result, bounded.Token);
+        }
+        catch (Exception e) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            // Filed for a replay to publish, without answering the requester again; the reply's own failure, if any, comes first.
+            await reply;
+            throw e is OperationCanceledException
+                ? new ResultEventNotPublishedException(request.RequestId, $"not confirmed within Worker:EventPublishTimeout ({messaging.Value.EventPublishTimeout})")
+                : new ResultEventNotPublishedException(request.RequestId, e.Message, e);
+        }
+        await reply;
+    }
+
+    private async Task AnswerRequesterAsync(ConsumeContext<GenerateVocabulary> context, VocabularyGenerated result, AnswerStored served)
+    {
+        if (await RequesterReply.SendAsync(context.ReceiveContext, context, result, exchanges))
+            served.RequesterAnswered = true;
     }
 
     /// <summary>

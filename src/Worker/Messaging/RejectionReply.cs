@@ -1,5 +1,6 @@
 using MassTransit;
 using Vocab.Contracts;
+using Vocab.Worker.Outcome;
 
 namespace Vocab.Worker.Messaging;
 
@@ -17,7 +18,8 @@ public static class RejectionReply
     public static async Task<bool> SendAsync(ReceiveContext receiveContext, ConsumeContext consumeContext, GenerateVocabulary? request, string reason,
         bool publishWhenNobodyAsked, ResponseExchanges exchanges, int? retryAfterSeconds = null, DateTimeOffset? quotaResetsAt = null)
     {
-        if (receiveContext.HasPayloadType(typeof(Sent)))
+        // Once per delivery; and never after the request was served (its answer stored), whatever failed delivering it.
+        if (receiveContext.HasPayloadType(typeof(Sent)) || receiveContext.HasPayloadType(typeof(AnswerStored)))
             return false;
         receiveContext.GetOrAddPayload(() => new Sent());
         var rejection = new GenerateVocabularyRejected

@@ -1,0 +1,61 @@
+using System.Text;
+using MassTransit;
+using RabbitMQ.Client;
+using Vocab.Contracts;
+using Vocab.Tests.Infrastructure;
+
+namespace Vocab.Tests.Attacks;
+
+/// <summary>
+/// An event subscriber's account may bind its own queues to the results' exchange. A queue that refuses what it is given
+/// (<c>x-max-length=0</c>, <c>reject-publish</c>) makes the broker refuse every result event the worker publishes, after
+/// the answer is stored and the requester answered: the requester must still have one answer, and no rejection after it.
+/// </summary>
+public sealed class EventSubscriberTests(WorkerFixture fixture) : IClassFixture<WorkerFixture>
+{
+    private const string ResultsExchange = "Vocab.Contracts:VocabularyGenerated";
+
+    [Fact]
+    public async Task ASubscriberQueueThatRefusesEvents_LeavesTheRequesterOneAnswer_AndTheEventOnTheErrorQueue()
+    {
+        await using var channel = await fixture.Amqp.CreateChannelAsync();
+        // As MassTransit declares a message type's exchange.
+        await channel.ExchangeDeclareAsync(ResultsExchange, ExchangeType.Fanout, durable: true, autoDelete: false);
+        var refusing = $"vocab-events.refusing-{Guid.NewGuid():N}";
+        await channel.QueueDeclareAsync(refusing, durable: false, exclusive: false, autoDelete: true,
+            arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" });
+        await channel.QueueBindAsync(refusing, ResultsExchange, "");
+        var requester = RequesterEndpoints.NewName();
+        await channel.ExchangeDeclareAsync(requester, ExchangeType.Fanout, durable: false, autoDelete: true);
+        var answers = (await channel.QueueDeclareAsync()).QueueName;
+        await channel.QueueBindAsync(answers, requester, "");
+        try
+        {
+            var (_, key) = await fixture.CreateApiKeyAsync($"events-{Guid.NewGuid():N}"[..20]);
+            var request = WorkerFixture.NewRequest();
+            var messageId = NewId.NextGuid();
+            var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
+            await endpoint.Send(request, context =>
+            {
+                context.MessageId = messageId;
+                context.RequestId = NewId.NextGuid();
+                context.ResponseAddress = new Uri(fixture.Publisher.Address, $"/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{requester}?temporary=true");
+                context.UseApiKey(key);
+            });
+
+            // Retried, then filed for a replay to publish; the requester is not told it failed.
+            var failed = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId, TimeSpan.FromSeconds(60));
+            Assert.Equal(RejectionReasons.EventNotPublished, failed.Header(VocabHeaders.Reason));
+
+            var first = await channel.BasicGetAsync(answers, autoAck: true);
+            Assert.NotNull(first);
+            Assert.Contains("VocabularyGenerated", Encoding.UTF8.GetString(first.Body.Span));
+            Assert.Contains(request.RequestId.ToString(), Encoding.UTF8.GetString(first.Body.Span));
+            Assert.Null(await channel.BasicGetAsync(answers, autoAck: true));
+        }
+        finally
+        {
+            await channel.QueueDeleteAsync(refusing);
+        }
+    }
+}
