@@ -23,21 +23,22 @@ public sealed class DeadLetterContainmentTests(DeadLetterContainmentTests.Serial
         };
     }
 
-    private const string SkippedQueue = WorkerFixture.QueueName + "_skipped";
     private readonly VocabCtlRunner _vocabctl = new(fixture);
 
     [Fact]
-    public async Task Envelope_OfUnknownMessageType_IsSkippedWithoutItsCredential()
+    public async Task Envelope_OfUnknownMessageType_IsRefusedWithMetadataOnly()
     {
         var (_, key) = await fixture.CreateApiKeyAsync("skipped-user");
         var messageId = Guid.NewGuid();
         var body = Envelope(messageId, "urn:message:Vocab.Contracts:SomethingNobodyHandles", key);
 
         await PublishAsync(body, "application/vnd.masstransit+json", messageId, new() { [VocabHeaders.ApiKey] = key });
-        var skipped = await DeadLetterReader.WaitForAsync(fixture.Amqp, SkippedQueue, messageId);
+        var skipped = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId);
 
+        // It never met authentication: no proven caller, never replayed, so nothing of what any publisher sent is kept.
         Assert.Equal(RejectionReasons.UnhandledMessageType, skipped.Header(VocabHeaders.Reason));
-        Assert.Contains("video-skipped", skipped.Body, StringComparison.Ordinal);
+        Assert.Equal("", skipped.Body);
+        Assert.Equal(Vocab.Worker.DeadLetter.CredentialScrubber.BodyRemoval.Refused, skipped.Header(VocabHeaders.BodyRemoved));
         Assert.DoesNotContain(key, skipped.AllText, StringComparison.Ordinal);
     }
 
@@ -100,12 +101,13 @@ public sealed class DeadLetterContainmentTests(DeadLetterContainmentTests.Serial
             await PublishAsync(System.Text.Json.JsonSerializer.Serialize(request, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)),
                 "application/json", messageId, new() { [VocabHeaders.ApiKey] = key, [VocabHeaders.UserId] = "forged-victim" }, expiration: "100");
 
-            var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId, TimeSpan.FromSeconds(30));
+            var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId, TimeSpan.FromSeconds(30));
 
             Assert.Equal(RejectionReasons.ExpiredInQueue, deadLetter.Header(VocabHeaders.Reason));
             Assert.Equal(WorkerFixture.QueueName, deadLetter.Header(VocabHeaders.DeadLetteredFrom));
             Assert.Null(deadLetter.Header(VocabHeaders.UserId));
-            Assert.Contains(request.VideoId, deadLetter.Body, StringComparison.Ordinal);
+            // No caller proven (it never reached authentication): metadata only, on the bounded queue.
+            Assert.Equal("", deadLetter.Body);
             Assert.DoesNotContain(key, deadLetter.AllText, StringComparison.Ordinal);
         }
         finally

@@ -5,9 +5,11 @@ using Vocab.Messaging;
 namespace Vocab.Worker.DeadLetter;
 
 /// <summary>
-/// Files what the broker dead-lettered itself (expired in the queue, rejected, over a limit) into <c>&lt;queue&gt;_error</c>
-/// as a scrubbed, signed copy with a reason ops can read. The broker routes such messages to a quarantine queue that only this
-/// worker reads, because the broker cannot remove credentials; no caller was proven, so the copy names none.
+/// Files what the broker dead-lettered itself (expired in the queue, rejected, over a limit) as a signed refusal with a
+/// reason ops can read on the bounded <c>&lt;queue&gt;_refused</c>: metadata only. The broker routes such messages to a
+/// quarantine queue that only this worker reads, because the broker cannot remove credentials. No caller was proven, so
+/// it can never be replayed, and keeping its body would let any publisher (no credential needed) store what it likes,
+/// unbounded, on the error queue and in the failure store.
 /// </summary>
 public sealed partial class BrokerDeadLetterFilingFilter<TContext>(DeadLetterQueues queues, ScrubbedCopyWriter copies, ILoggerFactory loggers)
     : IFilter<TContext>
@@ -29,7 +31,7 @@ public sealed partial class BrokerDeadLetterFilingFilter<TContext>(DeadLetterQue
             _ => RejectionReasons.DeadLetteredByBroker,
         };
         LogFiled(_logger, context.GetMessageId(), reason, fromQueue);
-        await copies.WriteAsync(context, queues.Error,
+        await copies.WriteRefusalAsync(context, queues.Refused,
         [
             new(VocabHeaders.Reason, reason),
             new(VocabHeaders.DeadLetteredFrom, fromQueue),
@@ -47,6 +49,6 @@ public sealed partial class BrokerDeadLetterFilingFilter<TContext>(DeadLetterQue
         return (HeaderText.Of(headers, "x-first-death-reason"), HeaderText.Of(headers, "x-first-death-queue"));
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker dead-lettered message {MessageId} ({Reason}) from queue {Queue}; filed on the error queue")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker dead-lettered message {MessageId} ({Reason}) from queue {Queue}; filed on the refused queue")]
     private static partial void LogFiled(ILogger logger, Guid? messageId, string reason, string? queue);
 }

@@ -9,9 +9,9 @@ public sealed class DeadLetterQueues(IOptions<MessagingOptions> messaging, IOpti
     /// <summary>Failures of a proven caller's message: <c>&lt;queue&gt;_error</c>, nothing drops them.</summary>
     public FilingQueue Error { get; } = new(messaging.Value.ErrorQueueName, messaging.Value.DeclaredQueueArguments);
 
-    /// <summary>Credential and permission refusals, metadata only, bounded: <c>&lt;queue&gt;_refused</c>.</summary>
+    /// <summary>
+    /// Whatever no proven caller sent (credential and permission refusals, unknown message types, what the broker
+    /// dead-lettered), metadata only, bounded: <c>&lt;queue&gt;_refused</c>.
+    /// </summary>
     public FilingQueue Refused { get; } = deadLetters.Value.RefusedQueue(messaging.Value);
-
-    /// <summary>Messages of a type no consumer handles: <c>&lt;queue&gt;_skipped</c>.</summary>
-    public FilingQueue Skipped { get; } = new(messaging.Value.SkippedQueueName, messaging.Value.DeclaredQueueArguments);
 }

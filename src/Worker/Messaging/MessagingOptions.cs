@@ -20,9 +20,6 @@ public sealed class MessagingOptions
     /// <summary>Failed messages, scrubbed, with a reason.</summary>
     public string ErrorQueueName => QueueNames.Error(QueueName);
 
-    /// <summary>Messages of a type no consumer handles, scrubbed.</summary>
-    public string SkippedQueueName => QueueNames.Skipped(QueueName);
-
     /// <summary>Where the broker dead-letters the input queue's expired and rejected messages; only the worker reads it.</summary>
     public string QuarantineQueueName => QueueNames.Quarantine(QueueName);
 

@@ -14,7 +14,8 @@ namespace Vocab.Tests.Attacks;
 /// </summary>
 public static class AttackCorpus
 {
-    public const string Skipped = "(skipped)";
+    // A message no consumer handles never meets authentication: refused, metadata only.
+    public const string Skipped = RejectionReasons.UnhandledMessageType;
     private const string Invalid = RejectionReasons.InvalidCredentials;
     private const string Expired = RejectionReasons.ExpiredCredentials;
     private const string Revoked = RejectionReasons.RevokedCredentials;

@@ -2,7 +2,6 @@ using System.Text;
 using MassTransit;
 using RabbitMQ.Client;
 using Vocab.Contracts;
-using Vocab.Messaging;
 using Vocab.Tests.Infrastructure;
 
 namespace Vocab.Tests.Attacks;
@@ -14,8 +13,6 @@ namespace Vocab.Tests.Attacks;
 /// </summary>
 public sealed class OversizedHeaderTests(WorkerFixture fixture) : IClassFixture<WorkerFixture>
 {
-    private const string SkippedQueue = WorkerFixture.QueueName + QueueNames.SkippedSuffix;
-
     // Thirteen headers of 10,040 characters: about 130,850 bytes with the message's properties, under the 131,064 bytes a
     // frame holds by less than the worker adds to a dead-letter copy (its reason, id, time and signature).
     private const int PaddingHeaders = 13, PaddingLength = 10_040;
@@ -24,28 +21,28 @@ public sealed class OversizedHeaderTests(WorkerFixture fixture) : IClassFixture<
         Enumerable.Range(0, count).ToDictionary(i => $"{prefix}{i:00}", _ => (object?)new string('p', PaddingLength));
 
     [Fact]
-    public async Task UnknownMessage_WithNearlyAFrameOfHeaders_IsSkippedWithinTheBudget_AndTheWorkerServesOn()
+    public async Task UnknownMessage_WithNearlyAFrameOfHeaders_IsRefusedWithoutThem_AndTheWorkerServesOn()
     {
         var messageId = await PublishUnknownAsync(NearlyAFrameOfHeaders());
 
-        var skipped = await DeadLetterReader.WaitForAsync(fixture.Amqp, SkippedQueue, messageId);
+        // No caller proven: a refusal, the worker's metadata only.
+        var refused = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId);
 
-        var kept = skipped.Headers.Keys.Count(k => k.StartsWith("X-Padding-", StringComparison.Ordinal));
-        Assert.InRange(kept, 1, HeaderBudget.PublisherBytes / PaddingLength);
-        Assert.Equal((PaddingHeaders - kept).ToString(System.Globalization.CultureInfo.InvariantCulture), skipped.Header(VocabHeaders.HeadersDropped));
+        Assert.Equal(RejectionReasons.UnhandledMessageType, refused.Header(VocabHeaders.Reason));
+        Assert.DoesNotContain(refused.Headers.Keys, k => k.StartsWith("X-Padding-", StringComparison.Ordinal));
         await AssertServesOnAsync();
     }
 
     [Fact]
-    public async Task UnknownMessage_WithNearlyAFrameInOneBinaryHeader_IsSkippedWithoutIt_AndTheWorkerServesOn()
+    public async Task UnknownMessage_WithNearlyAFrameInOneBinaryHeader_IsRefusedWithoutIt_AndTheWorkerServesOn()
     {
         // AMQP's binary type ('x', as the Java client sends a byte[]): its text is not its size.
         var messageId = await PublishUnknownAsync(new() { ["X-Blob"] = new BinaryTableValue(new byte[130_500]) });
 
-        var skipped = await DeadLetterReader.WaitForAsync(fixture.Amqp, SkippedQueue, messageId);
+        var refused = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId);
 
-        Assert.Null(skipped.Header("X-Blob"));
-        Assert.Equal("1", skipped.Header(VocabHeaders.HeadersDropped));
+        Assert.Equal(RejectionReasons.UnhandledMessageType, refused.Header(VocabHeaders.Reason));
+        Assert.Null(refused.Header("X-Blob"));
         await AssertServesOnAsync();
     }
 

@@ -150,18 +150,19 @@ public sealed partial class OpsConsoleTests(WorkerFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task AMessageOfATypeNoConsumerHandles_IsStoredAsSkipped_VerifiedButNeverReplayed()
+    public async Task AMessageOfATypeNoConsumerHandles_IsStoredAsARefusal_VerifiedButNeverReplayed()
     {
         var (_, key) = await fixture.CreateApiKeyAsync($"skipped-{Guid.NewGuid():N}"[..20]);
         var messageId = await fixture.SendAsync(new NobodyHandlesThis($"text {Guid.NewGuid():N}"), c => c.UseApiKey(key));
 
         var store = _ops.Services.GetRequiredService<FailureStore>();
         var skipped = await EventuallyAsync(async () =>
-            (await store.ListAsync(new FailureFilter(Queue: FailureQueues.Skipped), 50, default)).Rows.FirstOrDefault(f => f.MessageId == messageId.ToString()));
+            (await store.ListAsync(new FailureFilter(Queue: FailureQueues.Refused), 50, default)).Rows.FirstOrDefault(f => f.MessageId == messageId.ToString()));
 
         Assert.Equal((RejectionReasons.UnhandledMessageType, true, null), (skipped.Reason, skipped.Verified, skipped.UserId));
         Assert.DoesNotContain(key, skipped.Body + string.Join(' ', skipped.Headers.Values), StringComparison.Ordinal);
-        Assert.Contains("no consumer handles", await _ops.Services.GetRequiredService<FailureReplayer>().RefusalAsync(skipped, default), StringComparison.Ordinal);
+        Assert.Equal("", skipped.Body);
+        Assert.Contains("a refusal", await _ops.Services.GetRequiredService<FailureReplayer>().RefusalAsync(skipped, default), StringComparison.Ordinal);
         var outcome = await _ops.Services.GetRequiredService<FailureReplayer>().ReplayAsync([skipped.Id], "test", TimeSpan.FromMinutes(1), default);
         Assert.Empty(outcome.Replayed);
         Assert.Contains(await store.GroupsAsync(FailureStatus.Open, default), g => g.Group == RejectionReasons.UnhandledMessageType);
