@@ -51,7 +51,7 @@ public static class RejectionReasons
     /// <summary>Anything else; the worker's log has the cause.</summary>
     public const string InternalError = "internal_error";
 
-    /// <summary>Dead-letter only: an envelope whose message type no consumer handles (filed on <c>_skipped</c>).</summary>
+    /// <summary>Dead-letter only: an envelope whose message type no consumer handles (filed as a refusal on <c>_refused</c>, metadata only; on <c>_skipped</c> before 2026-12-01).</summary>
     public const string UnhandledMessageType = "unhandled_message_type";
 
     /// <summary>Dead-letter only: the broker dropped the message because its time-to-live ran out while it waited in the queue.</summary>

@@ -10,7 +10,8 @@ public static class FailureQueues
     public const string Refused = "refused";
 
     /// <summary>
-    /// Messages of a type no consumer handles: <c>&lt;queue&gt;_skipped</c>, scrubbed and signed like the others but never
+    /// Messages of a type no consumer handles, as a worker before 2026-12-01 filed them (now refusals on <c>_refused</c>):
+    /// <c>&lt;queue&gt;_skipped</c>, scrubbed and signed like the others but never
     /// authenticated (no caller is proven), so stored to be seen and never replayed.
     /// </summary>
     public const string Skipped = "skipped";

@@ -166,8 +166,14 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
         var faults = 0;
         var marker = Guid.NewGuid();
         var markerSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var requester = fixture.Publisher.ConnectReceiveEndpoint($"requester-{Guid.NewGuid():N}", e =>
+        // A requester endpoint, temporary as a bus's own: the only kind the worker answers on.
+        var requester = fixture.Publisher.ConnectReceiveEndpoint(RequesterEndpoints.NewName(), e =>
         {
+            if (e is IRabbitMqReceiveEndpointConfigurator rabbit)
+            {
+                rabbit.Durable = false;
+                rabbit.AutoDelete = true;
+            }
             e.PrefetchCount = 1;
             e.ConcurrentMessageLimit = 1; // in arrival order, so the marker comes after anything sent before it
             e.Handler<GenerateVocabularyRejected>(context =>

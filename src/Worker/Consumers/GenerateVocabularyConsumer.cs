@@ -40,31 +40,52 @@ public sealed partial class GenerateVocabularyConsumer(
         if (answer is not null)
             LogAlreadyStored(logger, request.RequestId, caller.UserId);
 
-        var result = stored.ToGenerated();
         // Served from here: a failure is the answer's delivery, never the request's (no rejection follows an answer).
         var served = context.ReceiveContext.GetOrAddPayload(() => new AnswerStored());
-        // Both wait for the broker's confirmation; waiting for them together keeps one confirm off the requester's latency.
+        // A replay of a served request (an event that was not published) answered its requester when it was served.
+        if (answer is not null && context.Headers.TryGetHeader(VocabHeaders.ReplayOf, out _))
+            served.RequesterAnswered = true;
+        await DeliverAsync(context, stored.ToGenerated(), served);
+    }
+
+    /// <summary>
+    /// Answers the requester and publishes the result event, each once per delivery however often it is retried, each
+    /// bounded by <c>Worker:SendTimeout</c>. Both wait for the broker's confirmation; waiting for them together keeps one
+    /// confirm off the requester's latency.
+    /// </summary>
+    private async Task DeliverAsync(ConsumeContext<GenerateVocabulary> context, VocabularyGenerated result, AnswerStored served)
+    {
         var reply = served.RequesterAnswered ? Task.CompletedTask : AnswerRequesterAsync(context, result, served);
-        try
+        Exception? notPublished = null;
+        if (!served.EventPublished)
         {
-            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-            bounded.CancelAfter(messaging.Value.EventPublishTimeout);
-            await context.Publish(result, bounded.Token);
+            try
+            {
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+                bounded.CancelAfter(messaging.Value.SendTimeout);
+                await context.Publish(result, bounded.Token);
+                served.EventPublished = true;
+            }
+            catch (Exception e)
+            {
+                notPublished = e;
+            }
         }
-        catch (Exception e) when (!context.CancellationToken.IsCancellationRequested)
-        {
-            // Filed for a replay to publish, without answering the requester again; the reply's own failure, if any, comes first.
-            await reply;
-            throw e is OperationCanceledException
-                ? new ResultEventNotPublishedException(request.RequestId, $"not confirmed within Worker:EventPublishTimeout ({messaging.Value.EventPublishTimeout})")
-                : new ResultEventNotPublishedException(request.RequestId, e.Message, e);
-        }
+        // The reply's own failure, if any, comes first: retried, since its requester was not answered.
         await reply;
+        if (notPublished is null)
+            return;
+        if (context.CancellationToken.IsCancellationRequested)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(notPublished);
+        // Filed for a replay to publish; never retried here, the bound covered MassTransit's own retries.
+        throw notPublished is OperationCanceledException
+            ? new ResultEventNotPublishedException(result.RequestId, $"not confirmed within Worker:SendTimeout ({messaging.Value.SendTimeout})")
+            : new ResultEventNotPublishedException(result.RequestId, notPublished.Message, notPublished);
     }
 
     private async Task AnswerRequesterAsync(ConsumeContext<GenerateVocabulary> context, VocabularyGenerated result, AnswerStored served)
     {
-        if (await RequesterReply.SendAsync(context.ReceiveContext, context, result, exchanges))
+        if (await RequesterReply.SendAsync(context.ReceiveContext, context, result, exchanges, messaging.Value.SendTimeout))
             served.RequesterAnswered = true;
     }
 

@@ -67,7 +67,7 @@ public static class ReceiveEndpointExtensions
             retry.Ignore<InvalidRequestException>();
             retry.Ignore<RequestIdReusedException>();
             retry.Ignore<LlmInvalidOutputException>();
-            // Bounded by Worker:EventPublishTimeout, MassTransit's own retries of the publish included.
+            // Bounded by Worker:SendTimeout, MassTransit's own retries of the publish included.
             retry.Ignore<ResultEventNotPublishedException>();
         });
     }

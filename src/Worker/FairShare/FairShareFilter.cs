@@ -77,7 +77,7 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
         await parking.ParkAsync(context.ReceiveContext, step, headers => headers[DueHeader] = due.ToUnixTimeMilliseconds());
         metrics.Parked();
         LogParked(logger, request.RequestId, who.UserId, step.TotalSeconds);
-        // Handled here: without this the message would count as unconsumed and go to _skipped.
+        // Handled here: without this the message would count as unconsumed and be filed as unhandled.
         await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-fair-share");
     }
 

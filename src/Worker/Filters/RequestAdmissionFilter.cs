@@ -136,7 +136,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             {
                 await parking.ParkAsync(context.ReceiveContext, step);
                 LogDelayed(logger, request.RequestId, caller.UserId, step.TotalSeconds);
-                // Handled here: without this the message would count as unconsumed and go to _skipped.
+                // Handled here: without this the message would count as unconsumed and be filed as unhandled.
                 await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-rate-delay");
                 return;
             }

@@ -67,12 +67,14 @@ public sealed class MessagingOptions
     public TimeSpan InFlightWait { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// How long publishing a served request's <c>VocabularyGenerated</c> event may take, MassTransit's own retries included:
-    /// a broker that refuses it (a subscriber's queue that rejects what it is given) is retried for hours otherwise, with the
-    /// consumer slot held. Past it the message goes to the error queue as <c>event_not_published</c>, for a replay to publish.
+    /// How long the worker's answer to a requester, and a served request's <c>VocabularyGenerated</c> event, may take to be
+    /// confirmed, MassTransit's own retries included: a send the broker refuses (a queue bound there that rejects what it is
+    /// given) is retried for hours otherwise, with the consumer slot held. Past it, an answer is not answered (the
+    /// requester asks again and finds the stored answer); an event goes to the error queue as <c>event_not_published</c>,
+    /// for a replay to publish.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Worker:EventPublishTimeout must be between 1 second and 5 minutes.")]
-    public TimeSpan EventPublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Worker:SendTimeout must be between 1 second and 5 minutes.")]
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// On stop, how long messages in hand may run on before their work is cancelled and they go back to the broker for

@@ -16,7 +16,7 @@ public static class RejectionReply
 
     /// <summary>Sends <see cref="GenerateVocabularyRejected"/>, unless that was done already for this delivery; true when a requester was answered.</summary>
     public static async Task<bool> SendAsync(ReceiveContext receiveContext, ConsumeContext consumeContext, GenerateVocabulary? request, string reason,
-        bool publishWhenNobodyAsked, ResponseExchanges exchanges, int? retryAfterSeconds = null, DateTimeOffset? quotaResetsAt = null)
+        bool publishWhenNobodyAsked, ResponseExchanges exchanges, TimeSpan timeout, int? retryAfterSeconds = null, DateTimeOffset? quotaResetsAt = null)
     {
         // Once per delivery; and never after the request was served (its answer stored), whatever failed delivering it.
         if (receiveContext.HasPayloadType(typeof(Sent)) || receiveContext.HasPayloadType(typeof(AnswerStored)))
@@ -29,10 +29,15 @@ public static class RejectionReply
             Reason = reason,
             RetryAfterSeconds = retryAfterSeconds, QuotaResetsAt = quotaResetsAt,
         };
-        if (await RequesterReply.SendAsync(receiveContext, consumeContext, rejection, exchanges))
+        if (await RequesterReply.SendAsync(receiveContext, consumeContext, rejection, exchanges, timeout))
             return true;
         if (publishWhenNobodyAsked && request is not null)
-            await consumeContext.Publish(rejection);
+        {
+            // Bounded as the answers are: an event queue that refuses it would have MassTransit retry for hours.
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(receiveContext.CancellationToken);
+            bounded.CancelAfter(timeout);
+            await consumeContext.Publish(rejection, bounded.Token);
+        }
         return false;
     }
 }

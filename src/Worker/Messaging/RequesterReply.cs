@@ -61,10 +61,29 @@ public static class RequesterReply
             : null;
 
     /// <summary>
-    /// Sends the reply if anyone asked for one; false when nobody did, or when the MassTransit response address names an
-    /// exchange that does not exist (<see cref="ResponseExchanges"/>).
+    /// Sends the reply if anyone asked for one; false when nobody did, when the MassTransit response address names an
+    /// exchange that does not exist as a requester's (<see cref="ResponseExchanges"/>), or when the broker did not confirm
+    /// the reply within <paramref name="timeout"/> (a queue there that refuses it has MassTransit retry for hours).
     /// </summary>
-    public static async Task<bool> SendAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message, ResponseExchanges exchanges)
+    public static async Task<bool> SendAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message, ResponseExchanges exchanges,
+        TimeSpan timeout)
+        where T : class
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(receiveContext.CancellationToken);
+        bounded.CancelAfter(timeout);
+        try
+        {
+            return await SendBoundedAsync(receiveContext, consumeContext, message, exchanges, bounded.Token);
+        }
+        catch (OperationCanceledException) when (bounded.IsCancellationRequested && !receiveContext.CancellationToken.IsCancellationRequested)
+        {
+            exchanges.NotConfirmed(timeout);
+            return false;
+        }
+    }
+
+    private static async Task<bool> SendBoundedAsync<T>(ReceiveContext receiveContext, ConsumeContext? consumeContext, T message, ResponseExchanges exchanges,
+        CancellationToken cancellationToken)
         where T : class
     {
         receiveContext.TryGetPayload(out RateReport? report);
@@ -73,8 +92,8 @@ public static class RequesterReply
             var caller = consumeContext.TryGetPayload(out AuthenticatedCaller? authenticated) ? authenticated.UserId : null;
             if (!await exchanges.ExistsAsync(LastSegment(address), caller, receiveContext.CancellationToken))
                 return false;
-            // Sent, not MassTransit's RespondAsync: to the address checked above rather than the one the publisher wrote, and
-            // without the consumed message's headers (the request client matches its answer by RequestId alone).
+            // Sent, not MassTransit's RespondAsync: to the address checked above rather than the one the publisher wrote (the
+            // request client matches its answer by RequestId; credential headers are removed from every send).
             var endpoint = await consumeContext.GetSendEndpoint(address);
             await endpoint.Send(message, reply =>
             {
@@ -86,7 +105,7 @@ public static class RequesterReply
                     reply.Headers.Set(VocabHeaders.RateLimitPolicy, report.Rate.PolicyHeader);
                     reply.Headers.Set(VocabHeaders.RateLimit, report.Rate.StatusHeader);
                 }
-            }, consumeContext.CancellationToken);
+            }, cancellationToken);
             return true;
         }
 
@@ -114,7 +133,7 @@ public static class RequesterReply
                 [VocabHeaders.RateLimit] = report.Rate.StatusHeader,
             };
         await channel.BasicPublishAsync("", replyTo, false, properties, JsonSerializer.SerializeToUtf8Bytes(message, Json), true,
-            CancellationToken.None);
+            cancellationToken);
         return true;
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 using Vocab.Messaging;
 
@@ -14,7 +15,7 @@ namespace Vocab.Worker.Messaging;
 /// </summary>
 public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvider time, ILogger<ResponseExchanges> logger)
 {
-    private const ushort NotFound = 404;
+    private const ushort NotFound = 404, OtherSettings = 406;
     private const int MaxRemembered = 10_000;
     private static readonly TimeSpan Remembered = TimeSpan.FromMinutes(1);
 
@@ -98,6 +99,11 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
             LogNotFound(logger, exchange);
             return false;
         }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == OtherSettings)
+        {
+            LogOtherSettings(logger, exchange);
+            return false;
+        }
         catch (Exception e)
         {
             // A client timeout included: not answered, rather than the message failed and produced again.
@@ -117,7 +123,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
             await DeclarePassiveAsync(exchange);
             _found[exchange] = time.GetUtcNow() + Remembered;
         }
-        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == NotFound)
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode is NotFound or OtherSettings)
         {
             _found.TryRemove(exchange, out _);
         }
@@ -133,21 +139,37 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
         }
     }
 
-    /// <summary>Throws <see cref="OperationInterruptedException"/> with code 404 when <paramref name="exchange"/> does not exist.</summary>
+    /// <summary>
+    /// Throws <see cref="OperationInterruptedException"/> with code 404 when <paramref name="exchange"/> does not exist, 406
+    /// when it exists with other settings than the temporary fanout exchange a requester's bus declares: MassTransit declares
+    /// it that way as it answers, and the broker would refuse it and close the channel the answer went on.
+    /// </summary>
     private async Task DeclarePassiveAsync(string exchange)
     {
         var connection = await broker.GetAsync("vocab-worker-replies", CancellationToken.None);
-        // Its own channel: the broker closes a channel whose passive declare names no exchange.
+        // Its own channel: the broker closes a channel whose declare it refuses.
         await using var channel = await connection.CreateChannelAsync();
+        // Passive first, so that a name nobody declared is never created here.
         await channel.ExchangeDeclarePassiveAsync(exchange);
+        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: false, autoDelete: true);
     }
 
-    // At most the lookup budget's 20 lines a second per caller.
     /// <summary>Logs a response address not answered because it names no requester endpoint (<see cref="Vocab.Contracts.RequesterEndpoints"/>).</summary>
-    public void NotARequester(string exchange) => LogNotARequester(logger, exchange.Length <= 128 ? exchange : exchange[..128]);
+    public void NotARequester(string exchange) =>
+        // Debug: any publisher chooses this text, one line per message. Printable characters only.
+        LogNotARequester(logger, new string(exchange.Take(128).Select(c => char.IsControl(c) ? '?' : c).ToArray()));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Not answered: the response address names {Exchange}, which is not a requester endpoint (vocab-bridge-bus-…)")]
+    /// <summary>Logs an answer the broker did not confirm within <c>Worker:SendTimeout</c>.</summary>
+    public void NotConfirmed(TimeSpan timeout) => LogNotConfirmed(logger, timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not answered: the broker did not confirm the answer within Worker:SendTimeout ({Timeout})")]
+    private static partial void LogNotConfirmed(ILogger logger, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Not answered: the response address names {Exchange}, which is not a requester endpoint (vocab-bridge-bus-…)")]
     private static partial void LogNotARequester(ILogger logger, string exchange);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Not answered: the response address names exchange {Exchange}, declared with other settings than a requester's")]
+    private static partial void LogOtherSettings(ILogger logger, string exchange);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Not answered: the response address names exchange {Exchange}, which does not exist (the worker creates none for a requester)")]
     private static partial void LogNotFound(ILogger logger, string exchange);

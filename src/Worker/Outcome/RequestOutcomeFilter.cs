@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Plans;
@@ -15,7 +16,8 @@ namespace Vocab.Worker.Outcome;
 /// the signed dead-letter copy; a plan's or requestId's refusal answered to a requester that asked not to wait is filed
 /// as a refusal (metadata only, on the bounded refused queue: replaying it would answer nobody). Nothing below it answers or sends <c>Fault&lt;T&gt;</c>.
 /// </summary>
-public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ResponseExchanges exchanges, ILogger<RequestOutcomeFilter<T>> logger) : IFilter<ConsumeContext<T>>
+public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ResponseExchanges exchanges, IOptions<MessagingOptions> messaging,
+    ILogger<RequestOutcomeFilter<T>> logger) : IFilter<ConsumeContext<T>>
     where T : class
 {
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
@@ -64,7 +66,7 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, Response
         try
         {
             var answered = await RejectionReply.SendAsync(context.ReceiveContext, context, context.Message as GenerateVocabulary, verdict.Reason,
-                publishWhenNobodyAsked: HoldsItsRequestId(context.ReceiveContext), exchanges, retryAfter, refusal?.QuotaResetsAt);
+                publishWhenNobodyAsked: HoldsItsRequestId(context.ReceiveContext), exchanges, messaging.Value.SendTimeout, retryAfter, refusal?.QuotaResetsAt);
             if (answered && verdict.EndsWithItsAnswer && AnswerWithoutWaiting.IsAsked(context))
                 verdict = verdict with { Answered = true };
         }

@@ -10,8 +10,9 @@ namespace Vocab.Tests.Attacks;
 /// An event subscriber's account may bind its own queues to the results' exchange. A queue that refuses what it is given
 /// (<c>x-max-length=0</c>, <c>reject-publish</c>) makes the broker refuse every result event the worker publishes, after
 /// the answer is stored and the requester answered: the requester must still have one answer, and no rejection after it.
+/// An account that may declare requester endpoints can do the same to an answer. Neither may hold a consumer slot for long.
 /// </summary>
-public sealed class EventSubscriberTests(WorkerFixture fixture) : IClassFixture<WorkerFixture>
+public sealed class EventSubscriberTests(ShortSendTimeoutFixture fixture) : IClassFixture<ShortSendTimeoutFixture>
 {
     private const string ResultsExchange = "Vocab.Contracts:VocabularyGenerated";
 
@@ -57,5 +58,35 @@ public sealed class EventSubscriberTests(WorkerFixture fixture) : IClassFixture<
         {
             await channel.QueueDeleteAsync(refusing);
         }
+    }
+
+    [Fact]
+    public async Task ARequesterQueueThatRefusesAnswers_CostsTheSendTimeout_AndTheRequestIsServedOnce()
+    {
+        await using var channel = await fixture.Amqp.CreateChannelAsync();
+        var requester = RequesterEndpoints.NewName();
+        await channel.ExchangeDeclareAsync(requester, ExchangeType.Fanout, durable: false, autoDelete: true);
+        var refusing = (await channel.QueueDeclareAsync(arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" })).QueueName;
+        await channel.QueueBindAsync(refusing, requester, "");
+        var (_, key) = await fixture.CreateApiKeyAsync($"answers-{Guid.NewGuid():N}"[..20]);
+        var request = WorkerFixture.NewRequest();
+        var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
+        await endpoint.Send(request, context =>
+        {
+            context.RequestId = NewId.NextGuid();
+            context.ResponseAddress = new Uri(fixture.Publisher.Address, $"/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{requester}?temporary=true");
+            context.UseApiKey(key);
+        });
+
+        // Given up after Worker:SendTimeout (MassTransit alone would retry the refused answer for hours); the request stays
+        // served: its stored answer answers the requester's next try.
+        for (var i = 0; i < 150 && !fixture.Logs.Lines.Any(l => l.Contains("did not confirm the answer", StringComparison.Ordinal)); i++)
+            await Task.Delay(200);
+        Assert.Contains(fixture.Logs.Lines, l => l.Contains("did not confirm the answer", StringComparison.Ordinal));
+        var again = await fixture.RequestAsync(request, c => c.UseApiKey(key));
+        Assert.True(again.Is(out Response<VocabularyGenerated>? served));
+        Assert.Equal(request.RequestId, served!.Message.RequestId);
+        Assert.Single(fixture.Logs.Lines, l => l.Contains(request.RequestId.ToString(), StringComparison.Ordinal) && l.Contains("Generated", StringComparison.Ordinal));
+        Assert.Equal(0u, await channel.MessageCountAsync(WorkerFixture.QueueName));
     }
 }
