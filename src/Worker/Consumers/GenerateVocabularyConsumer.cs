@@ -43,7 +43,7 @@ public sealed partial class GenerateVocabularyConsumer(
         // Served from here: a failure is the answer's delivery, never the request's (no rejection follows an answer).
         var served = context.ReceiveContext.GetOrAddPayload(() => new AnswerStored());
         // A replay of a served request (an event that was not published) answered its requester when it was served.
-        if (answer is not null && context.Headers.TryGetHeader(VocabHeaders.ReplayOf, out _))
+        if (answer is not null && context.ReceiveContext.TransportHeaders.TryGetHeader(VocabHeaders.ReplayOf, out _))
             served.RequesterAnswered = true;
         await DeliverAsync(context, stored.ToGenerated(), served);
     }

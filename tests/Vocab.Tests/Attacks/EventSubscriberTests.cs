@@ -1,7 +1,9 @@
 using System.Text;
 using MassTransit;
 using RabbitMQ.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Vocab.Contracts;
+using Vocab.Failures;
 using Vocab.Tests.Infrastructure;
 
 namespace Vocab.Tests.Attacks;
@@ -58,6 +60,64 @@ public sealed class EventSubscriberTests(ShortSendTimeoutFixture fixture) : ICla
         {
             await channel.QueueDeleteAsync(refusing);
         }
+    }
+
+    /// <summary>The unpublished event's copy, replayed once the refusing queue is gone: the event is published, nobody is answered again, no LLM call.</summary>
+    [Fact]
+    public async Task ReplayingAnUnpublishedEvent_PublishesIt_AndAnswersNoOneAgain()
+    {
+        await using var ops = await OpsHost.StartAsync(OpsHost.Configuration(fixture));
+        await using var channel = await fixture.Amqp.CreateChannelAsync();
+        await channel.ExchangeDeclareAsync(ResultsExchange, ExchangeType.Fanout, durable: true, autoDelete: false);
+        var refusing = (await channel.QueueDeclareAsync(arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" })).QueueName;
+        await channel.QueueBindAsync(refusing, ResultsExchange, "");
+        var requester = RequesterEndpoints.NewName();
+        await channel.ExchangeDeclareAsync(requester, ExchangeType.Fanout, durable: false, autoDelete: true);
+        var answers = (await channel.QueueDeclareAsync()).QueueName;
+        await channel.QueueBindAsync(answers, requester, "");
+        var (_, key) = await fixture.CreateApiKeyAsync($"replay-{Guid.NewGuid():N}"[..20]);
+        var request = WorkerFixture.NewRequest();
+        var messageId = NewId.NextGuid();
+        var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
+        await endpoint.Send(request, context =>
+        {
+            context.MessageId = messageId;
+            context.RequestId = NewId.NextGuid();
+            context.ResponseAddress = new Uri(fixture.Publisher.Address, $"/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{requester}?temporary=true");
+            context.UseApiKey(key);
+        });
+        var store = ops.Services.GetRequiredService<FailureStore>();
+        FailureDocument? failure = null;
+        for (var i = 0; i < 300 && failure is null; i++)
+        {
+            failure = (await store.ListAsync(new FailureFilter(Reason: RejectionReasons.EventNotPublished), 50, default)).Rows
+                .FirstOrDefault(f => f.MessageId == messageId.ToString());
+            if (failure is null)
+                await Task.Delay(200);
+        }
+        Assert.NotNull(failure);
+        Assert.Equal(1u, await channel.MessageCountAsync(answers));
+        await channel.QueueDeleteAsync(refusing);
+        var events = (await channel.QueueDeclareAsync()).QueueName;
+        await channel.QueueBindAsync(events, ResultsExchange, "");
+        var callsBefore = fixture.Llm.CallCount;
+
+        var outcome = await ops.Services.GetRequiredService<FailureReplayer>().ReplayAsync([failure.Id], "test", TimeSpan.FromMinutes(1), default);
+
+        Assert.Single(outcome.Replayed);
+        BasicGetResult? published = null;
+        for (var i = 0; i < 150 && published is null; i++)
+        {
+            published = await channel.BasicGetAsync(events, autoAck: true);
+            if (published is null)
+                await Task.Delay(200);
+        }
+        Assert.NotNull(published);
+        Assert.Contains(request.RequestId.ToString(), Encoding.UTF8.GetString(published.Body.Span));
+        // An answer goes out beside the event: given two more seconds, none has come.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(1u, await channel.MessageCountAsync(answers));
+        Assert.Equal(callsBefore, fixture.Llm.CallCount);
     }
 
     [Fact]
