@@ -42,7 +42,8 @@ public sealed partial class GenerateVocabularyConsumer(
 
         // Served from here: a failure is the answer's delivery, never the request's (no rejection follows an answer).
         var served = context.ReceiveContext.GetOrAddPayload(() => new AnswerStored());
-        // A replay of a served request (an event that was not published) answered its requester when it was served.
+        // A replay that finds its answer stored replays a request served before it failed (its event not published, or its
+        // answer not sent): its requester was answered then, or has long stopped waiting. The event goes out again.
         if (answer is not null && context.ReceiveContext.TransportHeaders.TryGetHeader(VocabHeaders.ReplayOf, out _))
             served.RequesterAnswered = true;
         await DeliverAsync(context, stored.ToGenerated(), served);

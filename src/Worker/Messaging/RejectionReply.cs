@@ -31,7 +31,8 @@ public static class RejectionReply
         };
         if (await RequesterReply.SendAsync(receiveContext, consumeContext, rejection, exchanges, timeout))
             return true;
-        if (publishWhenNobodyAsked && request is not null)
+        // Published only when nobody asked: a requester that could not be answered (unknown, unconfirmed) is not "nobody".
+        if (publishWhenNobodyAsked && request is not null && !RequesterReply.IsWaiting(receiveContext, consumeContext))
         {
             // Bounded as the answers are: an event queue that refuses it would have MassTransit retry for hours.
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(receiveContext.CancellationToken);

@@ -90,7 +90,8 @@ public static class RequesterReply
         if (consumeContext is not null && ResponseAddressOf(receiveContext, consumeContext) is { } address)
         {
             var caller = consumeContext.TryGetPayload(out AuthenticatedCaller? authenticated) ? authenticated.UserId : null;
-            if (!await exchanges.ExistsAsync(LastSegment(address), caller, receiveContext.CancellationToken))
+            // The lookup too is within the bound: a second connection that stalls must not hold the slot.
+            if (!await exchanges.ExistsAsync(LastSegment(address), caller, cancellationToken))
                 return false;
             // Sent, not MassTransit's RespondAsync: to the address checked above rather than the one the publisher wrote (the
             // request client matches its answer by RequestId; credential headers are removed from every send).
