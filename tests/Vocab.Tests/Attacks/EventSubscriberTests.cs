@@ -34,17 +34,7 @@ public sealed class EventSubscriberTests(ShortSendTimeoutFixture fixture) : ICla
         await channel.QueueBindAsync(answers, requester, "");
         try
         {
-            var (_, key) = await fixture.CreateApiKeyAsync($"events-{Guid.NewGuid():N}"[..20]);
-            var request = WorkerFixture.NewRequest();
-            var messageId = NewId.NextGuid();
-            var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
-            await endpoint.Send(request, context =>
-            {
-                context.MessageId = messageId;
-                context.RequestId = NewId.NextGuid();
-                context.ResponseAddress = new Uri(fixture.Publisher.Address, $"/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{requester}?temporary=true");
-                context.UseApiKey(key);
-            });
+            var (request, messageId, _) = await SendAnsweredAtAsync(requester);
 
             // Retried, then filed for a replay to publish; the requester is not told it failed.
             var failed = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, messageId, TimeSpan.FromSeconds(60));
@@ -75,17 +65,7 @@ public sealed class EventSubscriberTests(ShortSendTimeoutFixture fixture) : ICla
         await channel.ExchangeDeclareAsync(requester, ExchangeType.Fanout, durable: false, autoDelete: true);
         var answers = (await channel.QueueDeclareAsync()).QueueName;
         await channel.QueueBindAsync(answers, requester, "");
-        var (_, key) = await fixture.CreateApiKeyAsync($"replay-{Guid.NewGuid():N}"[..20]);
-        var request = WorkerFixture.NewRequest();
-        var messageId = NewId.NextGuid();
-        var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
-        await endpoint.Send(request, context =>
-        {
-            context.MessageId = messageId;
-            context.RequestId = NewId.NextGuid();
-            context.ResponseAddress = new Uri(fixture.Publisher.Address, $"/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{requester}?temporary=true");
-            context.UseApiKey(key);
-        });
+        var (request, messageId, _) = await SendAnsweredAtAsync(requester);
         var store = ops.Services.GetRequiredService<FailureStore>();
         FailureDocument? failure = null;
         for (var i = 0; i < 300 && failure is null; i++)
@@ -128,15 +108,7 @@ public sealed class EventSubscriberTests(ShortSendTimeoutFixture fixture) : ICla
         await channel.ExchangeDeclareAsync(requester, ExchangeType.Fanout, durable: false, autoDelete: true);
         var refusing = (await channel.QueueDeclareAsync(arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" })).QueueName;
         await channel.QueueBindAsync(refusing, requester, "");
-        var (_, key) = await fixture.CreateApiKeyAsync($"answers-{Guid.NewGuid():N}"[..20]);
-        var request = WorkerFixture.NewRequest();
-        var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
-        await endpoint.Send(request, context =>
-        {
-            context.RequestId = NewId.NextGuid();
-            context.ResponseAddress = new Uri(fixture.Publisher.Address, $"/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{requester}?temporary=true");
-            context.UseApiKey(key);
-        });
+        var (request, _, key) = await SendAnsweredAtAsync(requester);
 
         // Given up after Worker:SendTimeout (MassTransit alone would retry the refused answer for hours); the request stays
         // served: its stored answer answers the requester's next try.
@@ -148,5 +120,22 @@ public sealed class EventSubscriberTests(ShortSendTimeoutFixture fixture) : ICla
         Assert.Equal(request.RequestId, served!.Message.RequestId);
         Assert.Single(fixture.Logs.Lines, l => l.Contains(request.RequestId.ToString(), StringComparison.Ordinal) && l.Contains("Generated", StringComparison.Ordinal));
         Assert.Equal(0u, await channel.MessageCountAsync(WorkerFixture.QueueName));
+    }
+
+    /// <summary>Sends a new user's request whose answer goes to the requester endpoint <paramref name="requester"/>.</summary>
+    private async Task<(GenerateVocabulary Request, Guid MessageId, string Key)> SendAnsweredAtAsync(string requester)
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync($"events-{Guid.NewGuid():N}"[..20]);
+        var request = WorkerFixture.NewRequest();
+        var messageId = NewId.NextGuid();
+        var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
+        await endpoint.Send(request, context =>
+        {
+            context.MessageId = messageId;
+            context.RequestId = NewId.NextGuid();
+            context.ResponseAddress = new Uri(fixture.Publisher.Address, $"/{Uri.EscapeDataString(fixture.VirtualHost.Name)}/{requester}?temporary=true");
+            context.UseApiKey(key);
+        });
+        return (request, messageId, key);
     }
 }
