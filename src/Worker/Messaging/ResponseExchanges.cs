@@ -6,9 +6,10 @@ using Vocab.Messaging;
 namespace Vocab.Worker.Messaging;
 
 /// <summary>
-/// Whether the exchange a MassTransit response address names exists, before the worker answers there. MassTransit
-/// declares the exchange it sends to, so a publisher (with a credential or without) naming a new address on every message
-/// would have the worker create exchanges without end; a requester's own bus endpoint exists already (its bus declared it).
+/// Whether the exchange a MassTransit response address names exists as a requester's bus declared it (a temporary fanout),
+/// before the worker answers there. MassTransit declares the exchange it sends to, so a publisher (with a credential or
+/// without) naming a new address on every message would have the worker create exchanges without end, and one declared
+/// otherwise would have the broker close the channel; a requester's own bus endpoint exists already.
 /// Exchanges found are remembered, and looked at again in the background each minute: a bridge's answers cost no extra
 /// round trip. A lookup that fails is "not answered", never an exception (only the caller's own cancellation throws): an
 /// answer not sent costs the requester a retry, whereas a failed message would be produced again.
@@ -33,7 +34,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
     private readonly LookupBudget _lookups = new(perCaller: 20, inAll: 200, time);
 
     /// <summary>
-    /// True when <paramref name="exchange"/> exists on the worker's virtual host; false when not, or not known. A lookup is
+    /// True when <paramref name="exchange"/> exists on the worker's virtual host as a requester's; false when not, or not known. A lookup is
     /// charged to <paramref name="callerId"/> (the authenticated user; null for a message without a proven caller).
     /// </summary>
     public async Task<bool> ExistsAsync(string exchange, string? callerId, CancellationToken cancellationToken)
@@ -92,7 +93,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
         }
         try
         {
-            await DeclarePassiveAsync(exchange);
+            await CheckRequesterExchangeAsync(exchange);
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == NotFound)
         {
@@ -120,7 +121,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
     {
         try
         {
-            await DeclarePassiveAsync(exchange);
+            await CheckRequesterExchangeAsync(exchange);
             _found[exchange] = time.GetUtcNow() + Remembered;
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode is NotFound or OtherSettings)
@@ -144,7 +145,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvi
     /// when it exists with other settings than the temporary fanout exchange a requester's bus declares: MassTransit declares
     /// it that way as it answers, and the broker would refuse it and close the channel the answer went on.
     /// </summary>
-    private async Task DeclarePassiveAsync(string exchange)
+    private async Task CheckRequesterExchangeAsync(string exchange)
     {
         var connection = await broker.GetAsync("vocab-worker-replies", CancellationToken.None);
         // Its own channel: the broker closes a channel whose declare it refuses.
