@@ -59,7 +59,9 @@ public sealed class BridgeHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await App.StopAsync();
-        await App.DisposeAsync();
+        // Bounded: a bus whose broker node is away may not honour the host's shutdown timeout, and a test must not hang on it.
+        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            await App.StopAsync(stop.Token).WaitAsync(TimeSpan.FromSeconds(60));
+        await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
     }
 }

@@ -8,7 +8,8 @@ namespace Vocab.TestSupport;
 /// <summary>
 /// A publisher's requests as a careful backend sends them: each waits for its answer, and one left unanswered (a
 /// timeout, a broken connection) is sent again with the same <c>requestId</c>, which the worker answers idempotently.
-/// Records when each answer came, on the test's clock.
+/// Records when each answer came, on the test's clock. A run gives up as a whole five minutes after it began: a
+/// per-request limit let a run whose answers had stopped go on for hours (64 at a time, five minutes each).
 /// </summary>
 public sealed class RequestLoad(IBusControl publisher, string apiKey, Stopwatch clock)
 {
@@ -31,13 +32,15 @@ public sealed class RequestLoad(IBusControl publisher, string apiKey, Stopwatch 
     {
         // The exchange, not queue:…: a sender declaring the queue would declare it classic, which the quorum queue refuses.
         var client = publisher.CreateRequestClient<GenerateVocabulary>(new Uri("exchange:generate-vocabulary"), MassTransit.RequestTimeout.After(s: (int)RequestTimeout.TotalSeconds));
+        var giveUp = clock.Elapsed + GiveUpAfter;
         using var slots = new SemaphoreSlim(concurrency);
         await Task.WhenAll(requests.Select(async request =>
         {
             await slots.WaitAsync();
             try
             {
-                await RequestAsync(client, request);
+                if (clock.Elapsed < giveUp)
+                    await RequestAsync(client, request, giveUp);
             }
             finally
             {
@@ -46,9 +49,8 @@ public sealed class RequestLoad(IBusControl publisher, string apiKey, Stopwatch 
         }));
     }
 
-    private async Task RequestAsync(IRequestClient<GenerateVocabulary> client, GenerateVocabulary request)
+    private async Task RequestAsync(IRequestClient<GenerateVocabulary> client, GenerateVocabulary request, TimeSpan giveUp)
     {
-        var giveUp = clock.Elapsed + GiveUpAfter;
         while (true)
         {
             try

@@ -21,6 +21,8 @@ public sealed class ClusterRun : IAsyncDisposable
     private const string Queue = "generate-vocabulary";
     private readonly ClusterFixture _fixture;
     private readonly IBusControl _publisher;
+    private readonly CancellationTokenSource _stopProgress = new();
+    private Task _progress = Task.CompletedTask;
 
     private ClusterRun(ClusterFixture fixture, IReadOnlyList<WorkerProcess> workers, IBusControl publisher, BridgeHost? bridge, string apiKey, string bridgeApiKey)
     {
@@ -76,6 +78,8 @@ public sealed class ClusterRun : IAsyncDisposable
             var publisher = await fixture.Cluster.StartPublisherAsync();
             var run = new ClusterRun(fixture, processes, publisher, bridge, apiKey, bridgeApiKey) { DatabaseName = databaseName };
             await fixture.Cluster.WaitForConsumersAsync(Queue, workers, TimeSpan.FromSeconds(90));
+            ClusterTrace.Write($"{user}: {workers} workers consuming (pids {string.Join(", ", processes.Select(p => p.Id))})");
+            run._progress = run.ReportProgressAsync(user);
             return run;
         }
         catch
@@ -93,14 +97,39 @@ public sealed class ClusterRun : IAsyncDisposable
         return $"queues: {await _fixture.Cluster.DescribeQueuesAsync()}{Environment.NewLine}{string.Join(Environment.NewLine, workers)}";
     }
 
+    /// <summary>Every 15 s, how far the loads are: a run that stops answering shows where it stopped.</summary>
+    private async Task ReportProgressAsync(string user)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(15), _stopProgress.Token);
+                var http = Http is null ? "" : $"; bridge {Http.Final.Count} done, {Http.Retries} asked again";
+                var exited = Workers.Count(w => w.HasExited);
+                ClusterTrace.Write($"{user}: +{Clock.Elapsed.TotalSeconds:F0} s, bus {Bus.Answers.Count} answered, {Bus.Rejections.Count} rejected, {Bus.Resends} resent{http}; workers exited {exited}");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await _publisher.StopAsync();
+        await _stopProgress.CancelAsync();
+        await _progress;
+        _stopProgress.Dispose();
+        ClusterTrace.Write($"{DatabaseName}: disposing");
+        // Bounded: a bus stopping while its node is away must not hold the run.
+        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            await _publisher.StopAsync(stop.Token).WaitAsync(TimeSpan.FromSeconds(60));
         if (Bridge is not null)
             await Bridge.DisposeAsync();
         foreach (var worker in Workers)
             worker.Dispose();
         await MongoCleanup.DropDatabaseAsync(new MongoClient(ServiceAddresses.Mongo), DatabaseName);
+        ClusterTrace.Write($"{DatabaseName}: disposed");
     }
 
     /// <summary>Creates the key the way vocabctl does, straight into the store (a worker composition, never started).</summary>

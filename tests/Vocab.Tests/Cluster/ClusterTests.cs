@@ -46,11 +46,14 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         var leader = (await fixture.Cluster.QueueAsync(Queue)).Leader ?? throw new InvalidOperationException("the input queue reports no leader: not a quorum queue?");
         var stoppedAt = run.Clock.Elapsed;
         var answeredBeforeStop = run.Bus.Answers.Count;
+        ClusterTrace.Write($"cluster-leader: stopping {leader}, the input queue's leader");
         await RabbitMqCluster.StopNodeAsync(leader);
         var stopTook = run.Clock.Elapsed - stoppedAt;
+        ClusterTrace.Write($"cluster-leader: {leader} stopped in {stopTook.TotalSeconds:F1} s");
         try
         {
             await Task.WhenAll(bus, http);
+            ClusterTrace.Write("cluster-leader: bus and bridge loads done");
             // The bridge's own load can end before the stop does (it did once the hot path got faster): a few calls after
             // it show the bridge went on after the loss.
             await run.Http.RunAsync(BridgeRequestsAfterLoss, concurrency: 4, "after-loss");
@@ -58,6 +61,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
             await ReportAsync(run, leader, newLeader, stoppedAt, stopTook, answeredBeforeStop, fixture.Llm.CallCount - callsBefore);
 
             await AssertAllAnsweredOnceAsync(run, "cluster-leader");
+            Assert.Equal(BridgeRequests, run.Http.Final.Count);
             Assert.All(run.Http.Final.Values, status => Assert.Equal(HttpStatusCode.OK, status));
             Assert.Contains(run.Http.AnswerTimes, t => t > stoppedAt + stopTook); // the bridge went on after the loss
             Assert.Contains(run.Bus.AnswerTimes, t => t > stoppedAt + stopTook);
@@ -67,7 +71,9 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         }
         finally
         {
+            ClusterTrace.Write($"cluster-leader: starting {leader} again");
             await RabbitMqCluster.StartNodeAsync(leader);
+            ClusterTrace.Write($"cluster-leader: {leader} started");
         }
     }
 
@@ -80,6 +86,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         var bus = run.Bus.RunAsync(NewRequests(Requests, "kill"), Concurrency);
         await WaitUntilAsync(run, () => run.Bus.Answers.Count >= Requests / 3, TimeSpan.FromMinutes(3), "a third of the requests answered");
         run.Workers[0].Kill();
+        ClusterTrace.Write($"cluster-kill: killed worker pid {run.Workers[0].Id}");
         await bus;
 
         await AssertAllAnsweredOnceAsync(run, "cluster-kill");
@@ -90,7 +97,8 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
     private async Task AssertAllAnsweredOnceAsync(ClusterRun run, string user)
     {
         Assert.Empty(run.Bus.Rejections);
-        Assert.Equal(Requests, run.Bus.Answers.Count);
+        if (run.Bus.Answers.Count != Requests)
+            Assert.Fail($"{run.Bus.Answers.Count} of {Requests} requests answered; {await run.DescribeAsync()}");
         Assert.All(run.Bus.Answers, a => Assert.Equal(a.Key, a.Value.RequestId));
         // One stored result per requestId (it is the document's _id), none missing, none extra.
         var stored = await run.Vocabularies.Find(d => d.UserId == user).ToListAsync();
