@@ -272,13 +272,22 @@ cluster_up() {
       as_root install -d -o rabbitmq -g rabbitmq "$base" "$base/mnesia" "$base/log"
       printf 'listeners.tcp.default = %s\nmanagement.tcp.port = %s\nconsumer_timeout = 1800000\n' "$port" "$((port + 10000))" \
         | as_root tee "/etc/rabbitmq/vocab$n.conf" >/dev/null
-      # A node started while another is still settling can fail its start-up checks: try twice.
+      # A node started while another is still settling can fail its start-up checks: try twice. Each try waits for its
+      # own server to answer (await_startup fails at once while the Erlang node is not up yet) and is started again only
+      # if that server exited: two servers of one node name at once leave its data half written.
       for try in 1 2; do
         log "starting RabbitMQ node $name on $port (try $try)"
         as_root env RABBITMQ_NODENAME="$name" RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="$((port + 20000))" \
           RABBITMQ_CONFIG_FILE="/etc/rabbitmq/vocab$n" RABBITMQ_MNESIA_BASE="$base/mnesia" RABBITMQ_LOG_BASE="$base/log" \
           RABBITMQ_PID_FILE="$base/pid" nohup rabbitmq-server >"$state/rabbitmq-vocab$n.log" 2>&1 &
-        if timeout 120 rabbitmqctl -q -n "$name" await_startup >/dev/null 2>&1; then break; fi
+        local server=$! started=0
+        for _ in $(seq 1 120); do
+          if timeout 30 rabbitmqctl -q -n "$name" await_startup >/dev/null 2>&1; then started=1; break; fi
+          kill -0 "$server" 2>/dev/null || break
+          sleep 1
+        done
+        [ "$started" = 1 ] && break
+        kill "$server" 2>/dev/null || true
         [ "$try" = 2 ] && { log "node $name did not start:"; tail -n 20 "$state/rabbitmq-vocab$n.log" >&2; exit 1; }
         sleep 3
       done
@@ -290,7 +299,18 @@ cluster_up() {
       rabbitmqctl -q -n "$name" join_cluster "rabbit@$host" >/dev/null
       rabbitmqctl -q -n "$name" start_app >/dev/null
     fi
+    timeout 120 rabbitmqctl -q -n "$name" await_startup >/dev/null 2>&1 || { log "node $name did not finish starting"; exit 1; }
   done
+  # Every node running in the cluster before anything declares a quorum queue: one declared while a node is still joining
+  # gets fewer members, and then loses its quorum with one node.
+  local running=0
+  for _ in $(seq 1 60); do
+    running=$(rabbitmqctl -q -n "rabbit@$host" cluster_status 2>/dev/null \
+      | awk '/Running Nodes/ {f=1; next} /^$/ {if (f && n) exit; next} f && /@/ {n++} END {print n+0}')
+    [ "$running" -ge 3 ] && break
+    sleep 1
+  done
+  [ "$running" -ge 3 ] || { log "only $running of 3 nodes running in the cluster"; rabbitmqctl -q -n "rabbit@$host" cluster_status >&2 || true; exit 1; }
   cat > "$state/cluster.env" <<ENV
 export VOCAB_RABBITMQ_CLUSTER_HOSTS='127.0.0.1:5672,127.0.0.1:$(node_port 2),127.0.0.1:$(node_port 3)'
 ENV

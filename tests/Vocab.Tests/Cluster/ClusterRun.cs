@@ -78,6 +78,7 @@ public sealed class ClusterRun : IAsyncDisposable
             var publisher = await fixture.Cluster.StartPublisherAsync();
             var run = new ClusterRun(fixture, processes, publisher, bridge, apiKey, bridgeApiKey) { DatabaseName = databaseName };
             await fixture.Cluster.WaitForConsumersAsync(Queue, workers, TimeSpan.FromSeconds(90));
+            await fixture.Cluster.SpreadQuorumQueuesAsync(Queue, TimeSpan.FromSeconds(60));
             ClusterTrace.Write($"{user}: {workers} workers consuming (pids {string.Join(", ", processes.Select(p => p.Id))})");
             run._progress = run.ReportProgressAsync(user);
             return run;
