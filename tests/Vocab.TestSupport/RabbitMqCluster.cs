@@ -227,8 +227,10 @@ public sealed class RabbitMqCluster : IAsyncDisposable
             try
             {
                 using var management = ManagementOf(i);
-                await management.DeleteAsync($"api/vhosts/{VirtualHost}");
-                return;
+                // Deleted, or gone already; anything else (a node still starting) is asked of the next node.
+                var deleted = await management.DeleteAsync($"api/vhosts/{VirtualHost}");
+                if (deleted.IsSuccessStatusCode || deleted.StatusCode == System.Net.HttpStatusCode.NotFound)
+                    return;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
