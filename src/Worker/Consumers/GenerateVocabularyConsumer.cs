@@ -107,7 +107,7 @@ public sealed partial class GenerateVocabularyConsumer(
             {
                 // Stored (and settled) by another attempt: this one's reservation paid for nothing.
                 if (admitted.Reservation is { } unused)
-                    await quotas.ReleaseAsync(unused, CancellationToken.None);
+                    await quotas.ReleaseAsync(unused, CancellationToken.None, admitted.TakeUnansweredCallTokens());
                 admitted.Settled();
                 LogAlreadyStored(logger, request.RequestId, caller.UserId);
                 return found;
@@ -117,10 +117,21 @@ public sealed partial class GenerateVocabularyConsumer(
         if (admitted.Reservation is null)
             admitted.Reserved(await ReserveAgainAsync(request, caller, admitted, context.CancellationToken));
 
-        var produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
+        ProducedVocabulary produced;
         try
         {
-            var tokens = produced.Vocabulary.Usage.TotalTokens;
+            produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
+        }
+        catch (LlmUnavailableException e) when (e.MayHaveBeenBilled)
+        {
+            // No usage came back, so the call is charged what it was allowed to spend: timing out is no free call.
+            admitted.CallUnanswered(admitted.Reservation!.Tokens);
+            throw;
+        }
+        try
+        {
+            // This call's tokens, and those of this delivery's earlier calls that timed out.
+            var tokens = produced.Vocabulary.Usage.TotalTokens + admitted.TakeUnansweredCallTokens();
             await quotas.SettleAsync(admitted.Reservation!, tokens, CancellationToken.None);
             admitted.Settled();
             // The user's fair-share turn is charged what the call used (nothing for a reused result).

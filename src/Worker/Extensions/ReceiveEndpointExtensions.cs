@@ -67,6 +67,7 @@ public static class ReceiveEndpointExtensions
             retry.Ignore<InvalidRequestException>();
             retry.Ignore<RequestIdReusedException>();
             retry.Ignore<LlmInvalidOutputException>();
+            retry.Ignore<LlmUnavailableException>(e => !e.Retryable);
             // Bounded by Worker:SendTimeout, MassTransit's own retries of the publish included.
             retry.Ignore<ResultEventNotPublishedException>();
         });

@@ -24,4 +24,12 @@ public sealed class AdmittedRequest(Plan plan, QuotaReservation reservation, boo
 
     /// <summary>Records a new reservation, taken to call the LLM again.</summary>
     public void Reserved(QuotaReservation reservation) => Reservation = reservation;
+
+    private long _unansweredCallTokens;
+
+    /// <summary>Records a call that timed out (the provider may have billed it): charged with whatever ends the reservation.</summary>
+    public void CallUnanswered(long tokens) => Interlocked.Add(ref _unansweredCallTokens, tokens);
+
+    /// <summary>The tokens of the calls that timed out since the last charge, once: the settlement or give-back charges them.</summary>
+    public long TakeUnansweredCallTokens() => Interlocked.Exchange(ref _unansweredCallTokens, 0);
 }

@@ -94,7 +94,7 @@ public sealed partial class VocabularyGenerator
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw Failed(request, attempt, $"no answer within {_options.Timeout} (Llm:Timeout)", e);
+            throw Failed(request, attempt, $"no answer within {_options.Timeout} (Llm:Timeout)", e, mayHaveBeenBilled: true);
         }
         catch (ClientResultException e) when (e.Status is 429 or 503)
         {
@@ -106,7 +106,8 @@ public sealed partial class VocabularyGenerator
         }
         catch (ClientResultException e)
         {
-            throw Failed(request, attempt, e.Status == 0 ? Cause(e) : $"HTTP {e.Status}", e);
+            // The same request would be refused the same way (a bad model name, a key the provider refuses): not retried.
+            throw Failed(request, attempt, e.Status == 0 ? Cause(e) : $"HTTP {e.Status}", e, retryable: e.Status is 0 or 408 or >= 500);
         }
         catch (HttpRequestException e)
         {
@@ -143,11 +144,12 @@ public sealed partial class VocabularyGenerator
         return options;
     }
 
-    private LlmUnavailableException Failed(GenerateVocabulary request, int attempt, string cause, Exception e)
+    private LlmUnavailableException Failed(GenerateVocabulary request, int attempt, string cause, Exception e, bool mayHaveBeenBilled = false,
+        bool retryable = true)
     {
         LogCallFailed(_logger, _options.Endpoint, cause, attempt, request.RequestId);
         LogCallFailedDetail(_logger, e, request.RequestId);
-        return new LlmUnavailableException($"The LLM call failed: {cause}.", e);
+        return new LlmUnavailableException($"The LLM call failed: {cause}.", e) { MayHaveBeenBilled = mayHaveBeenBilled, Retryable = retryable };
     }
 
     // Status 0 means no HTTP answer at all: say what happened instead.

@@ -43,6 +43,11 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
             // Joined another request's call: that request pays for its unusable answers, not this one.
             throw new LlmInvalidOutputException(e.Message, e);
         }
+        catch (LlmUnavailableException e) when (e.MayHaveBeenBilled)
+        {
+            // Likewise for a call that timed out: the request that made it is charged for it.
+            throw new LlmUnavailableException(e.Message, e) { Retryable = e.Retryable };
+        }
         return started
             ? new ProducedVocabulary(generated, key, Reused: false)
             : new ProducedVocabulary(generated with { Usage = new TokenUsage() }, key, Reused: true);

@@ -88,8 +88,10 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, Response
             return;
         try
         {
+            // Charged what its unusable answers cost, and its calls that timed out.
             if (hold.Admitted?.Reservation is { } reservation)
-                await quotas.ReleaseAsync(reservation, CancellationToken.None, FailureVerdict.Find<LlmInvalidOutputException>(failure)?.SpentTokens ?? 0);
+                await quotas.ReleaseAsync(reservation, CancellationToken.None,
+                    (FailureVerdict.Find<LlmInvalidOutputException>(failure)?.SpentTokens ?? 0) + hold.Admitted.TakeUnansweredCallTokens());
         }
         catch (Exception e)
         {
