@@ -15,7 +15,8 @@ public static class ReplyQueues
     /// <summary>True when the worker may answer on <paramref name="replyTo"/>.</summary>
     public static bool IsAnswerable(string? replyTo) =>
         !string.IsNullOrEmpty(replyTo) &&
-        (replyTo.StartsWith(DirectReplyTo, StringComparison.Ordinal) || replyTo.StartsWith(ServerNamedPrefix, StringComparison.Ordinal));
+        // The broker gives a requester its direct reply-to name as "amq.rabbitmq.reply-to.<channel>.<key>".
+        (replyTo.StartsWith(DirectReplyTo + ".", StringComparison.Ordinal) || replyTo.StartsWith(ServerNamedPrefix, StringComparison.Ordinal));
 
     /// <summary>
     /// True when a MassTransit response address names one of the worker's own queues (the input queue

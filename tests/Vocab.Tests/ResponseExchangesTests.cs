@@ -31,7 +31,7 @@ public sealed class ResponseExchangesTests : IAsyncLifetime
             .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:RabbitMq"] = _vhost.AmqpUri.ToString() })
             .Build();
         _broker = new BrokerConnection(configuration, Options.Create(new RabbitMqConnectionOptions()));
-        _exchanges = new ResponseExchanges(_broker, _time, NullLogger<ResponseExchanges>.Instance);
+        _exchanges = new ResponseExchanges(_broker, new DirectReplies(_broker, NullLogger<DirectReplies>.Instance), _time, NullLogger<ResponseExchanges>.Instance);
         await using var amqp = await new ConnectionFactory { Uri = _vhost.AmqpUri }.CreateConnectionAsync();
         await using var channel = await amqp.CreateChannelAsync();
         await channel.ExchangeDeclareAsync(Requester, ExchangeType.Fanout, durable: false, autoDelete: true);

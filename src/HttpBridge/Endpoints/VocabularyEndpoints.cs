@@ -76,7 +76,9 @@ public static partial class VocabularyEndpoints
                 return TypedResults.Ok(generated.Message);
             }
             response.Is(out Response<GenerateVocabularyRejected>? rejected);
-            if (rejected!.Message.RequestId != Guid.Empty && rejected.Message.RequestId != request.RequestId)
+            // Strictly its own id: the bridge always sends one, and a refusal naming none (a body the worker could not read)
+            // answers someone else's message, sent to this bridge's address.
+            if (rejected!.Message.RequestId != request.RequestId)
                 return NotItsAnswer(http, logger, request.RequestId, rejected.Message.RequestId, user);
             PlanResponses.CopyRateHeaders(rejected!.Headers, http.Response);
             LogWorkerRejected(logger, request.RequestId, rejected.Message.Reason, user);

@@ -28,6 +28,7 @@ public static class BusServiceExtensions
         services.AddHostedService(provider => provider.GetRequiredService<DelayQueueSweeper>());
         services.AddSingleton<DelayParking>();
         services.AddSingleton<ResponseExchanges>();
+        services.AddSingleton<DirectReplies>();
         return services;
     }
 }

@@ -133,8 +133,12 @@ public static class RequesterReply
                 [VocabHeaders.RateLimitPolicy] = report.Rate.PolicyHeader,
                 [VocabHeaders.RateLimit] = report.Rate.StatusHeader,
             };
-        await channel.BasicPublishAsync("", replyTo, false, properties, JsonSerializer.SerializeToUtf8Bytes(message, Json), true,
-            cancellationToken);
+        var body = JsonSerializer.SerializeToUtf8Bytes(message, Json);
+        // A direct reply-to name the broker cannot deliver to closes the channel: never the one deliveries are on.
+        if (DirectReplies.IsDirectReplyTo(replyTo))
+            return await exchanges.DirectReplies.PublishAsync(replyTo, properties, body, cancellationToken);
+        // A server-named queue that does not exist only makes the answer unroutable (not mandatory: dropped).
+        await channel.BasicPublishAsync("", replyTo, false, properties, body, true, cancellationToken);
         return true;
     }
 }

@@ -14,8 +14,11 @@ namespace Vocab.Worker.Messaging;
 /// round trip. A lookup that fails is "not answered", never an exception (only the caller's own cancellation throws): an
 /// answer not sent costs the requester a retry, whereas a failed message would be produced again.
 /// </summary>
-public sealed partial class ResponseExchanges(BrokerConnection broker, TimeProvider time, ILogger<ResponseExchanges> logger)
+public sealed partial class ResponseExchanges(BrokerConnection broker, DirectReplies directReplies, TimeProvider time, ILogger<ResponseExchanges> logger)
 {
+    /// <summary>Where answers to a plain publisher's direct reply-to name go (kept beside the exchanges: the callers reach requesters through this type).</summary>
+    public DirectReplies DirectReplies { get; } = directReplies;
+
     private const ushort NotFound = 404, OtherSettings = 406;
     private const int MaxRemembered = 10_000;
     private static readonly TimeSpan Remembered = TimeSpan.FromMinutes(1);

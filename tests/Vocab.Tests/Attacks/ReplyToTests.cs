@@ -37,6 +37,34 @@ public sealed class ReplyToTests(WorkerFixture fixture) : IClassFixture<WorkerFi
         await channel.QueueDeleteAsync(victim);
     }
 
+    /// <summary>
+    /// Direct reply-to and server-named queue names the broker never gave out: the worker's answer to one must not close
+    /// the channel its deliveries are on (as a forged response address once did).
+    /// </summary>
+    [Theory]
+    [InlineData("amq.rabbitmq.reply-to.g1h2AA==.bogus", false)]
+    [InlineData("amq.rabbitmq.reply-to.garbage", true)]
+    [InlineData("amq.rabbitmq.reply-toX", true)]
+    [InlineData("amq.gen-doesnotexist", true)]
+    public async Task AForgedReplyQueueName_IsNotAnsweredThere_AndTheMessageIsFinishedOnce(string replyTo, bool withCredential)
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync($"forged-{Guid.NewGuid():N}"[..20]);
+        await using var channel = await fixture.Amqp.CreateChannelAsync();
+        var request = WorkerFixture.NewRequest();
+        var messageId = Guid.NewGuid();
+        var headers = new Dictionary<string, object?>();
+        if (withCredential)
+            headers[VocabHeaders.ApiKey] = key;
+        var properties = new BasicProperties
+        {
+            ContentType = "application/json", ReplyTo = replyTo, CorrelationId = Guid.NewGuid().ToString(), MessageId = messageId.ToString(), Headers = headers,
+        };
+        await channel.BasicPublishAsync("", WorkerFixture.QueueName, false, properties,
+            JsonSerializer.SerializeToUtf8Bytes(request, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+
+        await AssertFinishedOnceAsync(request, messageId, withCredential, key);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -199,7 +227,8 @@ public sealed class ReplyToTests(WorkerFixture fixture) : IClassFixture<WorkerFi
         Assert.Equal(answerable, ReplyQueues.IsPlainBusAddress(new Uri(address)));
 
     [Theory]
-    [InlineData("amq.rabbitmq.reply-to", true)]
+    [InlineData("amq.rabbitmq.reply-to", false)] // the broker hands the worker the full name, never this one
+    [InlineData("amq.rabbitmq.reply-toX", false)]
     [InlineData("amq.rabbitmq.reply-to.g1h2AA5yZXBseUAx.abc", true)]
     [InlineData("amq.gen-JzTY20BRgKO-HjmUJj0wLg", true)]
     [InlineData("generate-vocabulary_error", false)]
