@@ -148,7 +148,7 @@ public sealed class AuthenticationPipelineTests(WorkerFixture fixture) : IClassF
         var request = WorkerFixture.NewRequest();
         await fixture.RequestAsync(request, c => c.UseApiKey(ownerKey));
 
-        var (rejections, faults) = await AnswersAtRequesterAsync(request, c => c.UseApiKey(otherKey), WorkerFixture.ErrorQueueName);
+        var (rejections, faults) = await AnswersAtRequesterAsync(request, c => c.UseApiKey(otherKey), WorkerFixture.RefusedQueueName);
 
         var rejection = Assert.Single(rejections);
         Assert.Equal(RejectionReasons.RequestIdReused, rejection.Reason);

@@ -36,7 +36,7 @@ public sealed class DeadLetterContentTests(WorkerFixture fixture) : IClassFixtur
         // event readers could take for the first caller's outcome.
         var (_, otherKey) = await fixture.CreateApiKeyAsync("fault-other-user");
         var hijackId = await fixture.SendAsync(WorkerFixture.NewRequest() with { RequestId = failedRequest.RequestId }, c => c.UseApiKey(otherKey));
-        await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, hijackId);
+        await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, hijackId);
 
         // Published before the copy was filed; anything else (a fault, a second rejection) would follow within moments.
         var events = new List<DeadLetterReader.DeadLetter>();

@@ -77,13 +77,20 @@ public sealed class LlmFailureTests(LlmFailureTests.ShortTimeoutWorker fixture) 
         var (_, key) = await fixture.CreateApiKeyAsync("user-invalid");
         var request = WorkerFixture.NewRequest(maxItems: 0);
         var callsBefore = fixture.Llm.CallCount;
+        var messageId = MassTransit.NewId.NextGuid();
 
-        var response = await fixture.RequestAsync(request, c => c.UseApiKey(key));
+        var response = await fixture.RequestAsync(request, c =>
+        {
+            c.MessageId = messageId;
+            c.UseApiKey(key);
+        });
 
         Assert.True(response.Is(out MassTransit.Response<GenerateVocabularyRejected>? rejected));
         Assert.Equal(RejectionReasons.InvalidRequest, rejected!.Message.Reason);
         Assert.Equal(callsBefore, fixture.Llm.CallCount);
-        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.ErrorQueueName, request.RequestId);
+        // Refused whenever it comes, so never replayed: filed metadata only, on the bounded refused queue.
+        var deadLetter = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId);
+        Assert.Empty(deadLetter.Body);
         Assert.Equal(RejectionReasons.InvalidRequest, deadLetter.Header(VocabHeaders.Reason));
         Assert.Null(deadLetter.Header("MT-Fault-RetryCount") is { } retries && retries != "0" ? retries : null);
     }

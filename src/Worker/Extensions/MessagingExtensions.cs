@@ -29,8 +29,9 @@ public static class MessagingExtensions
                     endpoint.ConfigureInputQueue(options);
                     endpoint.UseRawJsonNextToEnvelopes();
                     endpoint.UseScrubbedDeadLetters(context);
-                    // In this order, per message: the outcome's owner, the caller, its fair share, admission, then the consumer with its retries.
+                    // In this order, per message: the outcome's owner, its size, the caller, its fair share, admission, then the consumer with its retries.
                     endpoint.UseRequestOutcome(context);
+                    endpoint.UseMessageSizeLimit(context);
                     endpoint.UseCallerAuthentication(context);
                     endpoint.UseFairShare(context);
                     endpoint.UseRequestAdmission(context);

@@ -73,6 +73,10 @@ public static class ReceiveEndpointExtensions
         });
     }
 
+    /// <summary>Before the credential is read: a body over <c>Worker:MaxMessageBytes</c> is refused (<see cref="MessageSizeFilter{T}"/>).</summary>
+    public static void UseMessageSizeLimit(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context) =>
+        endpoint.UseConsumeFilter(typeof(MessageSizeFilter<>), context);
+
     /// <summary>The credential pipeline: every message's credential is checked before anything else reads it (<see cref="AuthenticationFilter{T}"/>).</summary>
     public static void UseCallerAuthentication(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context) =>
         endpoint.UseConsumeFilter(typeof(AuthenticationFilter<>), context);

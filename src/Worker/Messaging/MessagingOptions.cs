@@ -77,6 +77,14 @@ public sealed class MessagingOptions
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// The largest message body the worker reads (2 MiB; the bridge sends at most about 1.3 MB). The broker accepts far
+    /// larger ones: past this, a message is refused as <c>invalid_request</c> before its credential is read, filed
+    /// metadata only, so no publisher stores big bodies on the error queue and in the failure store.
+    /// </summary>
+    [Range(64 * 1024, 64 * 1024 * 1024, ErrorMessage = "Worker:MaxMessageBytes must be between 64 KiB and 64 MiB.")]
+    public int MaxMessageBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>
     /// On stop, how long messages in hand may run on before their work is cancelled and they go back to the broker for
     /// another worker (a rolling deploy hands over an LLM call in progress instead of waiting out <c>StopTimeout</c>).
     /// </summary>

@@ -30,10 +30,13 @@ public sealed record FailureVerdict(string Reason, string? UserId, string? KeyId
         RejectionReasons.RequestIdReused or RejectionReasons.RequestInProgress;
 
     /// <summary>
-    /// True when the copy can never be replayed: no caller was proven, or the credential or permission was refused. Such a
-    /// copy keeps metadata only, on the bounded refused queue.
+    /// True when the copy can never be replayed: no caller was proven, the credential or permission was refused, or the
+    /// request itself is refused whenever it comes (invalid, or its requestId bound to another request). Such a copy keeps
+    /// metadata only, on the bounded refused queue: a key holder sending what is refused at once, at no cost to its quota,
+    /// would otherwise store its bodies unbounded on the error queue and in the failure store.
     /// </summary>
-    public bool IsRefusal => UserId is null || RejectionReasons.CredentialReasons.Contains(Reason) || Answered;
+    public bool IsRefusal => UserId is null || RejectionReasons.CredentialReasons.Contains(Reason) || Answered
+        || Reason is RejectionReasons.InvalidRequest or RejectionReasons.RequestIdReused;
 
     /// <summary>
     /// Answered, with a reason that <see cref="EndsWithItsAnswer"/>, to a requester that asked not to wait (the bridge's

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using MassTransit;
 using RabbitMQ.Client;
 using Vocab.Contracts;
@@ -43,6 +44,36 @@ public sealed class OversizedHeaderTests(WorkerFixture fixture) : IClassFixture<
 
         Assert.Equal(RejectionReasons.UnhandledMessageType, refused.Header(VocabHeaders.Reason));
         Assert.Null(refused.Header("X-Blob"));
+        await AssertServesOnAsync();
+    }
+
+    /// <summary>
+    /// A key holder sending a valid request padded far over what any request needs (the broker takes up to 128 MB; an
+    /// unknown field is kept when a copy is filed): refused before its credential is read, filed metadata only, with no
+    /// LLM call; the worker serves on.
+    /// </summary>
+    [Fact]
+    public async Task Request_PaddedOverTheSizeLimit_IsRefusedMetadataOnly_WithoutAnLlmCall()
+    {
+        var (_, key) = await fixture.CreateApiKeyAsync($"big-body-{Guid.NewGuid():N}");
+        var request = JsonSerializer.SerializeToNode(WorkerFixture.NewRequest(), new JsonSerializerOptions(JsonSerializerDefaults.Web))!.AsObject();
+        request["padding"] = new string('p', 3 * 1024 * 1024);
+        var messageId = Guid.NewGuid();
+        var callsBefore = fixture.Llm.CallCount;
+        await using (var channel = await fixture.Amqp.CreateChannelAsync())
+        {
+            var properties = new BasicProperties
+            {
+                ContentType = "application/json", MessageId = messageId.ToString(), Headers = new Dictionary<string, object?> { [VocabHeaders.ApiKey] = key },
+            };
+            await channel.BasicPublishAsync("", WorkerFixture.QueueName, false, properties, Encoding.UTF8.GetBytes(request.ToJsonString()));
+        }
+
+        var refused = await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, messageId);
+
+        Assert.Equal(RejectionReasons.InvalidRequest, refused.Header(VocabHeaders.Reason));
+        Assert.Empty(refused.Body);
+        Assert.Equal(callsBefore, fixture.Llm.CallCount);
         await AssertServesOnAsync();
     }
 
