@@ -182,17 +182,16 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
         Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK && r.Headers.Contains("RateLimit"));
 
         // The bridge's caller has its 429: the worker files no replayable copy of it (only metadata, on _refused). A bus request with an invalid body
-        // from the same user, sent after them, is filed; once it is there, it is the user's only copy.
-        var marker = await fixture.RequestAsync(WorkerFixture.NewRequest(maxItems: 1_000_000), c => c.UseApiKey(key));
-        Assert.True(marker.Is(out Response<GenerateVocabularyRejected>? _));
-        var filed = new List<string>();
-        for (var i = 0; i < 100 && !filed.Contains(narrowUser); i++)
+        // from the same user, sent after them, is filed there too; once it is, the user has no copy on the error queue.
+        var markerId = NewId.NextGuid();
+        var marker = await fixture.RequestAsync(WorkerFixture.NewRequest(maxItems: 1_000_000), c =>
         {
-            filed.AddRange(await ErrorQueueUsersAsync());
-            if (!filed.Contains(narrowUser))
-                await Task.Delay(100);
-        }
-        Assert.Single(filed, u => u == narrowUser);
+            c.MessageId = markerId;
+            c.UseApiKey(key);
+        });
+        Assert.True(marker.Is(out Response<GenerateVocabularyRejected>? _));
+        await DeadLetterReader.WaitForAsync(fixture.Amqp, WorkerFixture.RefusedQueueName, markerId);
+        Assert.DoesNotContain(await ErrorQueueUsersAsync(), u => u == narrowUser);
     }
 
     [Fact]

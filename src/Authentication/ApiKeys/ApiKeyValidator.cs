@@ -21,7 +21,9 @@ public sealed class ApiKeyValidator(
         // The lookup was by hash; compare again in constant time so a lenient store or collation can never match a near miss.
         if (stored is null || stored.KeyId != keyId ||
             !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(stored.Hash), Encoding.ASCII.GetBytes(hash)))
-            return AuthenticationResult.Failure(RejectionReasons.InvalidCredentials, "unknown API key", method, keyId: keyId);
+            // No key id attached: anyone can write a victim's id with a made-up secret, and ops tools would file the junk
+            // as that key's failures. The id it claims is in the detail, for the logs.
+            return AuthenticationResult.Failure(RejectionReasons.InvalidCredentials, $"unknown API key (claims key id {keyId})", method);
 
         if (!stored.Active)
             return AuthenticationResult.Refused(RejectionReasons.RevokedCredentials, "API key is revoked or inactive", method, stored.UserId, keyId);
