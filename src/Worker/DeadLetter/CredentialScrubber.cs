@@ -64,7 +64,7 @@ public static class CredentialScrubber
         var properties = original is null ? new BasicProperties() : new BasicProperties(original);
         properties.Headers = headers;
         ClearPropertiesHolding(properties, detector);
-        return new ScrubbedMessage(properties, removedBecause is null ? cleanBody! : [], removedBecause);
+        return new ScrubbedMessage(properties, removedBecause is null ? cleanBody! : [], removedBecause, detector);
     }
 
     private static void ClearPropertiesHolding(BasicProperties properties, CredentialDetector detector)

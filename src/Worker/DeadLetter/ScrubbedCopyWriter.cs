@@ -33,7 +33,7 @@ public sealed class ScrubbedCopyWriter(DeadLetterSigner signer, TimeProvider tim
         foreach (var (name, value) in metadata)
         {
             if (AmqpValue(value) is { } amqp)
-                headers[name] = amqp;
+                headers[name] = ExceptionHeaderText.Checked(name, amqp, copy.Detector);
         }
         if (copy.BodyRemovedBecause is { } why)
             headers[VocabHeaders.BodyRemoved] = why;
@@ -48,12 +48,13 @@ public sealed class ScrubbedCopyWriter(DeadLetterSigner signer, TimeProvider tim
     {
         var (channel, delivery) = Channel(context);
         // Scrubbed for its properties only: the body, however large, is never read.
-        var scrubbed = CredentialScrubber.Scrub(delivery?.Properties, ReadOnlySpan<byte>.Empty).Properties;
+        var copy = CredentialScrubber.Scrub(delivery?.Properties, ReadOnlySpan<byte>.Empty);
+        var scrubbed = copy.Properties;
         var headers = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in metadata)
         {
             if (!DroppedFromRefusals.Contains(name, StringComparer.OrdinalIgnoreCase) && AmqpValue(value) is { } amqp)
-                headers[name] = amqp is string text && text.Length > MaxRefusalHeaderLength ? text[..MaxRefusalHeaderLength] : amqp;
+                headers[name] = ExceptionHeaderText.Checked(name, amqp is string text && text.Length > MaxRefusalHeaderLength ? text[..MaxRefusalHeaderLength] : amqp, copy.Detector);
         }
         headers[VocabHeaders.BodyRemoved] = CredentialScrubber.BodyRemoval.Refused;
         var properties = new BasicProperties
