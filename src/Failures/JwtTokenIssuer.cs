@@ -15,6 +15,8 @@ public sealed class JwtTokenIssuer(IOptions<JwtOptions> options, TimeProvider ti
 {
     private readonly JwtKeyOptions? _key = options.Value.Keys.FirstOrDefault(k => k.Algorithm == JwtAlgorithms.HS256 && !string.IsNullOrEmpty(k.Secret));
 
+    private string UserIdClaim => string.IsNullOrEmpty(options.Value.UserIdClaim) ? "sub" : options.Value.UserIdClaim;
+
     /// <summary>True when an HS256 key is configured to sign with.</summary>
     public bool CanIssue => _key is not null;
 
@@ -32,7 +34,8 @@ public sealed class JwtTokenIssuer(IOptions<JwtOptions> options, TimeProvider ti
             IssuedAt = now,
             NotBefore = now,
             Expires = expiresAt,
-            Subject = new ClaimsIdentity([new Claim("sub", userId), new Claim("role", role), new Claim("jti", tokenId)]),
+            // Under the claim names the validators read (Jwt:UserIdClaim, Jwt:RoleClaim): a replay's token must be accepted.
+            Subject = new ClaimsIdentity([new Claim(UserIdClaim, userId), new Claim(options.Value.RoleClaim, role), new Claim("jti", tokenId)]),
             SigningCredentials = new SigningCredentials(
                 new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key.Secret!)) { KeyId = key.Id }, SecurityAlgorithms.HmacSha256),
         });

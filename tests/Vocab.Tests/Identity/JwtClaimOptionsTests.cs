@@ -50,6 +50,29 @@ public sealed class JwtClaimOptionsTests
             Assert.Equal(RejectionReasons.InvalidCredentials, result.FailureReason);
     }
 
+    /// <summary>
+    /// The tokens vocabctl and the ops console mint (a dead-letter replay's among them) use the configured claim names: with
+    /// <c>sub</c> and <c>role</c> always, every replay under other names was refused and its failure lost.
+    /// </summary>
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("uid", "roles")]
+    public async Task IssuedTokens_UseTheConfiguredClaimNames_AndAreAccepted(string? userIdClaim, string? roleClaim)
+    {
+        var settings = new Dictionary<string, string?>();
+        if (userIdClaim is not null)
+            settings["Jwt:UserIdClaim"] = userIdClaim;
+        if (roleClaim is not null)
+            settings["Jwt:RoleClaim"] = roleClaim;
+        await using var host = await AuthenticationOnlyHost.StartAsync(settings);
+        var issuer = new Vocab.Failures.JwtTokenIssuer(host.Get<Microsoft.Extensions.Options.IOptions<JwtOptions>>(), TimeProvider.System);
+        var (token, tokenId, _) = issuer.Issue("replayed-user", Roles.Premium, TimeSpan.FromMinutes(5));
+
+        var result = await host.Validator.ValidateAsync(PresentedCredential.FromHeaders(null, "Bearer " + token), default);
+
+        Assert.Equal(("replayed-user", Roles.Premium, tokenId), (result.Caller?.UserId, result.Caller?.Role, result.Caller?.TokenId));
+    }
+
     [Fact]
     public async Task UserIdAndRoleClaims_NameTheProvidersClaims_AndARolesArrayNeedsExactlyOneKnownRole()
     {
