@@ -28,67 +28,54 @@ public sealed class LlmTimeoutChargeTests(LlmTimeoutChargeTests.MeteredWorker fi
     [Fact]
     public async Task EveryCallThatTimedOut_IsChargedItsReservation_WhenTheRequestFails()
     {
-        var user = $"timeout-{Guid.NewGuid():N}";
-        var (_, key) = await fixture.CreateApiKeyAsync(user);
-        var request = WorkerFixture.NewRequest(maxItems: 50);
-        var estimate = fixture.Services.GetRequiredService<RequestTokenEstimator>().Estimate(request);
-        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Slow(TimeSpan.FromSeconds(6));
-        try
-        {
-            var response = await fixture.RequestAsync(request, c => c.UseApiKey(key), TimeSpan.FromSeconds(60));
+        var (response, usage, estimate, _) = await RequestAsync("timeout", _ => FakeLlmAnswer.Slow(TimeSpan.FromSeconds(6)));
 
-            Assert.True(response.Is(out MassTransit.Response<GenerateVocabularyRejected>? rejected));
-            Assert.Equal(RejectionReasons.LlmUnavailable, rejected!.Message.Reason);
-            var usage = await WaitForUsageAsync(user, u => u.ReservedTokens == 0);
-            // The first call and its one retry, each allowed its whole reservation: neither is given back.
-            Assert.Equal(2 * estimate, usage.UsedTokens);
-        }
-        finally
-        {
-            fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
-        }
+        Assert.True(response.Is(out MassTransit.Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.LlmUnavailable, rejected!.Message.Reason);
+        // The first call and its one retry, each allowed its whole reservation: neither is given back.
+        Assert.Equal(2 * estimate, usage.UsedTokens);
     }
 
     [Fact]
     public async Task ACallThatTimedOut_IsChargedToo_WhenItsRetryIsServed()
     {
-        var user = $"timeout-then-served-{Guid.NewGuid():N}";
-        var (_, key) = await fixture.CreateApiKeyAsync(user);
-        var request = WorkerFixture.NewRequest(maxItems: 50);
-        var estimate = fixture.Services.GetRequiredService<RequestTokenEstimator>().Estimate(request);
-        var callsBefore = fixture.Llm.CallCount;
-        fixture.Llm.Behaviour = n => n == callsBefore + 1 ? FakeLlmAnswer.Slow(TimeSpan.FromSeconds(6)) : FakeLlmAnswer.Items(3);
-        try
-        {
-            var response = await fixture.RequestAsync(request, c => c.UseApiKey(key), TimeSpan.FromSeconds(60));
+        var (response, usage, estimate, _) = await RequestAsync("timeout-then-served",
+            call => call == 1 ? FakeLlmAnswer.Slow(TimeSpan.FromSeconds(6)) : FakeLlmAnswer.Items(3));
 
-            Assert.True(response.Is(out MassTransit.Response<VocabularyGenerated>? _));
-            var usage = await WaitForUsageAsync(user, u => u.ReservedTokens == 0);
-            // The timed-out call's reservation plus the served call's own usage (the stand-in reports 33 tokens).
-            Assert.Equal(estimate + 33, usage.UsedTokens);
-        }
-        finally
-        {
-            fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
-        }
+        Assert.True(response.Is(out MassTransit.Response<VocabularyGenerated>? _));
+        // The timed-out call's reservation plus the served call's own usage (the stand-in reports 33 tokens).
+        Assert.Equal(estimate + 33, usage.UsedTokens);
     }
 
     [Fact]
     public async Task AProviderRefusal_IsNotAskedAgain_AndCostsNothing()
     {
-        var user = $"provider-refusal-{Guid.NewGuid():N}";
+        var (response, usage, _, calls) = await RequestAsync("provider-refusal", _ => new FakeLlmAnswer(400, "", TimeSpan.Zero));
+
+        Assert.True(response.Is(out MassTransit.Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.LlmUnavailable, rejected!.Message.Reason);
+        Assert.Equal(1, calls);
+        Assert.Equal(0, usage.UsedTokens);
+    }
+
+    /// <summary>
+    /// One request of a new user while the LLM stand-in answers its <c>call</c>-th call (from 1) as <paramref name="answer"/>
+    /// says: the answer, the user's month once the reservation ended, the request's reservation and the calls made.
+    /// </summary>
+    private async Task<(MassTransit.Response<VocabularyGenerated, GenerateVocabularyRejected> Response, UsageDocument Usage, long Estimate, int Calls)>
+        RequestAsync(string userPrefix, Func<int, FakeLlmAnswer> answer)
+    {
+        var user = $"{userPrefix}-{Guid.NewGuid():N}";
         var (_, key) = await fixture.CreateApiKeyAsync(user);
+        var request = WorkerFixture.NewRequest(maxItems: 50);
+        var estimate = fixture.Services.GetRequiredService<RequestTokenEstimator>().Estimate(request);
         var callsBefore = fixture.Llm.CallCount;
-        fixture.Llm.Behaviour = _ => new FakeLlmAnswer(400, "", TimeSpan.Zero);
+        fixture.Llm.Behaviour = n => answer(n - callsBefore);
         try
         {
-            var response = await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key), TimeSpan.FromSeconds(60));
-
-            Assert.True(response.Is(out MassTransit.Response<GenerateVocabularyRejected>? rejected));
-            Assert.Equal(RejectionReasons.LlmUnavailable, rejected!.Message.Reason);
-            Assert.Equal(callsBefore + 1, fixture.Llm.CallCount);
+            var response = await fixture.RequestAsync(request, c => c.UseApiKey(key), TimeSpan.FromSeconds(60));
             var usage = await WaitForUsageAsync(user, u => u.ReservedTokens == 0);
-            Assert.Equal(0, usage.UsedTokens);
+            return (response, usage, estimate, fixture.Llm.CallCount - callsBefore);
         }
         finally
         {
