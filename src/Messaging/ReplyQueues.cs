@@ -14,9 +14,13 @@ public static class ReplyQueues
 
     /// <summary>True when the worker may answer on <paramref name="replyTo"/>.</summary>
     public static bool IsAnswerable(string? replyTo) =>
-        !string.IsNullOrEmpty(replyTo) &&
-        // The broker gives a requester its direct reply-to name as "amq.rabbitmq.reply-to.<channel>.<key>".
-        (replyTo.StartsWith(DirectReplyTo + ".", StringComparison.Ordinal) || replyTo.StartsWith(ServerNamedPrefix, StringComparison.Ordinal));
+        !string.IsNullOrEmpty(replyTo) && (IsDirectReplyTo(replyTo) || replyTo.StartsWith(ServerNamedPrefix, StringComparison.Ordinal));
+
+    /// <summary>
+    /// True for a direct reply-to name as the broker hands it to the worker, "amq.rabbitmq.reply-to.&lt;channel&gt;.&lt;key&gt;" (the
+    /// bare name is what the requester writes; the broker rewrites it).
+    /// </summary>
+    public static bool IsDirectReplyTo(string replyTo) => replyTo.StartsWith(DirectReplyTo + ".", StringComparison.Ordinal);
 
     /// <summary>
     /// True when a MassTransit response address names one of the worker's own queues (the input queue

@@ -12,9 +12,6 @@ namespace Vocab.Worker.Messaging;
 /// </summary>
 public sealed partial class DirectReplies(BrokerConnection broker, ILogger<DirectReplies> logger)
 {
-    /// <summary>True when <paramref name="replyTo"/> is a direct reply-to name, answered through <see cref="PublishAsync"/>.</summary>
-    public static bool IsDirectReplyTo(string replyTo) => replyTo.StartsWith(ReplyQueues.DirectReplyTo + ".", StringComparison.Ordinal);
-
     /// <summary>Publishes the answer, confirmed; false when the broker refused the name (or the channel could not be had).</summary>
     public async Task<bool> PublishAsync(string replyTo, BasicProperties properties, byte[] body, CancellationToken cancellationToken)
     {
@@ -28,8 +25,7 @@ public sealed partial class DirectReplies(BrokerConnection broker, ILogger<Direc
         }
         catch (Exception e) when (e is OperationInterruptedException or AlreadyClosedException or PublishException)
         {
-            // Printable characters only: the publisher wrote this name.
-            LogRefused(logger, new string(replyTo.Take(128).Select(c => char.IsControl(c) ? '?' : c).ToArray()), e.GetType().Name);
+            LogRefused(logger, PublisherText.ForLog(replyTo), e.GetType().Name);
             return false;
         }
     }

@@ -135,7 +135,7 @@ public static class RequesterReply
             };
         var body = JsonSerializer.SerializeToUtf8Bytes(message, Json);
         // A direct reply-to name the broker cannot deliver to closes the channel: never the one deliveries are on.
-        if (DirectReplies.IsDirectReplyTo(replyTo))
+        if (ReplyQueues.IsDirectReplyTo(replyTo))
             return await exchanges.DirectReplies.PublishAsync(replyTo, properties, body, cancellationToken);
         // A server-named queue that does not exist only makes the answer unroutable (not mandatory: dropped).
         await channel.BasicPublishAsync("", replyTo, false, properties, body, true, cancellationToken);

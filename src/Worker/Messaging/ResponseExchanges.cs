@@ -161,7 +161,7 @@ public sealed partial class ResponseExchanges(BrokerConnection broker, DirectRep
     /// <summary>Logs a response address not answered because it names no requester endpoint (<see cref="Vocab.Contracts.RequesterEndpoints"/>).</summary>
     public void NotARequester(string exchange) =>
         // Debug: any publisher chooses this text, one line per message. Printable characters only.
-        LogNotARequester(logger, new string(exchange.Take(128).Select(c => char.IsControl(c) ? '?' : c).ToArray()));
+        LogNotARequester(logger, PublisherText.ForLog(exchange));
 
     /// <summary>Logs an answer the broker did not confirm within <c>Worker:SendTimeout</c>.</summary>
     public void NotConfirmed(TimeSpan timeout) => LogNotConfirmed(logger, timeout);
