@@ -41,6 +41,19 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     private const string IdField = "_id";
 
     /// <summary>
+    /// How long this process may still send a settlement it deferred; older ones are left to the orphan sweep, which
+    /// settles only answers stored more than <see cref="OrphanAge"/> ago. The gap between them means a settlement is sent
+    /// by one of the two, never both, while the clocks of the instances agree within it.
+    /// </summary>
+    public static readonly TimeSpan MaxOwedFor = TimeSpan.FromMinutes(5);
+
+    /// <summary>How old a stored answer's settlement must be before the orphan sweep settles it (a worker died owing it).</summary>
+    public static readonly TimeSpan OrphanAge = TimeSpan.FromMinutes(10);
+
+    private readonly DeferredSettlements _deferred = new();
+    private long _expiredDeferred;
+
+    /// <summary>
     /// Admits the request under the plan's monthly limits and, when <paramref name="rate"/> is given, its rate; or says
     /// why not. <paramref name="countedInMonth"/>: the month an earlier attempt was counted in and gave its reservation
     /// back (the claim says); in that same month the request reserves again without being counted again.
@@ -145,10 +158,12 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         {
             var others = batch.Count - 1;
             var estimated = batch.Sum(e => e.Item.EstimatedTokens);
+            var owed = TakeOwed(usageId, batch.Select(e => e.Item.Id).ToHashSet(StringComparer.Ordinal));
+            var (owedReserved, owedCharged) = (owed.Sum(o => o.Reservation.Tokens), owed.Sum(o => o.ChargedTokens));
             var f = Builders<UsageDocument>.Filter;
             var u = Builders<UsageDocument>.Update;
-            var filter = f.Eq(IdField, usageId);
-            var updates = new List<UpdateDefinition<UsageDocument>>();
+            var filter = f.Eq(IdField, usageId) & OwedFilter(owed);
+            var updates = owed.Count > 0 ? OwedUpdates(owed, owedCharged).ToList() : [];
             foreach (var admission in batch.Select(e => e.Item))
             {
                 filter &= f.Exists($"open.{admission.Id}", false);
@@ -160,14 +175,15 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             if (first.Plan.Limits.MonthlyRequests is { } requests)
                 filter &= f.Lt(UsageDocument.RequestsField, requests - others);
             if (first.Plan.Limits.MonthlyTokens is { } tokens)
-                filter &= f.Lte(UsageDocument.CommittedTokensField, tokens - estimated);
-            updates.Add(u.Inc(UsageDocument.RequestsField, (long)batch.Count).Inc(UsageDocument.ReservedTokensField, estimated).Inc(UsageDocument.CommittedTokensField, estimated));
+                filter &= f.Lte(UsageDocument.CommittedTokensField, tokens - estimated - (owedCharged - owedReserved));
+            updates.Add(u.Inc(UsageDocument.RequestsField, (long)batch.Count).Inc(UsageDocument.ReservedTokensField, estimated - owedReserved)
+                .Inc(UsageDocument.CommittedTokensField, estimated + owedCharged - owedReserved));
             if (first.Rate is { } rate && first.Window is { } index)
             {
                 filter &= f.Eq("rw.i", index) & f.Lt("rw.n", rate.Limit - others);
                 updates.Add(u.Inc("rw.n", batch.Count));
             }
-            if (await AllAppliedAsync(batch, filter, u.Combine(updates)))
+            if (await WithOwedAsync(owed, () => AllAppliedAsync(batch, filter, u.Combine(updates))))
                 return;
         }
         await EachAloneAsync(batch, a => TryAdmitAsync(usageId, a.UserId, a.Month, a.Plan, a.Id, a.EstimatedTokens, a.Now, a.Rate, a.Window,
@@ -223,40 +239,107 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// The admission's one conditional update: no reservation for the request yet, room under the month's limits and the
     /// rate window (<paramref name="sameWindow"/>: the document is counting this window already, else it starts it).
     /// </summary>
-    private Task<bool> TryAdmitAsync(string usageId, string userId, string month, Plan plan, string id, long estimatedTokens, DateTimeOffset now,
+    private async Task<bool> TryAdmitAsync(string usageId, string userId, string month, Plan plan, string id, long estimatedTokens, DateTimeOffset now,
         RateWindow? rate, long? window, bool countedBefore, bool sameWindow, bool upsert, CancellationToken cancellationToken)
     {
+        // A document this instance knows carries what this instance owes it (never one it may insert: it owes a new one nothing).
+        var owed = upsert ? [] : TakeOwed(usageId, [id]);
         var f = Builders<UsageDocument>.Filter;
-        var filter = f.Eq(IdField, usageId) & f.Exists($"open.{id}", false);
-        var update = Builders<UsageDocument>.Update
-            .Inc(UsageDocument.ReservedTokensField, estimatedTokens).Inc(UsageDocument.CommittedTokensField, estimatedTokens)
-            .Set($"open.{id}", new OpenReservation { Tokens = estimatedTokens, At = now.UtcDateTime })
-            .SetOnInsert(UsageDocument.UserIdField, userId).SetOnInsert(UsageDocument.MonthField, month).SetOnInsert(UsageDocument.PlanField, plan.Name);
+        var u = Builders<UsageDocument>.Update;
+        var filter = f.Eq(IdField, usageId) & f.Exists($"open.{id}", false) & OwedFilter(owed);
+        var (owedReserved, owedCharged) = (owed.Sum(o => o.Reservation.Tokens), owed.Sum(o => o.ChargedTokens));
+        var updates = new List<UpdateDefinition<UsageDocument>>
+        {
+            u.Inc(UsageDocument.ReservedTokensField, estimatedTokens - owedReserved).Inc(UsageDocument.CommittedTokensField, estimatedTokens + owedCharged - owedReserved)
+                .Set($"open.{id}", new OpenReservation { Tokens = estimatedTokens, At = now.UtcDateTime })
+                .SetOnInsert(UsageDocument.UserIdField, userId).SetOnInsert(UsageDocument.MonthField, month).SetOnInsert(UsageDocument.PlanField, plan.Name),
+        };
+        if (owed.Count > 0)
+            updates.AddRange(OwedUpdates(owed, owedCharged));
         if (!countedBefore)
         {
             // Counted once: not again while it is recent (a copy coming back after a crash between settling and storing).
             filter &= f.Ne($"recent.{SlotOf(id)}.i", id);
             if (plan.Limits.MonthlyRequests is { } requests)
                 filter &= f.Lt(UsageDocument.RequestsField, requests);
-            update = update.Inc(UsageDocument.RequestsField, 1L);
+            updates.Add(u.Inc(UsageDocument.RequestsField, 1L));
         }
+        // Room for this estimate once what it carries is settled (the same update applies both).
         if (plan.Limits.MonthlyTokens is { } tokens)
-            filter &= f.Lte(UsageDocument.CommittedTokensField, tokens - estimatedTokens);
+            filter &= f.Lte(UsageDocument.CommittedTokensField, tokens - estimatedTokens - (owedCharged - owedReserved));
         // Every attempt that reserves counts against the rate, a resend of a failed request too.
         if (rate is not null && window is { } index)
         {
             if (sameWindow)
             {
                 filter &= f.Eq("rw.i", index) & f.Lt("rw.n", rate.Limit);
-                update = update.Inc("rw.n", 1);
+                updates.Add(u.Inc("rw.n", 1));
             }
             else
             {
                 filter &= f.Not(f.Gte("rw.i", index));
-                update = update.Set(UsageDocument.RateWindowField, new RateWindowCount { Index = index, Count = 1 });
+                updates.Add(u.Set(UsageDocument.RateWindowField, new RateWindowCount { Index = index, Count = 1 }));
             }
         }
-        return TryUpdateAsync(filter, update, upsert, cancellationToken);
+        return await WithOwedAsync(owed, () => TryUpdateAsync(filter, u.Combine(updates), upsert, cancellationToken));
+    }
+
+    /// <summary>
+    /// Sends an update that carries <paramref name="owed"/>: refused (its filter, perhaps one of them ended elsewhere), they
+    /// go on their own before the caller reads the document to learn why; not sent (an error), they are owed as before.
+    /// </summary>
+    private async Task<bool> WithOwedAsync(IReadOnlyList<DeferredSettlement> owed, Func<Task<bool>> update)
+    {
+        bool applied;
+        try
+        {
+            applied = await update();
+        }
+        catch
+        {
+            _deferred.AddBack(owed);
+            throw;
+        }
+        if (!applied && owed.Count > 0)
+            await FinishOwedAsync(owed);
+        return applied;
+    }
+
+    /// <summary>What this instance owes <paramref name="usageId"/> and may still send, unless one is of a request being admitted now.</summary>
+    private IReadOnlyList<DeferredSettlement> TakeOwed(string usageId, IReadOnlyCollection<string> admitting)
+    {
+        var owed = Sendable(_deferred.TakeFor(usageId));
+        if (owed.Any(o => admitting.Contains(o.Reservation.RequestId.ToString("D"))))
+        {
+            // Its own open reservation is what refuses a second admission of it: never both in one update.
+            _deferred.AddBack(owed);
+            return [];
+        }
+        return owed;
+    }
+
+    /// <summary>Leaves out (and counts) settlements owed for longer than <see cref="MaxOwedFor"/>: the orphan sweep settles those.</summary>
+    private List<DeferredSettlement> Sendable(IReadOnlyList<DeferredSettlement> owed)
+    {
+        var oldest = time.GetUtcNow() - MaxOwedFor;
+        var sendable = owed.Where(o => o.DeferredAt >= oldest).ToList();
+        Interlocked.Add(ref _expiredDeferred, owed.Count - sendable.Count);
+        return sendable;
+    }
+
+    // Each owed reservation still open with its tokens, as its own settlement's filter holds it.
+    private static FilterDefinition<UsageDocument> OwedFilter(IReadOnlyList<DeferredSettlement> owed) =>
+        owed.Aggregate(Builders<UsageDocument>.Filter.Empty, (filter, o) => filter & Builders<UsageDocument>.Filter.Eq($"open.{o.Reservation.RequestId:D}.e", o.Reservation.Tokens));
+
+    // Each owed reservation ended and its request recent (the token counters are the caller's, summed with its own).
+    private static IEnumerable<UpdateDefinition<UsageDocument>> OwedUpdates(IReadOnlyList<DeferredSettlement> owed, long charged)
+    {
+        var u = Builders<UsageDocument>.Update;
+        foreach (var o in owed)
+            yield return u.Unset($"open.{o.Reservation.RequestId:D}");
+        foreach (var slot in owed.GroupBy(o => SlotOf(o.Reservation.RequestId.ToString("D"))))
+            yield return u.Set($"recent.{slot.Key}", new RecentAdmission { RequestId = slot.Last().Reservation.RequestId.ToString("D") });
+        yield return u.Inc(UsageDocument.UsedTokensField, charged);
     }
 
     /// <summary>
@@ -295,6 +378,73 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
 
     private static RateDecision? RateOf(RateWindow? rate, (long Index, DateTimeOffset End)? window, DateTimeOffset now, int counted) =>
         rate is null || window is not { } w ? null : new RateDecision(true, rate.Limit, Math.Max(0, rate.Limit - counted), w.End - now, rate.Length);
+
+    /// <summary>
+    /// Owes the request's settlement (its answer is stored, carrying <paramref name="chargedTokens"/>): the next admission
+    /// into the same usage document carries it in its one update; <see cref="SettleDeferredAsync"/> sends what waited
+    /// longer. Until then the reservation stands, as if the request were still in flight.
+    /// </summary>
+    public void SettleLater(QuotaReservation reservation, long chargedTokens) =>
+        _deferred.Add(new DeferredSettlement(reservation, chargedTokens, time.GetUtcNow()));
+
+    /// <summary>How many settlements this instance owes now.</summary>
+    public int DeferredCount => _deferred.Count;
+
+    /// <summary>How many owed settlements this instance gave up on so far (owed longer than <see cref="MaxOwedFor"/>: the orphan sweep's).</summary>
+    public long ExpiredDeferredCount => Interlocked.Read(ref _expiredDeferred);
+
+    /// <summary>Sends the settlements deferred at or before <paramref name="deferredBy"/> (every one with <see cref="DateTimeOffset.MaxValue"/>).</summary>
+    public Task SettleDeferredAsync(DateTimeOffset deferredBy) => FinishOwedAsync(Sendable(_deferred.TakeDue(deferredBy)));
+
+    /// <summary>Owed settlements, each on its own (several of one document share an update); those not sent are owed again.</summary>
+    private async Task FinishOwedAsync(IReadOnlyList<DeferredSettlement> owed)
+    {
+        var notSent = new System.Collections.Concurrent.ConcurrentQueue<(DeferredSettlement Settlement, Exception Error)>();
+        await Task.WhenAll(owed.Select(async o =>
+        {
+            try
+            {
+                await FinishAsync(o.Reservation, o.ChargedTokens, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                notSent.Enqueue((o, e));
+            }
+        }));
+        if (notSent.IsEmpty)
+            return;
+        _deferred.AddBack(notSent.Select(n => n.Settlement));
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(notSent.First().Error);
+    }
+
+    /// <summary>
+    /// Ends a reservation a worker died owing (<see cref="OrphanAge"/>), with the charge its stored answer carries, if it is
+    /// still open with those tokens; false when it was ended already (by the worker that owed it, or another sweep).
+    /// </summary>
+    public async Task<bool> SettleOrphanAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken)
+    {
+        var id = reservation.RequestId.ToString("D");
+        var f = Builders<UsageDocument>.Filter;
+        var result = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & f.Eq($"open.{id}.e", reservation.Tokens),
+            Builders<UsageDocument>.Update.Unset($"open.{id}").Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
+                .Inc(UsageDocument.ReservedTokensField, -reservation.Tokens).Inc(UsageDocument.UsedTokensField, chargedTokens)
+                .Inc(UsageDocument.CommittedTokensField, chargedTokens - reservation.Tokens), cancellationToken: cancellationToken);
+        return result.MatchedCount == 1;
+    }
+
+    /// <summary>
+    /// The reservations of <paramref name="months"/> open since before <paramref name="openedBefore"/>: requests still in
+    /// flight, or served by a worker that died owing their settlement (the orphan sweep tells them apart by the stored answer).
+    /// </summary>
+    public async Task<IReadOnlyList<QuotaReservation>> FindOpenSinceAsync(IReadOnlyCollection<string> months, DateTimeOffset openedBefore,
+        CancellationToken cancellationToken)
+    {
+        var f = Builders<UsageDocument>.Filter;
+        var documents = await _usage.Find(f.In(UsageDocument.MonthField, months) & f.Gt(UsageDocument.ReservedTokensField, 0L))
+            .Project<UsageDocument>(Builders<UsageDocument>.Projection.Include("open")).ToListAsync(cancellationToken);
+        return documents.SelectMany(d => d.Open.Where(o => o.Value.At < openedBefore.UtcDateTime)
+            .Select(o => new QuotaReservation(d.Id, Guid.Parse(o.Key), o.Value.Tokens))).ToList();
+    }
 
     /// <summary>Replaces the reservation by the request's actual tokens, once.</summary>
     public Task SettleAsync(QuotaReservation reservation, long actualTokens, CancellationToken cancellationToken) =>
@@ -379,11 +529,20 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         (BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(requestId))) % RecentSlots).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The user's usage in a month; an empty one when there is none.</summary>
-    public async Task<UsageDocument> GetAsync(string userId, string month, CancellationToken cancellationToken) =>
-        await _usage.Find(u => u.Id == $"{userId}|{month}").FirstOrDefaultAsync(cancellationToken)
-        ?? new UsageDocument { Id = $"{userId}|{month}", UserId = userId, Month = month };
+    /// <remarks>What this instance owes the document is sent first, so it reads its own settlements.</remarks>
+    public async Task<UsageDocument> GetAsync(string userId, string month, CancellationToken cancellationToken)
+    {
+        var id = $"{userId}|{month}";
+        await FinishOwedAsync(Sendable(_deferred.TakeFor(id)));
+        return await _usage.Find(u => u.Id == id).FirstOrDefaultAsync(cancellationToken)
+               ?? new UsageDocument { Id = id, UserId = userId, Month = month };
+    }
 
     /// <summary>Every user's usage in a month.</summary>
-    public async Task<IReadOnlyList<UsageDocument>> ListAsync(string month, CancellationToken cancellationToken) =>
-        await _usage.Find(u => u.Month == month).SortBy(u => u.UserId).ToListAsync(cancellationToken);
+    /// <remarks>What this instance owes is sent first, so it reads its own settlements.</remarks>
+    public async Task<IReadOnlyList<UsageDocument>> ListAsync(string month, CancellationToken cancellationToken)
+    {
+        await SettleDeferredAsync(DateTimeOffset.MaxValue);
+        return await _usage.Find(u => u.Month == month).SortBy(u => u.UserId).ToListAsync(cancellationToken);
+    }
 }

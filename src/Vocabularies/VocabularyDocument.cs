@@ -52,6 +52,11 @@ public sealed class VocabularyDocument
     [BsonElement(ReusedField)]
     public bool Reused { get; set; }
 
+    /// <summary>The settlement its request owed when it was stored (<see cref="StoredCharge"/>); null on answers stored before it was kept.</summary>
+    [BsonElement("charge")]
+    [BsonIgnoreIfNull]
+    public StoredCharge? Charge { get; set; }
+
     /// <summary>The event and reply form of this document.</summary>
     public VocabularyGenerated ToGenerated() => new()
     {

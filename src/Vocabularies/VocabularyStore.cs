@@ -107,6 +107,19 @@ public sealed class VocabularyStore(VocabDatabase database)
         }
     }
 
+    /// <summary>
+    /// The charges of the answers stored under <paramref name="requestIds"/> before <paramref name="storedBefore"/> (for the
+    /// orphan sweep), by requestId; answers without one are left out.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, StoredCharge>> FindChargesAsync(IReadOnlyCollection<string> requestIds, DateTime storedBefore,
+        CancellationToken cancellationToken)
+    {
+        var f = Builders<VocabularyDocument>.Filter;
+        var found = await _collection.Find(f.In("_id", requestIds) & f.Exists("charge") & f.Lt("createdAt", storedBefore))
+            .Project<VocabularyDocument>(Builders<VocabularyDocument>.Projection.Include("charge")).ToListAsync(cancellationToken);
+        return found.Where(d => d.Charge is not null).ToDictionary(d => d.RequestId, d => d.Charge!, StringComparer.Ordinal);
+    }
+
     /// <summary>The user's newest list for a video; null when none.</summary>
     public async Task<VocabularyDocument?> FindLatestForVideoAsync(string userId, string videoId, CancellationToken cancellationToken) =>
         await _collection.Find(d => d.UserId == userId && d.VideoId == videoId)

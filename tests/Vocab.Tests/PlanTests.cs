@@ -226,6 +226,9 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
         var (_, key) = await fixture.CreateApiKeyAsync("settle-user", role: Roles.User);
 
         Assert.True((await fixture.RequestAsync(WorkerFixture.NewRequest(), c => c.UseApiKey(key))).Is(out Response<VocabularyGenerated>? _));
+        // The worker owes the settlement until its user's next admission or Settlement:SettleWithin (DeferredSettlementTests):
+        // its own read sends it, as the flusher would.
+        await fixture.Services.GetRequiredService<QuotaLedger>().GetAsync("settle-user", UsageMonth.Of(DateTimeOffset.UtcNow), default);
         using var get = new HttpRequestMessage(HttpMethod.Get, "/usage");
         get.Headers.Add(VocabHeaders.ApiKey, key);
         var usage = await (await bridge.Client.SendAsync(get)).Content.ReadFromJsonAsync<JsonElement>();

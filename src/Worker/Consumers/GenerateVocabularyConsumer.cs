@@ -91,9 +91,10 @@ public sealed partial class GenerateVocabularyConsumer(
     }
 
     /// <summary>
-    /// Produces and stores the answer of an admitted request, settling its reservation first (so that a stored answer is
-    /// always a settled one, and a later copy finding it has nothing to settle); or, on a retry or a delivery that took
-    /// over the lease, finds the answer another attempt stored meanwhile.
+    /// Produces and stores the answer of an admitted request with the charge its reservation owes (the stored answer
+    /// carries it, so a later copy finding the answer has nothing to settle, and the settlement is owed by this worker, or
+    /// by the orphan sweep if it dies); or, on a retry or a delivery that took over the lease, finds the answer another
+    /// attempt stored meanwhile.
     /// </summary>
     private async Task<VocabularyDocument> ProduceOrFindAsync(ConsumeContext<GenerateVocabulary> context, GenerateVocabulary request, AuthenticatedCaller caller)
     {
@@ -132,13 +133,32 @@ public sealed partial class GenerateVocabularyConsumer(
         {
             // This call's tokens, and those of this delivery's earlier calls that timed out.
             var tokens = produced.Vocabulary.Usage.TotalTokens + admitted.TakeUnansweredCallTokens();
-            await quotas.SettleAsync(admitted.Reservation!, tokens, CancellationToken.None);
-            admitted.Settled();
+            var reservation = admitted.Reservation!;
             // The user's fair-share turn is charged what the call used (nothing for a reused result).
             if (context.TryGetPayload(out LlmTurn? turn))
                 turn.Settle(tokens);
             usage.Served(admitted.Plan.Name, tokens);
-            var stored = await store.InsertOrGetAsync(ToDocument(request, caller, produced), context.CancellationToken);
+            var document = ToDocument(request, caller, produced, new StoredCharge { UsageId = reservation.UsageId, ReservedTokens = reservation.Tokens, ChargedTokens = tokens });
+            VocabularyDocument stored;
+            try
+            {
+                stored = await store.InsertOrGetAsync(document, context.CancellationToken);
+            }
+            catch
+            {
+                // Not stored: the call is charged now, and a retry reserves again to call again.
+                await quotas.SettleAsync(reservation, tokens, CancellationToken.None);
+                admitted.Settled();
+                throw;
+            }
+            if (ReferenceEquals(stored, document))
+                // Stored with its charge: the settlement rides on the user's next admission (or goes within
+                // Settlement:SettleWithin), one MongoDB write fewer per message; a crash leaves it to the orphan sweep.
+                quotas.SettleLater(reservation, tokens);
+            else
+                // Another attempt stored first (and owes the reservation's settlement, or sent it): this call is charged on its own.
+                await quotas.SettleAsync(reservation, tokens, CancellationToken.None);
+            admitted.Settled();
             LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, tokens, produced.Reused);
             return stored;
         }
@@ -160,8 +180,9 @@ public sealed partial class GenerateVocabularyConsumer(
             };
     }
 
-    private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, ProducedVocabulary produced) => new()
+    private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, ProducedVocabulary produced, StoredCharge charge) => new()
     {
+        Charge = charge,
         RequestId = request.RequestId.ToString("D"),
         UserId = caller.UserId,
         VideoId = request.VideoId,

@@ -14,7 +14,7 @@ namespace Vocab.Worker.Extensions;
 /// <summary>Everything the worker process runs, in one call, so tests host exactly what production runs.</summary>
 public static class WorkerExtensions
 {
-    /// <summary>Adds logging, telemetry, MongoDB, authentication, the LLM, signed dead letters and the bus.</summary>
+    /// <summary>Adds logging, telemetry, MongoDB, authentication, the LLM, signed dead letters, settlements and the bus.</summary>
     public static IHostApplicationBuilder AddVocabWorker(this IHostApplicationBuilder builder) =>
         builder
             .AddVocabLogging()
@@ -26,6 +26,7 @@ public static class WorkerExtensions
             .AddVocabularies()
             .AddVocabularyGeneration()
             .AddVocabDeadLetters()
+            .AddDeferredSettlement()
             .AddVocabMessaging()
             .AddHealthFile();
 
