@@ -53,7 +53,7 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
     public int WorkerSettleSeconds { get; init; }
 
     /// <summary>
-    /// True unless --keep-data: the worker's growing collections (request claims, stored results) are emptied before each
+    /// True unless --keep-data: the worker's growing collections (stored results and failure records) are emptied before each
     /// timed batch, so every batch starts on an empty database as each in-process run does, whatever the warm-up stored.
     /// </summary>
     public bool WorkerFreshData { get; init; } = true;

@@ -20,18 +20,21 @@ public sealed class PlanAdmission(PlanCatalog plans, QuotaLedger quotas, IOption
     /// Admits the request under <paramref name="plan"/>, reserving <paramref name="estimatedTokens"/> until it is settled.
     /// <paramref name="countedInMonth"/>: its claim says an earlier attempt was counted in that month and gave its reservation back.
     /// <paramref name="reportRemaining"/>: the decision says what the rate window has left (one more read).
-    /// <paramref name="claimedNow"/>: this delivery claimed the requestId first (nobody admitted it before).
+    /// <paramref name="claim"/>: the admission also claims the requestId (see <see cref="RequestClaimTerms"/>); one in flight
+    /// already comes back as <see cref="AdmissionDecision.InFlight"/>.
     /// </summary>
     public async Task<AdmissionDecision> AdmitAsync(GenerateVocabulary request, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken,
-        string? countedInMonth = null, bool reportRemaining = false, bool claimedNow = false)
+        string? countedInMonth = null, bool reportRemaining = false, RequestClaimTerms? claim = null)
     {
         if (request.MaxItems > plan.Limits.MaxItems)
             return AdmissionDecision.Refused(RejectionReasons.Forbidden, $"maxItems {request.MaxItems} is above plan {plan.Name}'s {plan.Limits.MaxItems}", plan);
 
         var rate = plan.Limits.RequestsPerMinute is { } perWindow ? new RateWindow(perWindow, rateOptions.Value.Window) : null;
-        var quota = await quotas.AdmitAsync(request.RequestId, userId, plan, estimatedTokens, cancellationToken, rate, countedInMonth, reportRemaining, claimedNow);
+        var quota = await quotas.AdmitAsync(request.RequestId, userId, plan, estimatedTokens, cancellationToken, rate, countedInMonth, reportRemaining, claim);
         if (quota.Admitted)
-            return new AdmissionDecision(plan, null, null, quota.Rate, quota.ResetsAt, quota.Reservation);
+            return new AdmissionDecision(plan, null, null, quota.Rate, quota.ResetsAt, quota.Reservation, RecentlyFinished: quota.RecentlyFinished);
+        if (quota.InFlight is { } inFlight)
+            return new AdmissionDecision(plan, null, null, quota.Rate, quota.ResetsAt, InFlight: inFlight);
         return quota.Rate is { Allowed: false }
             ? AdmissionDecision.Refused(RejectionReasons.RateLimited, $"over plan {plan.Name}'s {rate!.Limit} requests per window", plan, quota.Rate)
             : AdmissionDecision.Refused(RejectionReasons.QuotaExceeded, $"plan {plan.Name}'s monthly quota is spent", plan, quota.Rate, quota.ResetsAt);

@@ -4,7 +4,7 @@ namespace Vocab.Plans;
 
 /// <summary>
 /// <c>Plans:*</c>: the plans by name (<c>Plans:&lt;name&gt;:*</c>), which role gets which (<c>Plans:RoleMap:&lt;role&gt;</c>)
-/// and how long the ledger and request claims are kept (<c>Plans:LedgerRetention</c>). Shipped defaults: free, premium
+/// and how long the records of failed requests are kept (<c>Plans:LedgerRetention</c>). Shipped defaults: free, premium
 /// and unlimited, user → free, premium → premium, admin → unlimited; configured values override them field by field.
 /// </summary>
 public sealed class PlansOptions
@@ -27,7 +27,7 @@ public sealed class PlansOptions
         [Authentication.Roles.User] = "free", [Authentication.Roles.Premium] = "premium", [Authentication.Roles.Admin] = "unlimited",
     };
 
-    /// <summary>How long a request's ledger entry and claim are kept (its idempotency and its charge), then removed by TTL.</summary>
+    /// <summary>How long the record of a failed request is kept (its requestId's binding to its body and the month it was counted in), then removed by TTL.</summary>
     public TimeSpan LedgerRetention { get; set; } = TimeSpan.FromDays(400);
 
     /// <summary>Reads the section over the defaults: a plan's configured fields replace only those fields.</summary>

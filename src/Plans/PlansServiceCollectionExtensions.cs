@@ -5,7 +5,7 @@ using Vocab.Storage;
 
 namespace Vocab.Plans;
 
-/// <summary>Registers plans, request claims and the quota ledger (rates and quotas).</summary>
+/// <summary>Registers plans and the quota ledger (rates, quotas, and the claims of requests in flight).</summary>
 public static class PlansServiceCollectionExtensions
 {
     public static IHostApplicationBuilder AddVocabPlans(this IHostApplicationBuilder builder)
@@ -18,7 +18,6 @@ public static class PlansServiceCollectionExtensions
             .ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<PlansOptions>, PlansOptionsValidator>());
         builder.Services.TryAddSingleton<PlanCatalog>();
-        builder.Services.TryAddSingleton<RequestClaims>();
         builder.Services.TryAddSingleton<QuotaLedger>();
         builder.Services.TryAddSingleton<PlanAdmission>();
         builder.Services.AddMetrics();

@@ -58,11 +58,13 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// why not. <paramref name="countedInMonth"/>: the month an earlier attempt was counted in and gave its reservation
     /// back (the claim says); in that same month the request reserves again without being counted again.
     /// <paramref name="reportRemaining"/>: read what the rate window has left after admitting (one more read; only for a
-    /// requester that waits for its answer, as the bridge's callers do, whose answer carries the <c>RateLimit</c> headers). <paramref name="claimedNow"/>: this very delivery claimed the
-    /// requestId first, so nobody can have admitted it before (no look into last month's reservations).
+    /// requester that waits for its answer, as the bridge's callers do, whose answer carries the <c>RateLimit</c> headers).
+    /// <paramref name="claim"/>: the reservation also records the request's fingerprint and lease, which claims the
+    /// requestId while it is in flight; a requestId in flight already is then not admitted but returned as
+    /// <see cref="QuotaDecision.InFlight"/> (without a claim, its reservation is shared, as it stands).
     /// </summary>
     public async Task<QuotaDecision> AdmitAsync(Guid requestId, string userId, Plan plan, long estimatedTokens, CancellationToken cancellationToken,
-        RateWindow? rate = null, string? countedInMonth = null, bool reportRemaining = false, bool claimedNow = false)
+        RateWindow? rate = null, string? countedInMonth = null, bool reportRemaining = false, RequestClaimTerms? claim = null)
     {
         var now = time.GetUtcNow();
         var month = UsageMonth.Of(now);
@@ -76,9 +78,12 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         // insert a fresh month whatever its filter says.
         if (plan.Limits.MonthlyTokens is { } monthTokens && estimatedTokens > monthTokens || plan.Limits.MonthlyRequests is 0 && !countedBefore)
             return new QuotaDecision(false, resets);
-        if (!countedBefore && !claimedNow && await OpenLastMonthAsync(userId, id, now, cancellationToken) is { } carried)
-            return new QuotaDecision(true, resets, carried);
+        if (!countedBefore && await OpenLastMonthAsync(userId, id, now, cancellationToken) is { } carried)
+            return claim is null
+                ? new QuotaDecision(true, resets, carried.Reservation)
+                : new QuotaDecision(false, resets, InFlight: InFlightOf(carried.Reservation, carried.Open));
 
+        var recentlyFinished = false;
         for (var attempt = 1; attempt <= 3; attempt++)
         {
             // A month document this instance has counted in exists (no insert race to allow for), and its window is known.
@@ -86,18 +91,18 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             var sameWindow = window is { } w0 && known && last == w0.Index;
             // The common form (a known month, its window, not counted before) shares its update with the user's others.
             var admitted = known && !countedBefore && (window is null || sameWindow)
-                ? await Admissions.SubmitAsync(usageId, new Admission(userId, month, plan, id, estimatedTokens, now, rate, window?.Index), cancellationToken)
-                : await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, upsert: !known, cancellationToken);
+                ? await Admissions.SubmitAsync(usageId, new Admission(userId, month, plan, id, estimatedTokens, now, rate, window?.Index, claim), cancellationToken)
+                : await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, upsert: !known, claim, cancellationToken);
             if (admitted
                 || window is not null && !sameWindow
-                && await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow: true, upsert: false, cancellationToken))
+                && await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow: true, upsert: false, claim, cancellationToken))
             {
                 Remember(usageId, window?.Index ?? NoWindow);
                 var counted = rate is not null && reportRemaining
                     ? (await _usage.Find(u => u.Id == usageId).Project<UsageDocument>(new BsonDocument("rw", 1)).FirstOrDefaultAsync(cancellationToken))
                         ?.RateWindow?.Count ?? 0
                     : 0;
-                return new QuotaDecision(true, resets, reservation, RateOf(rate, window, now, counted));
+                return new QuotaDecision(true, resets, reservation, RateOf(rate, window, now, counted), RecentlyFinished: recentlyFinished);
             }
 
             // Refused by its filter: the document as it is now says why.
@@ -112,11 +117,15 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 window = rate.Numbered(later.Index);
             var inWindow = current?.RateWindow is { } rw && window is { } w1 && rw.Index == w1.Index ? rw.Count : 0;
             if (current?.Open.GetValueOrDefault(id) is { } open)
-                // Admitted before (a redelivery, a retry, a lease taken over): its reservation stands.
-                return new QuotaDecision(true, resets, reservation with { Tokens = open.Tokens }, RateOf(rate, window, now, inWindow));
+                // Admitted before (a redelivery, a retry, a copy): in flight, for a claiming caller to wait for or take over;
+                // otherwise its reservation stands.
+                return claim is null
+                    ? new QuotaDecision(true, resets, reservation with { Tokens = open.Tokens }, RateOf(rate, window, now, inWindow))
+                    : new QuotaDecision(false, resets, Rate: RateOf(rate, window, now, inWindow), InFlight: InFlightOf(reservation with { Tokens = open.Tokens }, open));
             if (!countedBefore && current?.Recent.GetValueOrDefault(SlotOf(id))?.RequestId == id)
             {
                 countedBefore = true;
+                recentlyFinished = true;
                 continue;
             }
             if (current is not null && rate is not null && window is { } w2 && inWindow >= rate.Limit)
@@ -133,7 +142,8 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     }
 
     // An admission in the common form; several of one month document go to MongoDB as one update (AdmitAllAsync).
-    private sealed record Admission(string UserId, string Month, Plan Plan, string Id, long EstimatedTokens, DateTimeOffset Now, RateWindow? Rate, long? Window);
+    private sealed record Admission(string UserId, string Month, Plan Plan, string Id, long EstimatedTokens, DateTimeOffset Now, RateWindow? Rate, long? Window,
+        RequestClaimTerms? Claim);
 
     private const int MaxAdmissionsPerUpdate = 64;
 
@@ -167,7 +177,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             foreach (var admission in batch.Select(e => e.Item))
             {
                 filter &= f.Exists($"open.{admission.Id}", false);
-                updates.Add(u.Set($"open.{admission.Id}", new OpenReservation { Tokens = admission.EstimatedTokens, At = admission.Now.UtcDateTime }));
+                updates.Add(u.Set($"open.{admission.Id}", OpenOf(admission.EstimatedTokens, admission.Now, admission.Claim)));
             }
             // Each slot once, with every id of the batch that falls in it.
             foreach (var slot in batch.GroupBy(e => SlotOf(e.Item.Id), e => e.Item.Id))
@@ -187,7 +197,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 return;
         }
         await EachAloneAsync(batch, a => TryAdmitAsync(usageId, a.UserId, a.Month, a.Plan, a.Id, a.EstimatedTokens, a.Now, a.Rate, a.Window,
-            countedBefore: false, sameWindow: true, upsert: false, CancellationToken.None));
+            countedBefore: false, sameWindow: true, upsert: false, a.Claim, CancellationToken.None));
     }
 
     /// <summary>One update for a whole group: true (and every caller answered) when its filter matched.</summary>
@@ -225,14 +235,45 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     }
 
     /// <summary>In the first hour of a month: the request's reservation still open in the month before, if any.</summary>
-    private async Task<QuotaReservation?> OpenLastMonthAsync(string userId, string id, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<(QuotaReservation Reservation, OpenReservation Open)?> OpenLastMonthAsync(string userId, string id, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
         var monthStart = UsageMonth.ResetsAt(now).AddMonths(-1);
         if (now - monthStart >= MonthOverlap)
             return null;
         var lastId = $"{userId}|{UsageMonth.Of(monthStart.AddTicks(-1))}";
         var last = await _usage.Find(u => u.Id == lastId).Project<UsageDocument>(new BsonDocument($"open.{id}", 1)).FirstOrDefaultAsync(cancellationToken);
-        return last?.Open.GetValueOrDefault(id) is { } open ? new QuotaReservation(lastId, Guid.Parse(id), open.Tokens) : null;
+        return last?.Open.GetValueOrDefault(id) is { } open ? (new QuotaReservation(lastId, Guid.Parse(id), open.Tokens), open) : null;
+    }
+
+    // The reservation an admission records; with a claim, also the request's fingerprint and its producer's lease.
+    private static OpenReservation OpenOf(long estimatedTokens, DateTimeOffset now, RequestClaimTerms? claim) => new()
+    {
+        Tokens = estimatedTokens,
+        At = now.UtcDateTime,
+        Fingerprint = claim?.Fingerprint,
+        Owner = claim?.Owner,
+        LeaseUntil = claim is null ? null : (now + claim.Lease).UtcDateTime,
+    };
+
+    private static InFlightRequest InFlightOf(QuotaReservation reservation, OpenReservation open) =>
+        new(reservation, open.Fingerprint, open.Owner, open.LeaseUntil);
+
+    /// <summary>
+    /// Takes (or renews) the lease on an admitted request for <paramref name="owner"/>: while its reservation is open with
+    /// the same tokens, and its lease is <paramref name="owner"/>'s, nobody's, or run out. False when another holds it, or
+    /// the request is finished (its reservation settled or given back).
+    /// </summary>
+    public async Task<bool> TryLeaseAsync(QuotaReservation reservation, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var id = reservation.RequestId.ToString("D");
+        var f = Builders<UsageDocument>.Filter;
+        var filter = f.Eq(IdField, reservation.UsageId) & f.Eq($"open.{id}.e", reservation.Tokens)
+                     & (f.Eq($"open.{id}.o", owner) | f.Exists($"open.{id}.o", false) | f.Lte($"open.{id}.l", now));
+        var result = await _usage.UpdateOneAsync(filter,
+            Builders<UsageDocument>.Update.Set($"open.{id}.o", owner).Set($"open.{id}.l", now + lease), cancellationToken: cancellationToken);
+        return result.MatchedCount == 1;
     }
 
     /// <summary>
@@ -240,7 +281,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// rate window (<paramref name="sameWindow"/>: the document is counting this window already, else it starts it).
     /// </summary>
     private async Task<bool> TryAdmitAsync(string usageId, string userId, string month, Plan plan, string id, long estimatedTokens, DateTimeOffset now,
-        RateWindow? rate, long? window, bool countedBefore, bool sameWindow, bool upsert, CancellationToken cancellationToken)
+        RateWindow? rate, long? window, bool countedBefore, bool sameWindow, bool upsert, RequestClaimTerms? claim, CancellationToken cancellationToken)
     {
         // A document this instance knows carries what this instance owes it (never one it may insert: it owes a new one nothing).
         var owed = upsert ? [] : TakeOwed(usageId, [id]);
@@ -251,7 +292,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         var updates = new List<UpdateDefinition<UsageDocument>>
         {
             u.Inc(UsageDocument.ReservedTokensField, estimatedTokens - owedReserved).Inc(UsageDocument.CommittedTokensField, estimatedTokens + owedCharged - owedReserved)
-                .Set($"open.{id}", new OpenReservation { Tokens = estimatedTokens, At = now.UtcDateTime })
+                .Set($"open.{id}", OpenOf(estimatedTokens, now, claim))
                 .SetOnInsert(UsageDocument.UserIdField, userId).SetOnInsert(UsageDocument.MonthField, month).SetOnInsert(UsageDocument.PlanField, plan.Name),
         };
         if (owed.Count > 0)

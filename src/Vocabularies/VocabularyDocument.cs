@@ -3,17 +3,41 @@ using Vocab.Contracts;
 
 namespace Vocab.Vocabularies;
 
-/// <summary>A stored vocabulary list; its id is the request id, so a redelivered request finds it.</summary>
+/// <summary>
+/// A stored vocabulary list; its id is the request id, so a redelivered request finds it. Or, with
+/// <see cref="FailedInMonth"/>, the record of a request that failed after it was counted (no list): a resend finds the
+/// request it may be (its <see cref="Fingerprint"/>) and that it was counted, and the record goes when it is served or expires.
+/// </summary>
 public sealed class VocabularyDocument
 {
     // Element names, for the lookups every request makes (a lambda is translated on every call).
-    internal const string ReuseKeyField = "reuseKey", ReusedField = "reused";
+    internal const string ReuseKeyField = "reuseKey", ReusedField = "reused", FailedInMonthField = "failedIn", ExpiresAtField = "expiresAt",
+        FingerprintField = "fingerprint", UserIdField = "userId";
 
     [BsonId]
     public string RequestId { get; set; } = "";
 
-    [BsonElement("userId")]
+    [BsonElement(UserIdField)]
     public string UserId { get; set; } = "";
+
+    /// <summary>What was asked under the requestId (<c>RequestFingerprint</c>): the same id with another body is refused. Null on lists stored before it was kept.</summary>
+    [BsonElement(FingerprintField)]
+    [BsonIgnoreIfNull]
+    public string? Fingerprint { get; set; }
+
+    /// <summary>Set on a failure record only: the month (<c>yyyy-MM</c>) the failed request was counted in.</summary>
+    [BsonElement(FailedInMonthField)]
+    [BsonIgnoreIfNull]
+    public string? FailedInMonth { get; set; }
+
+    /// <summary>Set on a failure record only: removed by a TTL index then (<c>Plans:LedgerRetention</c>).</summary>
+    [BsonElement(ExpiresAtField)]
+    [BsonIgnoreIfNull]
+    public DateTime? ExpiresAt { get; set; }
+
+    /// <summary>True for a stored list; false for a failure record.</summary>
+    [BsonIgnore]
+    public bool IsAnswer => FailedInMonth is null;
 
     [BsonElement("videoId")]
     public string VideoId { get; set; } = "";

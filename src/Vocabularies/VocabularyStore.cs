@@ -17,6 +17,7 @@ public sealed class VocabularyStore(VocabDatabase database)
     private GroupCommit<VocabularyDocument, VocabularyDocument>? _inserts;
     private GroupCommit<string, VocabularyDocument?>? _reuseLookups;
     private GroupCommit<string, VocabularyDocument?>? _requestLookups;
+    private GroupCommit<(string Id, string? ReuseKey), RequestLookup>? _lookups;
 
     // Built on first use: a field initializer cannot reach the instance's collection. One instance is ever published.
     private GroupCommit<VocabularyDocument, VocabularyDocument> Inserts =>
@@ -25,10 +26,21 @@ public sealed class VocabularyStore(VocabDatabase database)
     private GroupCommit<string, VocabularyDocument?> ReuseLookups =>
         LazyInitializer.EnsureInitialized(ref _reuseLookups, () => new GroupCommit<string, VocabularyDocument?>(FindAllByReuseKeyAsync, MaxPerCommand));
 
+    private GroupCommit<(string Id, string? ReuseKey), RequestLookup> Lookups =>
+        LazyInitializer.EnsureInitialized(ref _lookups, () => new GroupCommit<(string Id, string? ReuseKey), RequestLookup>(FindAllForRequestAsync, MaxPerCommand));
+
     private GroupCommit<string, VocabularyDocument?> RequestLookups =>
         LazyInitializer.EnsureInitialized(ref _requestLookups, () => new GroupCommit<string, VocabularyDocument?>(FindAllByRequestIdAsync, MaxPerCommand));
 
-    /// <summary>The stored list of a request, whoever it belongs to; null when none. Lookups in flight at once share one query.</summary>
+    /// <summary>
+    /// What a request finds before it is admitted, in one query: what is stored under its requestId (an answer, or a
+    /// failure record), and with <paramref name="reuseKey"/> the first answer to the same question. Lookups in flight at
+    /// once share one query.
+    /// </summary>
+    public Task<RequestLookup> FindForRequestAsync(Guid requestId, string? reuseKey, CancellationToken cancellationToken) =>
+        Lookups.SubmitAsync("", (requestId.ToString("D"), reuseKey), cancellationToken);
+
+    /// <summary>The stored list of a request, whoever it belongs to; null when none (or only a failure record). Lookups in flight at once share one query.</summary>
     public Task<VocabularyDocument?> FindByRequestIdAsync(Guid requestId, CancellationToken cancellationToken) =>
         RequestLookups.SubmitAsync("", requestId.ToString("D"), cancellationToken);
 
@@ -53,10 +65,28 @@ public sealed class VocabularyStore(VocabDatabase database)
             entry.Complete(byKey.GetValueOrDefault(entry.Item));
     }
 
+    private async Task FindAllForRequestAsync(string _, IReadOnlyList<GroupCommitEntry<(string Id, string? ReuseKey), RequestLookup>> batch)
+    {
+        var f = Builders<VocabularyDocument>.Filter;
+        var ids = batch.Select(e => e.Item.Id).Distinct(StringComparer.Ordinal).ToList();
+        var keys = batch.Select(e => e.Item.ReuseKey).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var filter = f.In("_id", ids);
+        if (keys.Count > 0)
+            filter |= f.In(VocabularyDocument.ReuseKeyField, keys) & f.Ne(VocabularyDocument.ReusedField, true);
+        var found = await _collection.Find(filter).ToListAsync();
+        var byId = found.ToDictionary(d => d.RequestId, StringComparer.Ordinal);
+        var byKey = found.Where(d => d.ReuseKey is not null && !d.Reused).GroupBy(d => d.ReuseKey!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        foreach (var entry in batch)
+            entry.Complete(new RequestLookup(byId.GetValueOrDefault(entry.Item.Id),
+                entry.Item.ReuseKey is { } key ? byKey.GetValueOrDefault(key) : null));
+    }
+
     private async Task FindAllByRequestIdAsync(string _, IReadOnlyList<GroupCommitEntry<string, VocabularyDocument?>> batch)
     {
         var ids = batch.Select(e => e.Item).Distinct(StringComparer.Ordinal).ToList();
-        var found = (await _collection.Find(Builders<VocabularyDocument>.Filter.In("_id", ids)).ToListAsync())
+        var f = Builders<VocabularyDocument>.Filter;
+        var found = (await _collection.Find(f.In("_id", ids) & f.Exists(VocabularyDocument.FailedInMonthField, false)).ToListAsync())
             .ToDictionary(d => d.RequestId, StringComparer.Ordinal);
         foreach (var entry in batch)
             entry.Complete(found.GetValueOrDefault(entry.Item));
@@ -103,7 +133,38 @@ public sealed class VocabularyStore(VocabDatabase database)
         }
         catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
         {
-            return await _collection.Find(d => d.RequestId == document.RequestId).FirstAsync();
+            // The caller's own failure record of the request gives way to its answer; an answer stored already wins.
+            var f = Builders<VocabularyDocument>.Filter;
+            var replaced = await _collection.ReplaceOneAsync(
+                f.Eq("_id", document.RequestId) & f.Exists(VocabularyDocument.FailedInMonthField) & f.Eq(VocabularyDocument.UserIdField, document.UserId), document);
+            return replaced.MatchedCount == 1 ? document : await _collection.Find(d => d.RequestId == document.RequestId).FirstAsync();
+        }
+    }
+
+    /// <summary>
+    /// Records that a request failed after it was counted in <paramref name="month"/> (its reservation given back), unless
+    /// its answer is stored: a resend finds the record, is not counted again that month, and is refused with another body.
+    /// Kept for <paramref name="keepFor"/> from <paramref name="now"/>, or until the request is served.
+    /// </summary>
+    public async Task RecordFailureAsync(Guid requestId, string userId, string fingerprint, string month, DateTime now, TimeSpan keepFor,
+        CancellationToken cancellationToken)
+    {
+        var id = requestId.ToString("D");
+        var expiresAt = now + keepFor;
+        try
+        {
+            await _collection.InsertOneAsync(new VocabularyDocument
+            {
+                RequestId = id, UserId = userId, Fingerprint = fingerprint, FailedInMonth = month, ExpiresAt = expiresAt, CreatedAt = now,
+            }, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
+        {
+            // Failed before: the latest month it was counted in. An answer stored meanwhile is left as it is.
+            var f = Builders<VocabularyDocument>.Filter;
+            await _collection.UpdateOneAsync(f.Eq("_id", id) & f.Exists(VocabularyDocument.FailedInMonthField),
+                Builders<VocabularyDocument>.Update.Set(VocabularyDocument.FailedInMonthField, month).Set(VocabularyDocument.ExpiresAtField, expiresAt),
+                cancellationToken: cancellationToken);
         }
     }
 
@@ -122,12 +183,12 @@ public sealed class VocabularyStore(VocabDatabase database)
 
     /// <summary>The user's newest list for a video; null when none.</summary>
     public async Task<VocabularyDocument?> FindLatestForVideoAsync(string userId, string videoId, CancellationToken cancellationToken) =>
-        await _collection.Find(d => d.UserId == userId && d.VideoId == videoId)
+        await _collection.Find(d => d.UserId == userId && d.VideoId == videoId && d.FailedInMonth == null)
             .SortByDescending(d => d.CreatedAt).FirstOrDefaultAsync(cancellationToken);
 
     /// <summary>One page of the user's lists, newest first.</summary>
     public async Task<IReadOnlyList<VocabularyDocument>> ListForUserAsync(string userId, int page, int pageSize, CancellationToken cancellationToken) =>
-        await _collection.Find(d => d.UserId == userId)
+        await _collection.Find(d => d.UserId == userId && d.FailedInMonth == null)
             .SortByDescending(d => d.CreatedAt)
             .Skip((page - 1) * pageSize).Limit(pageSize)
             .ToListAsync(cancellationToken);

@@ -269,10 +269,10 @@ public sealed class PlanTests(PlanTests.PlanWorker fixture) : IClassFixture<Plan
             Assert.Equal(1, usage.Requests);
             Assert.Equal(0, usage.ReservedTokens);
             Assert.Empty(usage.Open);
-            // The claim records the counting, so a resend reserves again without being counted again.
-            var claim = await fixture.Database.GetCollection<MongoDB.Bson.BsonDocument>(RequestClaims.CollectionName)
+            // The failure record keeps the counting, so a resend reserves again without being counted again.
+            var record = await fixture.Database.GetCollection<MongoDB.Bson.BsonDocument>(Vocab.Vocabularies.VocabularyStore.CollectionName)
                 .Find(new MongoDB.Bson.BsonDocument("_id", request.RequestId.ToString("D"))).SingleAsync();
-            Assert.Equal(UsageMonth.Of(DateTimeOffset.UtcNow), claim["countedMonth"].AsString);
+            Assert.Equal(UsageMonth.Of(DateTimeOffset.UtcNow), record["failedIn"].AsString);
         }
         finally
         {

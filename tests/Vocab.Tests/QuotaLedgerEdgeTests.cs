@@ -27,7 +27,7 @@ public sealed class QuotaLedgerEdgeTests : IAsyncLifetime
 
     /// <summary>
     /// Worker A holds the lease and the reservation; it stalls past its lease (GC pause, MongoDB unreachable from A while
-    /// its renewals fail). B takes the lease over, its admission finds A's reservation ("stands") and calls the LLM. A's
+    /// its renewals fail). B's admission finds A's reservation in flight, B takes its lease over and calls the LLM. A's
     /// own call then fails and A gives the reservation back. B's settlement finds no reservation: B's call is never charged.
     /// </summary>
     [Fact]
@@ -35,22 +35,22 @@ public sealed class QuotaLedgerEdgeTests : IAsyncLifetime
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
         var ledger = new QuotaLedger(_db, clock);
-        var claims = new RequestClaims(_db, Options.Create(new PlansOptions()), clock);
         var plan = new Plan("p", new PlanOptions { MonthlyRequests = 100, MonthlyTokens = 1_000_000 });
         var user = $"u-{Guid.NewGuid():N}";
         var id = Guid.NewGuid();
         var lease = TimeSpan.FromSeconds(30);
 
-        Assert.Equal(RequestClaimState.Leased, (await claims.RegisterAsync(id, user, "fp", default, "A", lease)).State);
-        var a = await ledger.AdmitAsync(id, user, plan, 100, default);
+        var a = await ledger.AdmitAsync(id, user, plan, 100, default, claim: new RequestClaimTerms("fp", "A", lease));
+        Assert.True(a.Admitted);
         clock.Advance(TimeSpan.FromSeconds(31));
-        Assert.True(await claims.TryLeaseAsync(id, "B", lease, default));
-        var b = await ledger.AdmitAsync(id, user, plan, 100, default);
-        Assert.True(b.Admitted);
+        var b = await ledger.AdmitAsync(id, user, plan, 100, default, claim: new RequestClaimTerms("fp", "B", lease));
+        Assert.NotNull(b.InFlight);
+        Assert.Equal("A", b.InFlight.Owner);
+        Assert.True(await ledger.TryLeaseAsync(b.InFlight.Reservation, "B", lease, default));
+        Assert.False(await ledger.TryLeaseAsync(a.Reservation!, "A", lease, default));   // A's renewal: B holds it now
 
         await ledger.ReleaseAsync(a.Reservation!, default);     // A's call failed: outcome filter gives back
-        await claims.ReleaseAsync(id, "A", "2026-11", default);     // no-op: B owns the lease
-        await ledger.SettleAsync(b.Reservation!, 70, default);  // B's call used 70 tokens
+        await ledger.SettleAsync(b.InFlight.Reservation, 70, default);  // B's call used 70 tokens
 
         var usage = await ledger.GetAsync(user, "2026-11", default);
         Assert.Equal(70, usage.UsedTokens);

@@ -108,6 +108,11 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         Assert.Equal(RejectionReasons.LlmUnavailable, rejected!.Message.Reason);
         var afterFailure = await ledger.GetAsync(user, UsageMonth.Of(DateTimeOffset.UtcNow), default);
         Assert.Equal(0, afterFailure.ReservedTokens);
+        // The failure is recorded under the requestId, with the month it was counted in.
+        var vocabularies = fixture.Database.GetCollection<VocabularyDocument>(VocabularyStore.CollectionName);
+        var record = await vocabularies.Find(d => d.RequestId == request.RequestId.ToString("D")).SingleAsync();
+        Assert.Equal(UsageMonth.Of(DateTimeOffset.UtcNow), record.FailedInMonth);
+        Assert.False(record.IsAnswer);
 
         fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
         var served = await fixture.RequestAsync(request, c => c.UseApiKey(key), TimeSpan.FromSeconds(60));
@@ -119,8 +124,11 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         Assert.Equal(0, usage.ReservedTokens);
         Assert.Equal(33, usage.CommittedTokens);
         Assert.Empty(usage.Open);
-        var claim = await fixture.Database.GetCollection<RequestClaimDocument>(RequestClaims.CollectionName).Find(c => c.RequestId == request.RequestId.ToString("D")).SingleAsync();
-        Assert.Equal(UsageMonth.Of(DateTimeOffset.UtcNow), claim.CountedMonth);
+        // Served: the answer took the failure record's place.
+        var answer = await vocabularies.Find(d => d.RequestId == request.RequestId.ToString("D")).SingleAsync();
+        Assert.True(answer.IsAnswer);
+        Assert.Equal(3, answer.Items.Count);
+        Assert.Null(answer.ExpiresAt);
     }
 
     [Fact]
@@ -219,11 +227,20 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         Assert.True(served.Is(out Response<VocabularyGenerated>? _));
     }
 
-    [Fact]
-    public async Task Claims_HaveTtlIndexes_AfterStart()
+    private async Task WaitUntilLeasedAsync(string user)
     {
-        // Rates and reservations live in the month's usage document, bounded by the month; claims expire by TTL.
-        foreach (var collection in new[] { RequestClaims.CollectionName })
+        var usage = fixture.Database.GetCollection<UsageDocument>(QuotaLedger.UsageCollection);
+        var usageId = $"{user}|{UsageMonth.Of(DateTimeOffset.UtcNow)}";
+        for (var i = 0; i < 200 && !((await usage.Find(u => u.Id == usageId).FirstOrDefaultAsync())?.Open.Values.Any(o => o.Owner != null) ?? false); i++)
+            await Task.Delay(50);
+    }
+
+    [Fact]
+    public async Task FailureRecords_HaveATtlIndex_AfterStart()
+    {
+        // Rates, reservations and in-flight claims live in the month's usage document, bounded by the month; the records of
+        // failed requests (in the answers' collection, under their requestId) expire by TTL. Answers carry no expiresAt.
+        foreach (var collection in new[] { VocabularyStore.CollectionName })
         {
             BsonDocument? ttl = null;
             for (var i = 0; i < 100 && ttl is null; i++)
@@ -235,9 +252,9 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
             }
             Assert.True(ttl is not null, $"{collection} has a TTL index on expiresAt");
         }
-        var claim = await fixture.Database.GetCollection<RequestClaimDocument>(RequestClaims.CollectionName).Find(FilterDefinition<RequestClaimDocument>.Empty).FirstOrDefaultAsync();
-        if (claim is not null)
-            Assert.InRange(claim.ExpiresAt - claim.CreatedAt, TimeSpan.FromDays(399), TimeSpan.FromDays(401));
+        var record = await fixture.Database.GetCollection<VocabularyDocument>(VocabularyStore.CollectionName).Find(d => d.FailedInMonth != null).FirstOrDefaultAsync();
+        if (record is not null)
+            Assert.InRange(record.ExpiresAt!.Value - record.CreatedAt, TimeSpan.FromDays(399), TimeSpan.FromDays(401));
     }
 
     [Fact]
@@ -252,9 +269,8 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         var idempotencyKey = Guid.NewGuid().ToString("N");
 
         var first = Post(bridge, key, idempotencyKey, "The first body of this key.");
-        var claims = fixture.Database.GetCollection<RequestClaimDocument>(RequestClaims.CollectionName);
-        for (var i = 0; i < 200 && await claims.CountDocumentsAsync(c => c.UserId == user && c.Owner != null) == 0; i++)
-            await Task.Delay(50);
+        // In flight: the admission's reservation holds the producer's lease.
+        await WaitUntilLeasedAsync(user);
         using var inFlight = await Post(bridge, key, idempotencyKey, "The first body of this key.");
         using var reused = await Post(bridge, key, idempotencyKey, "Another body under the same key.");
         using var answered = await first;
@@ -327,9 +343,8 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
             c.Headers.Set(VocabHeaders.AnswerWithoutWaiting, "true");
             sent = c;
         });
-        var claims = fixture.Database.GetCollection<RequestClaimDocument>(RequestClaims.CollectionName);
-        for (var i = 0; i < 200 && await claims.CountDocumentsAsync(c => c.UserId == user && c.Owner != null) == 0; i++)
-            await Task.Delay(50);
+        // In flight: the admission's reservation holds the producer's lease.
+        await WaitUntilLeasedAsync(user);
 
         var endpoint = await fixture.Publisher.GetSendEndpoint(new Uri($"queue:{WorkerFixture.QueueName}"));
         await endpoint.Send(request, c =>

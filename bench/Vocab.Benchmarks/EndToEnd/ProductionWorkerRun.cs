@@ -116,7 +116,7 @@ public static class ProductionWorkerRun
                     $"quota on and only its limits raised to what one run sends ({warmUp + settings.Messages * batches:N0} requests a minute and a month, " +
                     $"{TokensPerMessageBound:N0} tokens per request); the `unlimited` variant maps `user` to the shipped `unlimited` plan (`Plans__RoleMap__user`), " +
                     "which skips rate and quota. Once the worker consumes its queue (a passive declare sees its consumer), " +
-                    $"{warmUp} messages (`--warm-up`) warm it up (JIT, connections, caches) and are answered before the timed batch{(settings.WorkerSettleSeconds > 0 ? $", which starts after {settings.WorkerSettleSeconds} s idle (`--settle`)" : "")}{(batches > 1 ? $" and {batches - 1} more timed batches follow in the same process (`--worker-batches`)" : "")}{(settings.WorkerFreshData ? "; request claims and stored results are emptied before each timed batch (unless `--keep-data`), so it starts on an empty database like each in-process run" : "")}. This process publishes " +
+                    $"{warmUp} messages (`--warm-up`) warm it up (JIT, connections, caches) and are answered before the timed batch{(settings.WorkerSettleSeconds > 0 ? $", which starts after {settings.WorkerSettleSeconds} s idle (`--settle`)" : "")}{(batches > 1 ? $" and {batches - 1} more timed batches follow in the same process (`--worker-batches`)" : "")}{(settings.WorkerFreshData ? "; stored results and failure records are emptied before each timed batch (unless `--keep-data`), so it starts on an empty database like each in-process run" : "")}. This process publishes " +
                     "(publisher confirms, up to 256 sends in flight) and listens for answers and refusals; it does not host the worker.\n\n" +
                     "**How to read it.** *Worker CPU per message* is the worker process's user + system time over the timed batch (from `/proc/<pid>/stat`, " +
                     "before and after) divided by the messages: what one served request costs the production host, without the publisher, the listener or the " +
@@ -262,7 +262,7 @@ public static class ProductionWorkerRun
                 // The stand-in's lookups slow down as a collection grows: emptied, a later batch runs on as small a database as the first.
                 if (freshData)
                 {
-                    foreach (var collection in new[] { Vocab.Plans.RequestClaims.CollectionName, Vocab.Vocabularies.VocabularyStore.CollectionName })
+                    foreach (var collection in new[] { Vocab.Vocabularies.VocabularyStore.CollectionName })
                         await mongo.GetDatabase(environment.DatabaseName).GetCollection<MongoDB.Bson.BsonDocument>(collection).DeleteManyAsync(FilterDefinition<MongoDB.Bson.BsonDocument>.Empty);
                 }
                 Volatile.Write(ref batch, new Batch(messages));

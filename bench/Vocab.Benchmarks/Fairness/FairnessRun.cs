@@ -75,7 +75,7 @@ public static partial class FairnessRun
         string Ms(double value) => value.ToString("0", CultureInfo.InvariantCulture) + " ms";
         string Ms2(double value) => value.ToString("0.0", CultureInfo.InvariantCulture) + " ms";
         string Split(LoadResult load) =>
-            $"to a worker {Ms(load.Split.ToWorker.P50)} / {Ms(load.Split.ToWorker.P95)}; in it until its LLM call (authentication, its turn, claim, admission, lookup) " +
+            $"to a worker {Ms(load.Split.ToWorker.P50)} / {Ms(load.Split.ToWorker.P95)}; in it until its LLM call (authentication, its turn, lookup, admission) " +
             $"{Ms(load.Split.WorkerToCall.P50)} / {Ms(load.Split.WorkerToCall.P95)}, of which waiting for its turn {Ms(load.LightTurnWait.P50)} / {Ms(load.LightTurnWait.P95)}; " +
             $"the call {Ms(llmLatency.TotalMilliseconds)}; from the call's answer to its own (settlement, the stored answer, the reply) {Ms(load.Split.AfterCall.P50)} / {Ms(load.Split.AfterCall.P95)}";
         string ByCommand(LoadResult load) => string.Join("; ", load.MongoByCommand.Where(c => c.Latency.Count >= 10)
@@ -120,11 +120,12 @@ public static partial class FairnessRun
             $"| fair share | {Waits(fair.LightLongestBySecond)} |\n| first in first out | {Waits(fifo.LightLongestBySecond)} |\n" +
             "\nReading these figures: the rows \"where a light request's time went\" and \"MongoDB's answer time\" show what a light request waits " +
             "for while the burst is served. Its wait for a turn is short: the next free turn goes to the waiting user with the lowest counter. " +
-            "What remains is its own MongoDB work: the claim before its call and the stored answer after it are writes to the two collections " +
-            "the burst grows, and on the jongodb stand-in every write costs about 22-25 µs per document in its collection and writes run one " +
-            "at a time (see \"MongoDB: what one command costs as a collection grows\"). Until 2026-12-01 the claims of requests in flight at " +
-            "once were one bulk of upserts, which the stand-in ran one statement at a time: 0.3-1.1 s per command as the burst grew, with the " +
-            "light users' claims queued behind it (light p95 11-16x idle, the burst drained in 38-53 s). They are now one insert.\n";
+            "What remains is its own MongoDB work: the stored answer after its call is a write to the collection the burst grows, and on the " +
+            "jongodb stand-in every write costs about 22-25 µs per document in its collection and writes run one at a time (see \"MongoDB: " +
+            "what one command costs as a collection grows\"). Until 2026-12-02 a request also wrote a claim to a second growing collection " +
+            "(`request_claims`) before its call: 93 / 346 ms p50 / p95 per claim in that run. The claim now lives beside the reservation in " +
+            "the user's small month document, written by the admission's one update. Until 2026-12-01 the claims of requests in flight at " +
+            "once were one bulk of upserts, which the stand-in ran one statement at a time (light p95 11-16x idle).\n";
         report.Section(FormattableString.Invariant($"Fairness: one user's burst and the others, plan weights (3 workers, LLM answers after {llmLatency.TotalMilliseconds:0} ms)"), table + conditions + timelines);
         report.Target("Fairness: light users' p95 during a burst ÷ idle p95", fairRatio, 2, higherIsBetter: false, "×");
         report.Target("Fairness: longest light wait during a burst ÷ idle p95", fair.Light.Max / idle.Light.P95, 5, higherIsBetter: false, "×");
@@ -371,7 +372,7 @@ public static partial class FairnessRun
 
     /// <summary>
     /// Where answered light requests' time went: from send to their LLM call's arrival (the queue, authentication, the wait
-    /// for a turn, the claim, admission and lookup) and from the call's answer to theirs (settlement, storing, the reply).
+    /// for a turn, the lookup and admission) and from the call's answer to theirs (settlement, storing, the reply).
     /// </summary>
     private sealed record LightSplit(Latency ToWorker, Latency WorkerToCall, Latency BeforeCall, Latency AfterCall)
     {

@@ -60,17 +60,19 @@ public static class MongoCommandsRun
             table + FormattableString.Invariant($"\n{messages} messages of one user per row, {Concurrent} at a time (the last row one at a time), on the shipped `free` plan with its limits raised for the load; ")
                   + "counted by the worker's `vocab.mongo.commands` (the driver's command events), server commands such as `ping` left out. "
                   + "`MongoCommandBudgetTests` holds the one-at-a-time counts to a budget on every test run, `GroupedWritesTests` the sharing.\n\n"
-                  + "A served message: the requestId's claim (binds the id to its body and caller, takes the lease; `findAndModify request_claims`), "
-                  + "the admission (rate window, quota, the reservation: one conditional `update usage_months`), the reuse lookup (`find vocabularies` "
-                  + "by the question's key; gone with `Llm:ReuseResults=false`), the settlement (`update usage_months`) and the answer "
-                  + "(`insert vocabularies`): 5 when it is alone. Messages in flight at once share every one of them (a group commit): "
-                  + "claims as one unordered `insert` of the new claims (if some id was there already, the group read back in one query "
-                  + "and each judged as alone); the admissions of one user's month that arrive while its last update is in flight as one "
-                  + "conditional update whose filter leaves room for all of them (requests under the limit less the others, tokens under it "
-                  + "less all their estimates, the rate window likewise, none of them open or recent), or each alone when it does not match; "
-                  + "its settlements as one update that applies all of them or none; answers as one unordered insert; reuse lookups as one "
-                  + "query. The first of each goes at once, so an idle worker waits for nothing, and alone nothing is shared. Before this "
-                  + "layout it was 9: the rate window, the ledger entry and its settlement, and the claim's completion were one command each.");
+                  + "A served message, alone: one lookup (`find vocabularies`: what is stored under its requestId, an answer or a failure record, "
+                  + "and the first answer to its question for reuse, in one query), one admission (`update usage_months`: one conditional update "
+                  + "of the user's month that checks the rate window and the quota, reserves, and claims the requestId while it is in flight, its "
+                  + "fingerprint and the producing delivery's lease beside the reservation; it also carries the settlement of the user's last "
+                  + "served request), and the answer (`insert vocabularies`, carrying the charge its reservation owes). Its own settlement "
+                  + "rides on the user's next admission, or goes on its own after `Settlement:SettleWithin` (1 s). A reused message is its "
+                  + "lookup. Messages in flight at once share every one of them (a group commit): the admissions of one user's month that "
+                  + "arrive while its last update is in flight as one conditional update whose filter leaves room for all of them (requests "
+                  + "under the limit less the others, tokens under it less all their estimates, the rate window likewise, none of them open "
+                  + "or recent), or each alone when it does not match; lookups as one query; answers as one unordered insert. The first of "
+                  + "each goes at once, so an idle worker waits for nothing. Before this layout it was 9 (the rate window, the ledger entry "
+                  + "and its settlement, the claim's completion one command each), then 5 (a claim in `request_claims`, a separate reuse "
+                  + "lookup, and the settlement of its own).");
         report.Target("MongoDB commands per served message", served.Values.Sum() / (double)messages, 3, higherIsBetter: false, "");
         report.Target("MongoDB commands per reused message", reused.Values.Sum() / (double)messages, 2, higherIsBetter: false, "");
         report.Target("MongoDB commands per refused message", refused.Values.Sum() / (double)messages, 1, higherIsBetter: false, "");

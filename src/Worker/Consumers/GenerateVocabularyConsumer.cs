@@ -106,22 +106,31 @@ public sealed partial class GenerateVocabularyConsumer(
         {
             if (await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken) is { } found)
             {
-                // Stored (and settled) by another attempt: this one's reservation paid for nothing.
+                // Stored by another attempt: this one's reservation paid for nothing.
                 if (admitted.Reservation is { } unused)
                     await quotas.ReleaseAsync(unused, CancellationToken.None, admitted.TakeUnansweredCallTokens());
                 admitted.Settled();
+                if (StoredRequestMatch.IsAnotherRequest(found, caller.UserId, admitted.Claim.Fingerprint))
+                    throw new RequestIdReusedException("requestId reused with a different request.");
                 LogAlreadyStored(logger, request.RequestId, caller.UserId);
                 return found;
             }
         }
         // An earlier attempt of this delivery settled its call and then failed to store it: this call reserves again.
         if (admitted.Reservation is null)
-            admitted.Reserved(await ReserveAgainAsync(request, caller, admitted, context.CancellationToken));
+        {
+            var again = await ReserveAgainAsync(request, caller, admitted, context.CancellationToken);
+            admitted.Reserved(again);
+            if (context.ReceiveContext.TryGetPayload(out RequestHold? hold))
+                hold.Lease.Follow(again);
+        }
 
         ProducedVocabulary produced;
         try
         {
-            produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken);
+            // The first attempt's reuse lookup was the admission's (one query with the requestId's); a retry looks again.
+            produced = await source.GetAsync(request, caller.UserId, admitted.Plan.Limits.Model, context.GetRetryAttempt() + 1, context.CancellationToken,
+                context.GetRetryAttempt() == 0 ? admitted.LookedUp : null);
         }
         catch (LlmUnavailableException e) when (e.MayHaveBeenBilled)
         {
@@ -138,7 +147,8 @@ public sealed partial class GenerateVocabularyConsumer(
             if (context.TryGetPayload(out LlmTurn? turn))
                 turn.Settle(tokens);
             usage.Served(admitted.Plan.Name, tokens);
-            var document = ToDocument(request, caller, produced, new StoredCharge { UsageId = reservation.UsageId, ReservedTokens = reservation.Tokens, ChargedTokens = tokens });
+            var document = ToDocument(request, caller, produced, admitted.Claim.Fingerprint,
+                new StoredCharge { UsageId = reservation.UsageId, ReservedTokens = reservation.Tokens, ChargedTokens = tokens });
             VocabularyDocument stored;
             try
             {
@@ -172,7 +182,10 @@ public sealed partial class GenerateVocabularyConsumer(
     private async Task<QuotaReservation> ReserveAgainAsync(GenerateVocabulary request, AuthenticatedCaller caller, AdmittedRequest admitted,
         CancellationToken cancellationToken)
     {
-        var decision = await admission.AdmitAsync(request, caller.UserId, admitted.Plan, estimator.Estimate(request), cancellationToken, countedInMonth: admitted.Month);
+        var decision = await admission.AdmitAsync(request, caller.UserId, admitted.Plan, estimator.Estimate(request), cancellationToken, countedInMonth: admitted.Month,
+            claim: admitted.Claim);
+        if (decision.InFlight is not null)
+            throw new RequestInProgressException("Another delivery of this requestId took it over.");
         return decision.Reservation
             ?? throw new PlanRefusedException(decision.RefusalReason ?? RejectionReasons.QuotaExceeded, $"Plan refused the request again: {decision.RefusalReason} ({decision.Detail}).")
             {
@@ -180,8 +193,10 @@ public sealed partial class GenerateVocabularyConsumer(
             };
     }
 
-    private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, ProducedVocabulary produced, StoredCharge charge) => new()
+    private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, ProducedVocabulary produced, string fingerprint,
+        StoredCharge charge) => new()
     {
+        Fingerprint = fingerprint,
         Charge = charge,
         RequestId = request.RequestId.ToString("D"),
         UserId = caller.UserId,

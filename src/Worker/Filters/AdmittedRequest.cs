@@ -1,17 +1,24 @@
 using Vocab.Plans;
+using Vocab.Vocabularies;
 
 namespace Vocab.Worker.Filters;
 
 /// <summary>
 /// The record that the request was admitted under this plan, shared by the consumer (which settles the reservation) and
-/// the outcome filter (which gives back one still held). <see cref="NothingStored"/> when this delivery claimed the
-/// requestId first, so no answer can be stored under it.
+/// the outcome filter (which gives back one still held). <see cref="NothingStored"/> when nothing was stored under the
+/// requestId when it was admitted; <see cref="LookedUp"/> what the admission's lookup found for its question (reuse).
 /// </summary>
-public sealed class AdmittedRequest(Plan plan, QuotaReservation reservation, bool nothingStored)
+public sealed class AdmittedRequest(Plan plan, QuotaReservation reservation, RequestClaimTerms claim, bool nothingStored, RequestLookup? lookedUp)
 {
     public Plan Plan { get; } = plan;
 
+    /// <summary>What the admission claimed the requestId with: a reservation taken again claims it the same way.</summary>
+    public RequestClaimTerms Claim { get; } = claim;
+
     public bool NothingStored { get; } = nothingStored;
+
+    /// <summary>The admission's lookup (its reusable answer, if any): the first call's reuse needs no lookup of its own.</summary>
+    public RequestLookup? LookedUp { get; } = lookedUp;
 
     /// <summary>The month the request was counted in.</summary>
     public string Month { get; } = reservation.Month;

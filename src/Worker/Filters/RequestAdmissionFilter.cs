@@ -5,24 +5,29 @@ using Vocab.Contracts;
 using Vocab.Plans;
 using Vocab.Vocabularies;
 using Vocab.Worker.FairShare;
+using Vocab.Worker.Llm;
 using Vocab.Worker.Messaging;
 using Vocab.Worker.Outcome;
 
 namespace Vocab.Worker.Filters;
 
 /// <summary>
-/// After authentication, decides whether a request may spend money, in order: its fields are valid; its requestId is
-/// bound to this very request (<see cref="RequestClaims"/>: the same id with another body or caller is refused
-/// <c>request_id_reused</c> before any quota or LLM call); an id seen before is looked up in the store, and an answered one
-/// goes straight to its stored answer (<see cref="StoredAnswer"/>); one worker at a time holds the id (the others wait
-/// for its answer); the caller's plan admits it (refusals thrown with the reason,
-/// never retried; over the rate, sent back to the queue after the window, until RateLimits:MaxDelay). A requester that
-/// asked to be answered without waiting (<see cref="AnswerWithoutWaiting"/>, the bridge) is told over the rate or in
-/// progress at once instead, and its answer carries the rate window (<see cref="RateReport"/>). What it takes (the
-/// lease, the reservation) it leaves on the receive context as a <see cref="RequestHold"/>: the outcome filter ends them.
+/// After authentication, decides whether a request may spend money, in order: its fields are valid; one lookup reads what
+/// is stored under its requestId and the answer to its question (<see cref="VocabularyStore.FindForRequestAsync"/>): an
+/// answer stored under the id goes straight out again (<see cref="StoredAnswer"/>), and the id stored or recorded for
+/// another body or caller is refused <c>request_id_reused</c> before any quota or LLM call; then the caller's plan admits
+/// it in one conditional update that also claims the id while it is in flight (its fingerprint and this delivery's
+/// lease, <see cref="RequestClaimTerms"/>): one worker at a time produces it (the others wait for its answer, or take
+/// over a lease that ran out), and the same id in flight with another body is refused. Plan refusals are thrown with the
+/// reason, never retried; over the rate, the message goes back to the queue after the window, until
+/// RateLimits:MaxDelay. A requester that asked to be answered without waiting (<see cref="AnswerWithoutWaiting"/>, the
+/// bridge) is told over the rate or in progress at once instead, and its answer carries the rate window
+/// (<see cref="RateReport"/>). What it takes (the reservation and its lease) it leaves on the receive context as a
+/// <see cref="RequestHold"/>: the outcome filter ends them.
 /// </summary>
-public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, RequestClaims claims, VocabularyStore store, RequestTokenEstimator estimator,
-    IOptions<RateLimitOptions> rateOptions, IOptions<MessagingOptions> messaging, DelayParking parking, TimeProvider time, ILogger<RequestAdmissionFilter<T>> logger)
+public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, QuotaLedger ledger, VocabularyStore store, VocabularySource source,
+    RequestTokenEstimator estimator, IOptions<RateLimitOptions> rateOptions, IOptions<MessagingOptions> messaging, DelayParking parking, TimeProvider time,
+    ILogger<RequestAdmissionFilter<T>> logger)
     : IFilter<ConsumeContext<T>>
     where T : class
 {
@@ -47,48 +52,62 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
             return;
         }
 
-        var options = messaging.Value;
-        var owner = RequestLease.NewOwner(context.MessageId);
-        var claim = await claims.RegisterAsync(request.RequestId, caller.UserId, RequestFingerprint.For(request, caller.UserId, plan), context.CancellationToken,
-            owner, options.RequestLease);
-        if (claim.State == RequestClaimState.Conflict)
+        var fingerprint = RequestFingerprint.For(request, caller.UserId, plan);
+        var lookup = await store.FindForRequestAsync(request.RequestId, source.ReuseKeyFor(request, caller.UserId, plan.Limits.Model), context.CancellationToken);
+        string? countedInMonth = null;
+        if (lookup.ForRequest is { } found)
         {
-            LogReused(logger, request.RequestId, caller.UserId);
-            throw new RequestIdReusedException("requestId reused with a different request.");
-        }
-
-        RequestLease? lease;
-        if (claim.State == RequestClaimState.Leased)
-            lease = RequestLease.Held(claims, request.RequestId, owner, options.RequestLease, time);
-        else
-        {
-            // Seen before: answered (its stored answer goes out again, nothing is admitted), in flight elsewhere, or failed.
-            // A copy of this very message (redelivered after its first delivery's channel was lost, or published twice when
-            // a node went down before confirming it) waits for that delivery's answer: its requester asked once. Only
-            // another message under the id (a caller's retry) is told at once that it is in progress.
-            var tellInProgress = answerNow && !context.ReceiveContext.Redelivered && !RequestLease.IsOfMessage(claim.Holder, context.MessageId);
-            var stored = await store.FindByRequestIdAsync(request.RequestId, context.CancellationToken);
-            if (stored is null)
+            if (StoredRequestMatch.IsAnotherRequest(found, caller.UserId, fingerprint))
+                throw Reused(request, caller);
+            if (found.IsAnswer)
             {
-                (lease, stored) = await RequestLease.AcquireAsync(claims, store, request.RequestId, context.MessageId, options.RequestLease,
-                    tellInProgress ? TimeSpan.Zero : options.InFlightWait, time, context.CancellationToken);
-                // Waited for another delivery's answer in this LLM turn, and did not take over to call: charged as a call,
-                // never refunded (a taken-over one is charged what its call uses, as any).
-                if (lease is null && !tellInProgress && claim.Holder is not null && context.TryGetPayload(out LlmTurn? turn))
-                    turn.SettleAsHeld();
-            }
-            else
-                lease = null;
-            if (stored is not null)
-            {
-                var answer = new StoredAnswer(stored);
-                context.AddOrUpdatePayload(() => answer, _ => answer);
-                await next.Send(context);
+                await SendStoredAsync(context, next, found);
                 return;
             }
-            if (lease is null && tellInProgress)
+            // Failed before, counted in that month: a resend that month reserves again without being counted again.
+            countedInMonth = found.FailedInMonth;
+        }
+        // Nobody else's under this id as far as the store knows: a refusal may be published as this caller's.
+        context.ReceiveContext.GetOrAddPayload(() => new RequestIdChecked());
+
+        var options = messaging.Value;
+        var claim = new RequestClaimTerms(fingerprint, RequestLease.NewOwner(context.MessageId), options.RequestLease);
+        var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken, countedInMonth,
+            reportRemaining: answerNow, claim);
+        if (answerNow && decision.Rate is { } rate)
+        {
+            var report = new RateReport(rate);
+            context.ReceiveContext.AddOrUpdatePayload(() => report, _ => report);
+        }
+
+        RequestLease lease;
+        QuotaReservation reservation;
+        if (decision.InFlight is { } inFlight)
+        {
+            if (inFlight.Fingerprint is { } held && held != fingerprint)
+                throw Reused(request, caller);
+            // Admitted before: in flight elsewhere, or its producer stopped. A copy of this very message (redelivered after
+            // its first delivery's channel was lost, or published twice when a node went down before confirming it) waits
+            // for that delivery's answer: its requester asked once. Only another message under the id (a caller's retry)
+            // is told at once that it is in progress.
+            var tellInProgress = answerNow && !context.ReceiveContext.Redelivered && !RequestLease.IsOfMessage(inFlight.Owner, context.MessageId);
+            var heldElsewhere = inFlight.Owner is not null && inFlight.LeaseUntil > time.GetUtcNow().UtcDateTime;
+            var (taken, stored) = await RequestLease.AcquireAsync(ledger, store, inFlight.Reservation, context.MessageId, options.RequestLease,
+                tellInProgress ? TimeSpan.Zero : options.InFlightWait, time, context.CancellationToken);
+            // Waited for another delivery's answer in this LLM turn, and did not take over to call: charged as a call,
+            // never refunded (a taken-over one is charged what its call uses, as any).
+            if (taken is null && !tellInProgress && heldElsewhere && context.TryGetPayload(out LlmTurn? turn))
+                turn.SettleAsHeld();
+            if (stored is not null)
+            {
+                if (StoredRequestMatch.IsAnotherRequest(stored, caller.UserId, fingerprint))
+                    throw Reused(request, caller);
+                await SendStoredAsync(context, next, stored);
+                return;
+            }
+            if (taken is null && tellInProgress)
                 throw new RequestInProgressException("Another delivery of this requestId is being produced.");
-            if (lease is null)
+            if (taken is null)
             {
                 // Another worker is still producing this request: this copy waits on the delay queue rather than in a consumer slot.
                 await parking.ParkAsync(context.ReceiveContext, RateDelay.StepFor(options.InFlightWait));
@@ -96,31 +115,41 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, R
                 await context.NotifyConsumed(context, TimeSpan.Zero, "vocab-in-flight-wait");
                 return;
             }
+            lease = taken;
+            reservation = inFlight.Reservation;
         }
-
-        var hold = new RequestHold(lease, caller.UserId, request.RequestId);
-        context.ReceiveContext.AddOrUpdatePayload(() => hold, _ => hold);
-        // Taken over after waiting for another attempt: whether that one was counted is read now, not from before the wait.
-        var countedInMonth = lease.TakenAfterWaiting
-            ? (await claims.GetAsync(request.RequestId, context.CancellationToken))?.CountedMonth
-            : claim.CountedInMonth;
-        var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken, countedInMonth,
-            reportRemaining: answerNow, claimedNow: claim.State == RequestClaimState.Leased);
-        if (answerNow && decision.Rate is { } rate)
-        {
-            var report = new RateReport(rate);
-            context.ReceiveContext.AddOrUpdatePayload(() => report, _ => report);
-        }
-        if (!decision.Admitted)
+        else if (!decision.Admitted)
         {
             await RefusePlanAsync(context, request, caller, decision, answerNow);
             return;
         }
-        // First claimed by this delivery: nothing can be stored under the id yet, so the consumer need not look.
-        var admitted = new AdmittedRequest(plan, decision.Reservation!, nothingStored: claim.State == RequestClaimState.Leased);
-        hold.MarkReserved(admitted);
+        else
+        {
+            reservation = decision.Reservation!;
+            lease = RequestLease.Held(ledger, reservation, claim.Owner, options.RequestLease, time);
+        }
+
+        // Admitted as new, and not just after another copy finished: nothing can be stored under the id, so the consumer
+        // need not look. Its lookup's reuse answer serves the first call.
+        var admitted = new AdmittedRequest(plan, reservation, claim, nothingStored: decision.InFlight is null && !decision.RecentlyFinished,
+            decision.InFlight is null ? lookup : null);
+        var hold = new RequestHold(lease, caller.UserId, request.RequestId, fingerprint, admitted);
+        context.ReceiveContext.AddOrUpdatePayload(() => hold, _ => hold);
         context.AddOrUpdatePayload(() => admitted, _ => admitted);
         await next.Send(context);
+    }
+
+    private Exception Reused(GenerateVocabulary request, AuthenticatedCaller caller)
+    {
+        LogReused(logger, request.RequestId, caller.UserId);
+        return new RequestIdReusedException("requestId reused with a different request.");
+    }
+
+    private static Task SendStoredAsync(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next, VocabularyDocument stored)
+    {
+        var answer = new StoredAnswer(stored);
+        context.AddOrUpdatePayload(() => answer, _ => answer);
+        return next.Send(context);
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-request-admission");

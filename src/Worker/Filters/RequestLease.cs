@@ -4,37 +4,31 @@ using Vocab.Vocabularies;
 namespace Vocab.Worker.Filters;
 
 /// <summary>
-/// This worker's hold on a request while it produces the answer: renewed in the background at a third of its length, so
-/// a long LLM call keeps it. Disposed unanswered, it is given up (recording whether the attempt was counted); answered, it
-/// is left to run out, as the stored answer answers every later copy.
+/// This delivery's hold on an admitted request while it produces the answer: the lease recorded with the request's
+/// reservation (<c>open.&lt;requestId&gt;</c> in the user's month), renewed in the background at a third of its length, so
+/// a long LLM call keeps it. It ends with the reservation (settled or given back); disposing it only stops the renewal.
 /// </summary>
 public sealed class RequestLease : IAsyncDisposable
 {
-    private readonly RequestClaims _claims;
-    private readonly Guid _requestId;
+    private readonly QuotaLedger _ledger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _renewal;
-    private bool _answered;
-    private string? _countedInMonth;
+    private QuotaReservation _reservation;
 
-    private RequestLease(RequestClaims claims, Guid requestId, string owner, TimeSpan length, TimeProvider time, bool takenAfterWaiting = false)
+    private RequestLease(QuotaLedger ledger, QuotaReservation reservation, string owner, TimeSpan length, TimeProvider time)
     {
-        TakenAfterWaiting = takenAfterWaiting;
-        _claims = claims;
-        _requestId = requestId;
+        _ledger = ledger;
+        _reservation = reservation;
         Owner = owner;
         _renewal = RenewAsync(length, time);
     }
 
-    /// <summary>True when another held it at first and this delivery waited: the claim may have changed meanwhile.</summary>
-    public bool TakenAfterWaiting { get; }
-
     /// <summary>Who holds it: unique per delivery.</summary>
     public string Owner { get; }
 
-    /// <summary>The lease <paramref name="owner"/> already holds (taken with the claim): kept renewed from now on.</summary>
-    public static RequestLease Held(RequestClaims claims, Guid requestId, string owner, TimeSpan length, TimeProvider time) =>
-        new(claims, requestId, owner, length, time);
+    /// <summary>The lease <paramref name="owner"/> took with the admission: kept renewed from now on.</summary>
+    public static RequestLease Held(QuotaLedger ledger, QuotaReservation reservation, string owner, TimeSpan length, TimeProvider time) =>
+        new(ledger, reservation, owner, length, time);
 
     /// <summary>
     /// A new owner name, unique per delivery, that names the message delivered (<paramref name="messageId"/>), so a second
@@ -47,20 +41,21 @@ public sealed class RequestLease : IAsyncDisposable
         owner is not null && messageId is { } id && owner.StartsWith($"{id:N}.", StringComparison.Ordinal);
 
     /// <summary>
-    /// Takes the lease, or waits for the copy being produced elsewhere: the lease, or that copy's stored answer, or
-    /// neither when <paramref name="wait"/> ran out.
+    /// Takes the lease of a request admitted already (<paramref name="inFlight"/>: its holder stopped, or this is its own
+    /// delivery again), or waits for the copy being produced elsewhere: the lease, or that copy's stored answer, or
+    /// neither when <paramref name="wait"/> ran out (or the request was given back meanwhile: admitted again, it is new).
     /// </summary>
-    public static async Task<(RequestLease? Lease, VocabularyDocument? Stored)> AcquireAsync(RequestClaims claims, VocabularyStore store, Guid requestId,
-        Guid? messageId, TimeSpan length, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<(RequestLease? Lease, VocabularyDocument? Stored)> AcquireAsync(QuotaLedger ledger, VocabularyStore store,
+        QuotaReservation inFlight, Guid? messageId, TimeSpan length, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
     {
         var owner = NewOwner(messageId);
         var deadline = time.GetUtcNow() + wait;
         var pause = TimeSpan.FromMilliseconds(50);
-        for (var tries = 0; ; tries++)
+        while (true)
         {
-            if (await claims.TryLeaseAsync(requestId, owner, length, cancellationToken))
-                return (new RequestLease(claims, requestId, owner, length, time, takenAfterWaiting: tries > 0), null);
-            if (await store.FindByRequestIdAsync(requestId, cancellationToken) is { } stored)
+            if (await ledger.TryLeaseAsync(inFlight, owner, length, cancellationToken))
+                return (new RequestLease(ledger, inFlight, owner, length, time), null);
+            if (await store.FindByRequestIdAsync(inFlight.RequestId, cancellationToken) is { } stored)
                 return (null, stored);
             if (time.GetUtcNow() >= deadline)
                 return (null, null);
@@ -69,18 +64,13 @@ public sealed class RequestLease : IAsyncDisposable
         }
     }
 
-    /// <summary>The request is answered (its answer stored): the lease is left to run out.</summary>
-    public void MarkAnswered() => _answered = true;
-
-    /// <summary>The request was counted by this attempt, in <paramref name="month"/>: giving the lease up records it.</summary>
-    public void MarkCounted(string month) => _countedInMonth = month;
+    /// <summary>The request reserved again (its earlier reservation settled): the lease now lives with the new one.</summary>
+    public void Follow(QuotaReservation reservation) => Volatile.Write(ref _reservation, reservation);
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         await _renewal;
-        if (!_answered)
-            await _claims.ReleaseAsync(_requestId, Owner, _countedInMonth, CancellationToken.None);
         _stop.Dispose();
     }
 
@@ -93,7 +83,7 @@ public sealed class RequestLease : IAsyncDisposable
             {
                 if (!await timer.WaitForNextTickAsync(_stop.Token))
                     return;
-                await _claims.TryLeaseAsync(_requestId, Owner, length, _stop.Token);
+                await _ledger.TryLeaseAsync(Volatile.Read(ref _reservation), Owner, length, _stop.Token);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {

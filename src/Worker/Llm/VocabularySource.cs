@@ -13,8 +13,20 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
 {
     private readonly SingleFlight<GeneratedVocabulary> _inFlight = new();
 
-    /// <summary>The list for the request. The caller that got <c>Reused == false</c> must call <see cref="Release"/> once it has stored it.</summary>
-    public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, string userId, string? model, int attempt, CancellationToken cancellationToken)
+    /// <summary>The question's key under which its answer is looked up for reuse; null when results are not reused (<c>Llm:ReuseScope</c> off).</summary>
+    public string? ReuseKeyFor(GenerateVocabulary request, string userId, string? model)
+    {
+        var llm = options.Value;
+        var scope = llm.EffectiveReuseScope;
+        return scope == "off" ? null : ReuseKey.For(request, model ?? llm.Model, VocabularyPrompt.Version, scope == "user" ? userId : null);
+    }
+
+    /// <summary>
+    /// The list for the request. The caller that got <c>Reused == false</c> must call <see cref="Release"/> once it has
+    /// stored it. <paramref name="lookedUp"/>: what the admission's lookup found for the question just before (no second lookup).
+    /// </summary>
+    public async Task<ProducedVocabulary> GetAsync(GenerateVocabulary request, string userId, string? model, int attempt, CancellationToken cancellationToken,
+        RequestLookup? lookedUp = null)
     {
         var llm = options.Value;
         model ??= llm.Model;
@@ -23,7 +35,7 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
         if (scope == "off")
             return new ProducedVocabulary(await generator.GenerateAsync(request, model, attempt, cancellationToken), key, Reused: false);
 
-        if (await store.FindByReuseKeyAsync(key, cancellationToken) is { } stored)
+        if ((lookedUp is null ? await store.FindByReuseKeyAsync(key, cancellationToken) : lookedUp.Reusable) is { } stored)
             return new ProducedVocabulary(new GeneratedVocabulary(stored.Items.Select(i => i.ToItem()).ToList(), stored.Model, new TokenUsage()), key, Reused: true);
 
         var (shared, started) = _inFlight.Join(key, () => GenerateSharedAsync(request, model, attempt));

@@ -3,11 +3,11 @@ using Vocab.Worker.Filters;
 namespace Vocab.Worker.Outcome;
 
 /// <summary>
-/// What a delivery holds while its request is produced: the lease on the requestId and, once the plan admitted it, a
-/// reservation against the caller's quota. Taken by <see cref="RequestAdmissionFilter{T}"/> and kept on the receive
-/// context for <see cref="RequestOutcomeFilter{T}"/>, which ends both when the message's outcome is known.
+/// What a delivery holds while its request is produced: the request's reservation against the caller's quota, and
+/// with it the lease on the requestId. Taken by <see cref="RequestAdmissionFilter{T}"/> and kept on the receive context
+/// for <see cref="RequestOutcomeFilter{T}"/>, which ends them when the message's outcome is known.
 /// </summary>
-public sealed class RequestHold(RequestLease lease, string userId, Guid requestId)
+public sealed class RequestHold(RequestLease lease, string userId, Guid requestId, string fingerprint, AdmittedRequest admitted)
 {
     public RequestLease Lease { get; } = lease;
 
@@ -15,16 +15,9 @@ public sealed class RequestHold(RequestLease lease, string userId, Guid requestI
 
     public Guid RequestId { get; } = requestId;
 
-    /// <summary>Set once the plan admitted the request: its reservation, live until settled or given back.</summary>
-    public AdmittedRequest? Admitted { get; private set; }
+    /// <summary>What was asked under the requestId: a failure record keeps it, so a resend with another body is refused.</summary>
+    public string Fingerprint { get; } = fingerprint;
 
-    /// <summary>True once the plan admitted the request (the request is counted).</summary>
-    public bool Reserved => Admitted is not null;
-
-    /// <summary>Records the plan's admission.</summary>
-    public void MarkReserved(AdmittedRequest admitted)
-    {
-        Admitted = admitted;
-        Lease.MarkCounted(admitted.Month);
-    }
+    /// <summary>The plan's admission: its reservation, live until settled or given back.</summary>
+    public AdmittedRequest Admitted { get; } = admitted;
 }

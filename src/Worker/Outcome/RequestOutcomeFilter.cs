@@ -3,21 +3,23 @@ using Microsoft.Extensions.Options;
 using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Plans;
+using Vocab.Vocabularies;
+using Vocab.Worker.Filters;
 using Vocab.Worker.Messaging;
 
 namespace Vocab.Worker.Outcome;
 
 /// <summary>
 /// The one owner of a message's final outcome, first in the consume pipe (outside authentication, admission and retry, so
-/// it sees only what is final). On success it leaves the request's lease to run out (the stored answer answers later
-/// copies). On failure, in this order: gives back what
-/// the request reserved (less what its unusable answers cost) while the lease still keeps other copies out, ends the lease,
-/// answers the requester once with the reason, and leaves the <see cref="FailureVerdict"/> for the error pipe, which files
+/// it sees only what is final). On success it stops renewing the request's lease (the stored answer answers later
+/// copies; the lease ends with the reservation's settlement). On failure, in this order: records the failure under the
+/// requestId (the month it was counted in, and its fingerprint), gives back what the request reserved (less what its
+/// unusable answers cost), which ends its lease, answers the requester once with the reason, and leaves the <see cref="FailureVerdict"/> for the error pipe, which files
 /// the signed dead-letter copy; a plan's or requestId's refusal answered to a requester that asked not to wait is filed
 /// as a refusal (metadata only, on the bounded refused queue: replaying it would answer nobody). Nothing below it answers or sends <c>Fault&lt;T&gt;</c>.
 /// </summary>
-public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, ResponseExchanges exchanges, IOptions<MessagingOptions> messaging,
-    ILogger<RequestOutcomeFilter<T>> logger) : IFilter<ConsumeContext<T>>
+public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, VocabularyStore store, IOptions<PlansOptions> plans, ResponseExchanges exchanges,
+    IOptions<MessagingOptions> messaging, TimeProvider time, ILogger<RequestOutcomeFilter<T>> logger) : IFilter<ConsumeContext<T>>
     where T : class
 {
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
@@ -40,14 +42,9 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, Response
             await FailAsync(context, failure);
             throw;
         }
+        // Admitted and answered: the requestId now stands for its stored answer, and the lease ends with the reservation's settlement.
         if (context.ReceiveContext.TryGetPayload(out RequestHold? hold))
-        {
-            // Admitted and answered: the requestId now stands for its stored answer, and the lease is left to run out. Not
-            // admitted (sent back over the rate): the lease is given up.
-            if (hold.Reserved)
-                hold.Lease.MarkAnswered();
             await hold.Lease.DisposeAsync();
-        }
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("vocab-request-outcome");
@@ -78,9 +75,9 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, Response
         context.ReceiveContext.AddOrUpdatePayload(() => verdict, _ => verdict);
     }
 
-    // Published only for a requestId this caller was proven to hold (claimed and leased): a refusal before the claim
-    // (invalid body, another caller's id, no plan) could name someone else's request, and event readers would believe it.
-    private static bool HoldsItsRequestId(ReceiveContext context) => context.HasPayloadType(typeof(RequestHold));
+    // Published only for a requestId the admission's lookup found nobody else's: a refusal before it (invalid body, another
+    // caller's id, no plan) could name someone else's request, and event readers would believe it.
+    private static bool HoldsItsRequestId(ReceiveContext context) => context.HasPayloadType(typeof(RequestIdChecked));
 
     private async Task GiveBackAsync(ReceiveContext context, Exception failure)
     {
@@ -88,8 +85,11 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, Response
             return;
         try
         {
+            // Recorded first, so a resend is never counted twice: it was counted this month, under this body.
+            await store.RecordFailureAsync(hold.RequestId, hold.UserId, hold.Fingerprint, hold.Admitted.Month, time.GetUtcNow().UtcDateTime,
+                plans.Value.LedgerRetention, CancellationToken.None);
             // Charged what its unusable answers cost, and its calls that timed out.
-            if (hold.Admitted?.Reservation is { } reservation)
+            if (hold.Admitted.Reservation is { } reservation)
                 await quotas.ReleaseAsync(reservation, CancellationToken.None,
                     (FailureVerdict.Find<LlmInvalidOutputException>(failure)?.SpentTokens ?? 0) + hold.Admitted.TakeUnansweredCallTokens());
         }
