@@ -131,6 +131,29 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         Assert.Null(answer.ExpiresAt);
     }
 
+    /// <summary>A failed request's id is still bound to its body: a resend with another one is refused before the LLM, and not counted.</summary>
+    [Fact]
+    public async Task FailedRequest_ResentWithAnotherBody_IsRefusedAsReused_WithoutAnLlmCall()
+    {
+        var user = $"resent-other-{Guid.NewGuid():N}";
+        var (_, key) = await fixture.CreateApiKeyAsync(user);
+        var request = WorkerFixture.NewRequest();
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.ServerError;
+        Assert.True((await fixture.RequestAsync(request, c => c.UseApiKey(key), TimeSpan.FromSeconds(60))).Is(out Response<GenerateVocabularyRejected>? _));
+        fixture.Llm.Behaviour = _ => FakeLlmAnswer.Items(3);
+        var callsBefore = fixture.Llm.CallCount;
+
+        var other = await fixture.RequestAsync(request with { Transcript = "Another body under the failed request's id." }, c => c.UseApiKey(key),
+            TimeSpan.FromSeconds(60));
+
+        Assert.True(other.Is(out Response<GenerateVocabularyRejected>? rejected));
+        Assert.Equal(RejectionReasons.RequestIdReused, rejected!.Message.Reason);
+        Assert.Equal(callsBefore, fixture.Llm.CallCount);
+        var usage = await fixture.Services.GetRequiredService<QuotaLedger>().GetAsync(user, UsageMonth.Of(DateTimeOffset.UtcNow), default);
+        Assert.Equal(1, usage.Requests);
+        Assert.Empty(usage.Open);
+    }
+
     [Fact]
     public async Task UnusableAnswers_AreChargedToTheCaller_AndAResendReservesAgain()
     {

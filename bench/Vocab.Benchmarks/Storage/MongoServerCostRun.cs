@@ -51,8 +51,8 @@ public static class MongoServerCostRun
             + $"\nMedian of {Samples} commands, one at a time, on the MongoDB the benchmarks use (`VOCAB_MONGO_URI`; a collection of this run's own; documents of about 100 bytes). "
             + "On this machine that is the jongodb stand-in: a command that writes (inserts, or changes a document) costs about 22-25 µs for every document in its "
             + "collection, whether it writes one document or twenty, and such commands run one at a time; reads by `_id` do not "
-            + "grow. A collection of 3,000 stored answers or claims makes every write to it some 70 ms, which is what slows the fairness "
-            + "part's burst (2,600 claims and answers) and the scale-out part as they run. MongoDB's B-tree indexes make a write grow with "
+            + "grow. A collection of 3,000 stored answers makes every write to it some 70 ms, which is what slows the fairness "
+            + "part's burst (2,600 answers) and the scale-out part as they run. MongoDB's B-tree indexes make a write grow with "
             + "the logarithm of the collection instead: run `bench/run.sh mongo fairness` with `VOCAB_MONGO_URI` set to a real server to see "
             + "those parts without it. Grouping (the section above) sends one write command for many messages, which is why it helps most here.");
     }
