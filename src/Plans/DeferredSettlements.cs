@@ -30,8 +30,15 @@ internal sealed class DeferredSettlements
         }
     }
 
-    /// <summary>Puts back what an update failed to send: owed as before.</summary>
+    /// <summary>Puts back what an update failed to send: owed as before, but it may have been applied (see <see cref="DeferredSettlement.Uncertain"/>).</summary>
     public void AddBack(IEnumerable<DeferredSettlement> settlements)
+    {
+        foreach (var settlement in settlements)
+            Add(settlement with { Uncertain = true });
+    }
+
+    /// <summary>Puts back settlements that were taken and not sent at all.</summary>
+    public void Return(IEnumerable<DeferredSettlement> settlements)
     {
         foreach (var settlement in settlements)
             Add(settlement);

@@ -131,7 +131,14 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             if (current is not null && rate is not null && window is { } w2 && inWindow >= rate.Limit)
                 return new QuotaDecision(false, resets, Rate: new RateDecision(false, rate.Limit, 0, w2.End - now, rate.Length));
             if (current is not null && IsSpent(current, plan, estimatedTokens, countedBefore))
+            {
+                // Spent only by tokens that open reservations hold (requests in flight, or served ones whose settlement is
+                // still owed): the month may have room once they settle, so this is the busy window's refusal (the bus
+                // tries again a second later, HTTP says 429), not the month's.
+                if (rate is not null && MayFitOnceSettled(current, plan, estimatedTokens, countedBefore))
+                    return new QuotaDecision(false, resets, Rate: new RateDecision(false, rate.Limit, 0, TimeSpan.FromSeconds(1), rate.Length));
                 return new QuotaDecision(false, resets, Rate: RateOf(rate, window, now, inWindow));
+            }
             // The document changed between the two commands (a settlement made room, another instance began the window).
         }
         // Still changing under it after three tries: the busy window's refusal (the bus delays it, HTTP says 429), never
@@ -322,7 +329,8 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 updates.Add(u.Set(UsageDocument.RateWindowField, new RateWindowCount { Index = index, Count = 1 }));
             }
         }
-        return await WithOwedAsync(owed, () => TryUpdateAsync(filter, u.Combine(updates), upsert, cancellationToken));
+        // Carrying settlements, it is not cancelled half way: whether they applied would be unknown.
+        return await WithOwedAsync(owed, () => TryUpdateAsync(filter, u.Combine(updates), upsert, owed.Count > 0 ? CancellationToken.None : cancellationToken));
     }
 
     /// <summary>
@@ -349,11 +357,16 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// <summary>What this instance owes <paramref name="usageId"/> and may still send, unless one is of a request being admitted now.</summary>
     private IReadOnlyList<DeferredSettlement> TakeOwed(string usageId, IReadOnlyCollection<string> admitting)
     {
-        var owed = Sendable(_deferred.TakeFor(usageId));
+        var taken = Sendable(_deferred.TakeFor(usageId));
+        // One that may have been applied already goes on its own, guarded (FinishOwedAsync), never inside an admission.
+        var uncertain = taken.Where(o => o.Uncertain).ToList();
+        if (uncertain.Count > 0)
+            _deferred.Return(uncertain);
+        var owed = taken.Where(o => !o.Uncertain).ToList();
         if (owed.Any(o => admitting.Contains(o.Reservation.RequestId.ToString("D"))))
         {
             // Its own open reservation is what refuses a second admission of it: never both in one update.
-            _deferred.AddBack(owed);
+            _deferred.Return(owed);
             return [];
         }
         return owed;
@@ -370,7 +383,16 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
 
     // Each owed reservation still open with its tokens, as its own settlement's filter holds it.
     private static FilterDefinition<UsageDocument> OwedFilter(IReadOnlyList<DeferredSettlement> owed) =>
-        owed.Aggregate(Builders<UsageDocument>.Filter.Empty, (filter, o) => filter & Builders<UsageDocument>.Filter.Eq($"open.{o.Reservation.RequestId:D}.e", o.Reservation.Tokens));
+        owed.Aggregate(Builders<UsageDocument>.Filter.Empty, (filter, o) => filter & StillOpen(o.Reservation));
+
+    /// <summary>The reservation still open with its tokens and, when it names one, still under its owner's lease.</summary>
+    private static FilterDefinition<UsageDocument> StillOpen(QuotaReservation reservation)
+    {
+        var f = Builders<UsageDocument>.Filter;
+        var id = reservation.RequestId.ToString("D");
+        var open = f.Eq($"open.{id}.e", reservation.Tokens);
+        return reservation.Owner is { } owner ? open & f.Eq($"open.{id}.o", owner) : open;
+    }
 
     // Each owed reservation ended and its request recent (the token counters are the caller's, summed with its own).
     private static IEnumerable<UpdateDefinition<UsageDocument>> OwedUpdates(IReadOnlyList<DeferredSettlement> owed, long charged)
@@ -413,6 +435,10 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         }
     }
 
+    private static bool MayFitOnceSettled(UsageDocument usage, Plan plan, long estimatedTokens, bool countedBefore) =>
+        usage.ReservedTokens > 0 && plan.Limits.MonthlyTokens is { } tokens && usage.UsedTokens <= tokens - estimatedTokens
+        && !(!countedBefore && plan.Limits.MonthlyRequests is { } requests && usage.Requests >= requests);
+
     private static bool IsSpent(UsageDocument usage, Plan plan, long estimatedTokens, bool countedBefore) =>
         !countedBefore && plan.Limits.MonthlyRequests is { } requests && usage.Requests >= requests
         || plan.Limits.MonthlyTokens is { } tokens && usage.CommittedTokens > tokens - estimatedTokens;
@@ -445,7 +471,11 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         {
             try
             {
-                await FinishAsync(o.Reservation, o.ChargedTokens, CancellationToken.None);
+                // Uncertain (an earlier send may have applied it): only where it is still open, never charged a second time.
+                if (o.Uncertain)
+                    await SettleIfOpenAsync(o.Reservation, o.ChargedTokens, CancellationToken.None);
+                else
+                    await FinishAsync(o.Reservation, o.ChargedTokens, CancellationToken.None);
             }
             catch (Exception e)
             {
@@ -462,11 +492,15 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// Ends a reservation a worker died owing (<see cref="OrphanAge"/>), with the charge its stored answer carries, if it is
     /// still open with those tokens; false when it was ended already (by the worker that owed it, or another sweep).
     /// </summary>
-    public async Task<bool> SettleOrphanAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken)
+    public Task<bool> SettleOrphanAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken) =>
+        SettleIfOpenAsync(reservation, chargedTokens, cancellationToken);
+
+    /// <summary>Ends the reservation charging <paramref name="chargedTokens"/> only if it is still open (and its owner's); false, and no charge, otherwise.</summary>
+    private async Task<bool> SettleIfOpenAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken)
     {
         var id = reservation.RequestId.ToString("D");
         var f = Builders<UsageDocument>.Filter;
-        var result = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & f.Eq($"open.{id}.e", reservation.Tokens),
+        var result = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & StillOpen(reservation),
             Builders<UsageDocument>.Update.Unset($"open.{id}").Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
                 .Inc(UsageDocument.ReservedTokensField, -reservation.Tokens).Inc(UsageDocument.UsedTokensField, chargedTokens)
                 .Inc(UsageDocument.CommittedTokensField, chargedTokens - reservation.Tokens), cancellationToken: cancellationToken);
@@ -531,7 +565,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             foreach (var (reservation, _) in batch.Select(e => e.Item))
             {
                 var id = reservation.RequestId.ToString("D");
-                filter &= f.Eq($"open.{id}.e", reservation.Tokens);
+                filter &= StillOpen(reservation);
                 updates.Add(u.Unset($"open.{id}"));
                 slots[SlotOf(id)] = id;
             }
@@ -553,7 +587,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     {
         var id = reservation.RequestId.ToString("D");
         var f = Builders<UsageDocument>.Filter;
-        var finished = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & f.Eq($"open.{id}.e", reservation.Tokens),
+        var finished = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & StillOpen(reservation),
             Builders<UsageDocument>.Update
                 .Unset($"open.{id}")
                 .Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })

@@ -109,6 +109,30 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// The month looks spent only because of tokens open reservations hold (in flight, or owed by another worker): that is
+    /// the busy window's refusal (the bus tries again shortly), not <c>quota_exceeded</c>; once settled, the request fits.
+    /// Spent by what was used, it is the month's refusal.
+    /// </summary>
+    [Fact]
+    public async Task AdmitAsync_SpentOnlyByOpenReservations_IsTheBusyRefusal_AndAdmittedOnceTheySettle()
+    {
+        var ledger = new QuotaLedger(_db, _clock);
+        var plan = PlanOf(monthlyTokens: 100);
+        var served = await AdmitAsync(ledger, estimate: 60, plan);
+
+        var busy = await ledger.AdmitAsync(Guid.NewGuid(), _user, plan, 60, default, Rate);
+        Assert.False(busy.Admitted);
+        Assert.False(busy.Rate!.Allowed);
+
+        await new QuotaLedger(_db, _clock).SettleAsync(served, 10, default);
+        await AdmitAsync(ledger, estimate: 60, plan);
+
+        var spent = await ledger.AdmitAsync(Guid.NewGuid(), _user, PlanOf(monthlyTokens: 100), 95, default, Rate);
+        Assert.False(spent.Admitted);
+        Assert.True(spent.Rate!.Allowed);
+    }
+
+    /// <summary>
     /// The owed reservation was ended by another holder (a worker that stalled past its lease and gave it back): the
     /// admission that carried it is refused by its guard, goes again without it, and the owed call is still charged.
     /// </summary>

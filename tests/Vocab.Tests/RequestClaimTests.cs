@@ -72,6 +72,33 @@ public sealed class RequestClaimTests : IAsyncLifetime
         Assert.Empty((await UsageAsync()).Open);
     }
 
+    /// <summary>
+    /// A delivery that lost its lease (stalled past it) and then fails cannot give back the reservation the delivery that
+    /// took over now produces under: that would free the id for a third delivery's paid call. Its spent tokens are still
+    /// charged, and the new holder's settlement ends the reservation.
+    /// </summary>
+    [Fact]
+    public async Task ReleaseAsync_ByADeliveryThatLostItsLease_ChargesItsCall_ButLeavesTheReservationToItsHolder()
+    {
+        var ledger = new QuotaLedger(_db, _clock);
+        var admitted = (await ledger.AdmitAsync(Guid.NewGuid(), _user, Plan, 100, default, claim: new RequestClaimTerms("fp", "A", Lease))).Reservation!;
+        var heldByA = admitted with { Owner = "A" };
+        _clock.Advance(Lease + TimeSpan.FromSeconds(1));
+        Assert.True(await ledger.TryLeaseAsync(admitted, "B", Lease, default));
+
+        await ledger.ReleaseAsync(heldByA, default, spentTokens: 5);
+        var afterA = await UsageAsync();
+        Assert.Equal("B", afterA.Open[admitted.RequestId.ToString("D")].Owner);
+        Assert.Equal(5, afterA.UsedTokens);
+
+        await ledger.SettleAsync(admitted with { Owner = "B" }, 70, default);
+        var usage = await UsageAsync();
+        Assert.Empty(usage.Open);
+        Assert.Equal(75, usage.UsedTokens);
+        Assert.Equal(0, usage.ReservedTokens);
+        Assert.Equal(75, usage.CommittedTokens);
+    }
+
     [Fact]
     public async Task FindForRequestAsync_OneQuery_FindsTheIdsAnswerOrFailureRecord_AndOnlyAFirstAnswerForReuse()
     {

@@ -169,6 +169,13 @@ public sealed partial class GenerateVocabularyConsumer(
                 // Another attempt stored first (and owes the reservation's settlement, or sent it): this call is charged on its own.
                 await quotas.SettleAsync(reservation, tokens, CancellationToken.None);
             admitted.Settled();
+            if (StoredRequestMatch.IsAnotherRequest(stored, caller.UserId, admitted.Claim.Fingerprint))
+            {
+                // The id was stored meanwhile for another caller or body (ids are bound per caller until stored): this caller
+                // paid for its call and gets its answer, unstored; a resend under the id is refused as reused.
+                LogAnsweredUnstored(logger, request.RequestId, caller.UserId);
+                return document;
+            }
             LogGenerated(logger, request.RequestId, caller.UserId, request.VideoId, stored.Items.Count, tokens, produced.Reused);
             return stored;
         }
@@ -186,11 +193,12 @@ public sealed partial class GenerateVocabularyConsumer(
             claim: admitted.Claim);
         if (decision.InFlight is not null)
             throw new RequestInProgressException("Another delivery of this requestId took it over.");
-        return decision.Reservation
+        var reservation = decision.Reservation
             ?? throw new PlanRefusedException(decision.RefusalReason ?? RejectionReasons.QuotaExceeded, $"Plan refused the request again: {decision.RefusalReason} ({decision.Detail}).")
             {
                 QuotaResetsAt = decision.QuotaResetsAt,
             };
+        return reservation with { Owner = admitted.Claim.Owner };
     }
 
     private VocabularyDocument ToDocument(GenerateVocabulary request, AuthenticatedCaller caller, ProducedVocabulary produced, string fingerprint,
@@ -216,6 +224,9 @@ public sealed partial class GenerateVocabularyConsumer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generated {ItemCount} items for request {RequestId} of user {UserId}, video {VideoId}, {TotalTokens} tokens (reused: {Reused})")]
     private static partial void LogGenerated(ILogger logger, Guid requestId, string userId, string videoId, int itemCount, long totalTokens, bool reused);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of user {UserId} was stored meanwhile for another request under its id: answered without storing")]
+    private static partial void LogAnsweredUnstored(ILogger logger, Guid requestId, string userId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} of user {UserId} was already processed; returning the stored result")]
     private static partial void LogAlreadyStored(ILogger logger, Guid requestId, string userId);

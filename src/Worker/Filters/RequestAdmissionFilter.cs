@@ -67,9 +67,6 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, Q
             // Failed before, counted in that month: a resend that month reserves again without being counted again.
             countedInMonth = found.FailedInMonth;
         }
-        // Nobody else's under this id as far as the store knows: a refusal may be published as this caller's.
-        context.ReceiveContext.GetOrAddPayload(() => new RequestIdChecked());
-
         var options = messaging.Value;
         var claim = new RequestClaimTerms(fingerprint, RequestLease.NewOwner(context.MessageId), options.RequestLease);
         var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken, countedInMonth,
@@ -116,7 +113,9 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, Q
                 return;
             }
             lease = taken;
-            reservation = inFlight.Reservation;
+            // Taken over: this delivery's lease guards the reservation's end, and a reservation taken again claims with it.
+            claim = claim with { Owner = taken.Owner };
+            reservation = inFlight.Reservation with { Owner = taken.Owner };
         }
         else if (!decision.Admitted)
         {
@@ -125,7 +124,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, Q
         }
         else
         {
-            reservation = decision.Reservation!;
+            reservation = decision.Reservation! with { Owner = claim.Owner };
             lease = RequestLease.Held(ledger, reservation, claim.Owner, options.RequestLease, time);
         }
 

@@ -4,7 +4,6 @@ using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Plans;
 using Vocab.Vocabularies;
-using Vocab.Worker.Filters;
 using Vocab.Worker.Messaging;
 
 namespace Vocab.Worker.Outcome;
@@ -75,9 +74,10 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, Vocabula
         context.ReceiveContext.AddOrUpdatePayload(() => verdict, _ => verdict);
     }
 
-    // Published only for a requestId the admission's lookup found nobody else's: a refusal before it (invalid body, another
-    // caller's id, no plan) could name someone else's request, and event readers would believe it.
-    private static bool HoldsItsRequestId(ReceiveContext context) => context.HasPayloadType(typeof(RequestIdChecked));
+    // Published only for a requestId this delivery holds (admitted, its reservation and lease): a refusal before that could
+    // name someone else's request (a requestId is bound to its caller once stored, or while in flight in its own month),
+    // and event readers would believe it.
+    private static bool HoldsItsRequestId(ReceiveContext context) => context.HasPayloadType(typeof(RequestHold));
 
     private async Task GiveBackAsync(ReceiveContext context, Exception failure)
     {
@@ -88,7 +88,16 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, Vocabula
             // Recorded first, so a resend is never counted twice: it was counted this month, under this body.
             await store.RecordFailureAsync(hold.RequestId, hold.UserId, hold.Fingerprint, hold.Admitted.Month, time.GetUtcNow().UtcDateTime,
                 plans.Value.LedgerRetention, CancellationToken.None);
-            // Charged what its unusable answers cost, and its calls that timed out.
+        }
+        catch (Exception e)
+        {
+            // The reservation still goes back below: a resend may then be counted again, but nothing is left reserved.
+            LogRecordFailed(logger, e, hold.RequestId, hold.UserId);
+        }
+        try
+        {
+            // Charged what its unusable answers cost, and its calls that timed out; guarded by this delivery's lease, so one
+            // that lost it never ends the reservation another delivery now produces under.
             if (hold.Admitted.Reservation is { } reservation)
                 await quotas.ReleaseAsync(reservation, CancellationToken.None,
                     (FailureVerdict.Find<LlmInvalidOutputException>(failure)?.SpentTokens ?? 0) + hold.Admitted.TakeUnansweredCallTokens());
@@ -111,6 +120,9 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, Vocabula
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the requester of message {MessageId} that it failed")]
     private static partial void LogReplyFailed(ILogger logger, Exception exception, Guid? messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not record the failure of request {RequestId} of user {UserId}")]
+    private static partial void LogRecordFailed(ILogger logger, Exception exception, Guid requestId, string userId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not give back the reservation of request {RequestId} of user {UserId}")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, Guid requestId, string userId);
