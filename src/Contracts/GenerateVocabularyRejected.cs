@@ -6,6 +6,12 @@ public sealed record GenerateVocabularyRejected
     /// <summary>The request this answers.</summary>
     public Guid RequestId { get; init; }
 
+    /// <summary>
+    /// The proven caller the refusal is for (the credential's user), when there is one. A published refusal names a
+    /// requestId that other callers could use too: readers match both, as for <see cref="VocabularyGenerated.UserId"/>.
+    /// </summary>
+    public string? UserId { get; init; }
+
     /// <summary>The video the request was for.</summary>
     public string VideoId { get; init; } = "";
 

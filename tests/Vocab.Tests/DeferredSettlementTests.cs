@@ -2,9 +2,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using MongoDB.Driver;
-using MongoDB.Driver.Core.Events;
 using Vocab.Plans;
 using Vocab.Storage;
+using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
 using Vocab.Vocabularies;
 using Vocab.Worker.Settlement;
@@ -21,37 +21,20 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
     private static readonly RateWindow Rate = new(1_000, TimeSpan.FromMinutes(1));
 
     private readonly string _database = $"vocab_test_{Guid.NewGuid():N}";
-    private readonly MongoClient _client;
-    private readonly Dictionary<string, int> _commands = new(StringComparer.Ordinal);
+    private readonly CountingMongoClient _counting = new();
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
     private readonly string _user = $"u-{Guid.NewGuid():N}";
     private VocabDatabase _db = null!;
 
-    public DeferredSettlementTests()
-    {
-        var settings = MongoClientSettings.FromConnectionString(ServiceAddresses.Mongo);
-        settings.ClusterConfigurator = cluster => cluster.Subscribe<CommandStartedEvent>(e =>
-        {
-            var collection = e.Command.TryGetValue(e.CommandName, out var value) && value.IsString ? value.AsString : "";
-            lock (_commands)
-                _commands[$"{e.CommandName} {collection}"] = _commands.GetValueOrDefault($"{e.CommandName} {collection}") + 1;
-        });
-        _client = new MongoClient(settings);
-    }
-
     public async Task InitializeAsync()
     {
-        _db = new VocabDatabase(_client, Options.Create(new MongoOptions { Database = _database }));
+        _db = new VocabDatabase(_counting.Client, Options.Create(new MongoOptions { Database = _database }));
         await new VocabularyIndexes().CreateIndexesAsync(_db, default);
     }
 
-    public async Task DisposeAsync() => await MongoCleanup.DropDatabaseAsync(_client, _database);
+    public async Task DisposeAsync() => await MongoCleanup.DropDatabaseAsync(_counting.Client, _database);
 
-    private int Sent(string command)
-    {
-        lock (_commands)
-            return _commands.GetValueOrDefault(command);
-    }
+    private int Sent(string command) => _counting.Sent(command);
 
     private static Plan PlanOf(long? monthlyTokens = 10_000_000) => new("p", new PlanOptions { MonthlyRequests = 1_000, MonthlyTokens = monthlyTokens });
 

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using MongoDB.Driver;
-using MongoDB.Driver.Core.Events;
 using Vocab.Plans;
 using Vocab.Storage;
+using Vocab.Tests.Infrastructure;
 using Vocab.TestSupport;
 using Vocab.Vocabularies;
 
@@ -21,36 +21,19 @@ public sealed class GroupedWritesTests : IAsyncLifetime
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
 
     private readonly string _database = $"vocab_test_{Guid.NewGuid():N}";
-    private readonly MongoClient _client;
-    private readonly Dictionary<string, int> _commands = new(StringComparer.Ordinal);
+    private readonly CountingMongoClient _counting = new();
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
     private VocabDatabase _db = null!;
 
-    public GroupedWritesTests()
-    {
-        var settings = MongoClientSettings.FromConnectionString(ServiceAddresses.Mongo);
-        settings.ClusterConfigurator = cluster => cluster.Subscribe<CommandStartedEvent>(e =>
-        {
-            var collection = e.Command.TryGetValue(e.CommandName, out var value) && value.IsString ? value.AsString : "";
-            lock (_commands)
-                _commands[$"{e.CommandName} {collection}"] = _commands.GetValueOrDefault($"{e.CommandName} {collection}") + 1;
-        });
-        _client = new MongoClient(settings);
-    }
-
     public async Task InitializeAsync()
     {
-        _db = new VocabDatabase(_client, Options.Create(new MongoOptions { Database = _database }));
+        _db = new VocabDatabase(_counting.Client, Options.Create(new MongoOptions { Database = _database }));
         await new VocabularyIndexes().CreateIndexesAsync(_db, default);
     }
 
-    public async Task DisposeAsync() => await MongoCleanup.DropDatabaseAsync(_client, _database);
+    public async Task DisposeAsync() => await MongoCleanup.DropDatabaseAsync(_counting.Client, _database);
 
-    private int Sent(string command)
-    {
-        lock (_commands)
-            return _commands.GetValueOrDefault(command);
-    }
+    private int Sent(string command) => _counting.Sent(command);
 
     [Fact]
     public async Task SettleAsync_ManyOfOneUserAtOnce_FewerUpdatesAndEachChargedItsOwn()

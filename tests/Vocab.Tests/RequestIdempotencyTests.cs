@@ -61,6 +61,7 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         var document = Assert.Single(stored);
         Assert.Equal(ReuseKey.For(winner, "fake-model", VocabularyPrompt.Version), document.ReuseKey);
         Assert.Equal(winner.VideoId, document.VideoId);
+        await fixture.SettleOwedAsync(second, third);
         var usage = await fixture.Services.GetRequiredService<QuotaLedger>().GetAsync(user, UsageMonth.Of(DateTimeOffset.UtcNow), default);
         Assert.Equal(1, usage.Requests);
         Assert.Equal(33, usage.UsedTokens);
@@ -89,6 +90,7 @@ public sealed class RequestIdempotencyTests(RequestIdempotencyTests.IdempotencyW
         Assert.Equal(1, fixture.Llm.CallCount - callsBefore);
         Assert.All(answers, a => Assert.Equal(JsonSerializer.Serialize(answers[0].Items), JsonSerializer.Serialize(a.Items)));
         Assert.All(answers, a => Assert.Equal(request.RequestId, a.RequestId));
+        await fixture.SettleOwedAsync(second, third);
         var usage = await fixture.Services.GetRequiredService<QuotaLedger>().GetAsync(user, UsageMonth.Of(DateTimeOffset.UtcNow), default);
         Assert.Equal(1, usage.Requests);
         Assert.Equal(33, usage.UsedTokens);

@@ -67,6 +67,9 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, Q
             // Failed before, counted in that month: a resend that month reserves again without being counted again.
             countedInMonth = found.FailedInMonth;
         }
+        // Nothing under the id is another caller's or body's, as far as the store knows: a refusal may be published for it.
+        context.ReceiveContext.GetOrAddPayload(() => new RequestIdChecked());
+
         var options = messaging.Value;
         var claim = new RequestClaimTerms(fingerprint, RequestLease.NewOwner(context.MessageId), options.RequestLease);
         var decision = await admission.AdmitAsync(request, caller.UserId, plan, estimator.Estimate(request), context.CancellationToken, countedInMonth,

@@ -1,4 +1,5 @@
 using MassTransit;
+using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Worker.Outcome;
 
@@ -28,6 +29,7 @@ public static class RejectionReply
             RequestId = request?.RequestId ?? Guid.Empty, VideoId = request?.VideoId is { Length: <= GenerateVocabularyRules.MaxVideoIdLength } videoId ? videoId : "",
             Reason = reason,
             RetryAfterSeconds = retryAfterSeconds, QuotaResetsAt = quotaResetsAt,
+            UserId = receiveContext.TryGetPayload(out AuthenticatedCaller? caller) ? caller.UserId : null,
         };
         if (await RequesterReply.SendAsync(receiveContext, consumeContext, rejection, exchanges, timeout))
             return true;

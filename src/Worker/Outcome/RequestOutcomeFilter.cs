@@ -4,6 +4,7 @@ using Vocab.Authentication;
 using Vocab.Contracts;
 using Vocab.Plans;
 using Vocab.Vocabularies;
+using Vocab.Worker.Filters;
 using Vocab.Worker.Messaging;
 
 namespace Vocab.Worker.Outcome;
@@ -74,10 +75,10 @@ public sealed partial class RequestOutcomeFilter<T>(QuotaLedger quotas, Vocabula
         context.ReceiveContext.AddOrUpdatePayload(() => verdict, _ => verdict);
     }
 
-    // Published only for a requestId this delivery holds (admitted, its reservation and lease): a refusal before that could
-    // name someone else's request (a requestId is bound to its caller once stored, or while in flight in its own month),
-    // and event readers would believe it.
-    private static bool HoldsItsRequestId(ReceiveContext context) => context.HasPayloadType(typeof(RequestHold));
+    // Published only once the lookup found nothing under the requestId that is another caller's or another body's: a
+    // refusal before that (invalid body, another caller's id, no plan) could name someone else's request. The event names
+    // the caller, so a reader tells apart a refusal of the same id for another caller while both were in flight.
+    private static bool HoldsItsRequestId(ReceiveContext context) => context.HasPayloadType(typeof(RequestIdChecked));
 
     private async Task GiveBackAsync(ReceiveContext context, Exception failure)
     {

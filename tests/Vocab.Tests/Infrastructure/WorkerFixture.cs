@@ -124,6 +124,16 @@ public class WorkerFixture : IAsyncLifetime
         return host;
     }
 
+    /// <summary>
+    /// Sends the settlements this fixture's worker and <paramref name="others"/> owe (each worker owes its served requests'
+    /// settlements until its user's next admission, <c>Settlement:SettleWithin</c> or its stop), as their flushers would.
+    /// </summary>
+    public async Task SettleOwedAsync(params IHost[] others)
+    {
+        foreach (var services in others.Select(h => h.Services).Prepend(Services))
+            await services.GetRequiredService<Vocab.Plans.QuotaLedger>().SettleDeferredAsync(DateTimeOffset.MaxValue);
+    }
+
     /// <summary>The production worker composition on exactly this configuration, not started.</summary>
     public static IHost BuildWorker(IDictionary<string, string?> configuration, CapturedLogs? logs = null)
     {
