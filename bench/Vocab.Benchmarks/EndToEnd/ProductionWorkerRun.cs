@@ -262,7 +262,8 @@ public static class ProductionWorkerRun
                 // The stand-in's lookups slow down as a collection grows: emptied, a later batch runs on as small a database as the first.
                 if (freshData)
                 {
-                    foreach (var collection in new[] { Vocab.Vocabularies.VocabularyStore.CollectionName })
+                    // request_claims: the claims of a build before 2026-12-02, when one runs through --worker-dll.
+                    foreach (var collection in new[] { Vocab.Vocabularies.VocabularyStore.CollectionName, "request_claims" })
                         await mongo.GetDatabase(environment.DatabaseName).GetCollection<MongoDB.Bson.BsonDocument>(collection).DeleteManyAsync(FilterDefinition<MongoDB.Bson.BsonDocument>.Empty);
                 }
                 Volatile.Write(ref batch, new Batch(messages));
