@@ -585,17 +585,9 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
 
     private async Task FinishOneAsync(QuotaReservation reservation, long chargedTokens)
     {
-        var id = reservation.RequestId.ToString("D");
-        var f = Builders<UsageDocument>.Filter;
-        var finished = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & StillOpen(reservation),
-            Builders<UsageDocument>.Update
-                .Unset($"open.{id}")
-                .Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
-                .Inc(UsageDocument.ReservedTokensField, -reservation.Tokens).Inc(UsageDocument.UsedTokensField, chargedTokens)
-                .Inc(UsageDocument.CommittedTokensField, chargedTokens - reservation.Tokens));
         // The reservation was already ended by another holder of it (a worker that lost its lease while stalled, then gave
         // it back; a settlement applied though its reply was lost): what this call used is still charged.
-        if (finished.MatchedCount == 0 && chargedTokens > 0)
+        if (!await SettleIfOpenAsync(reservation, chargedTokens, CancellationToken.None) && chargedTokens > 0)
             await _usage.UpdateOneAsync(u => u.Id == reservation.UsageId,
                 Builders<UsageDocument>.Update.Inc(u => u.UsedTokens, chargedTokens).Inc(u => u.CommittedTokens, chargedTokens));
     }
