@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark against the real services and writes docs/benchmarks.md (a few minutes).
-# Never part of the test run. Pass parts to run only some: micro latency e2e e2e-process bridge tls llm flood mongo ops cluster fairness (a run of some
+# Never part of the test run. Pass parts to run only some: micro latency e2e e2e-process e2e-inprocess bridge tls llm flood mongo ops cluster fairness (a run of some
 # parts replaces only their sections of the report); --messages N, --rounds N; --quick for a developer's check in under
 # two minutes. The cluster part starts two more RabbitMQ nodes on this host and stops them afterwards.
 set -euo pipefail
@@ -19,7 +19,7 @@ for arg in "$@"; do [ "$arg" = "--quick" ] && out="$root/.services/benchmarks-qu
 cluster=yes
 for arg in "$@"; do
   case "$arg" in
-    micro|latency|e2e|e2e-process|bridge|tls|llm|flood|mongo|ops|fairness|--quick) cluster=no ;;
+    micro|latency|e2e|e2e-process|e2e-inprocess|bridge|tls|llm|flood|mongo|ops|fairness|--quick) cluster=no ;;
   esac
 done
 for arg in "$@"; do [ "$arg" = "cluster" ] && cluster=yes; done

@@ -26,7 +26,7 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
                 : [],
             FairSlots = Arg("--fair-slots", 0),
             FairBurstOnly = args.Contains("--fair-burst-only"),
-            WorkerWarmUp = Arg("--warm-up", quick ? 200 : 1_500),
+            WorkerWarmUp = Arg("--warm-up", quick ? 200 : 5_000),
             WorkerBatches = Math.Max(1, Arg("--worker-batches", 1)),
             WorkerSettleSeconds = Arg("--settle", 0),
             WorkerFreshData = !args.Contains("--keep-data"),
@@ -40,11 +40,13 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
     }
 
     /// <summary>
-    /// --warm-up N: messages the worker process serves before its first timed batch (1,500; 200 with --quick). A worker
+    /// --warm-up N: messages the worker process serves before its first timed batch (5,000; 200 with --quick). A worker
     /// 200 messages old still re-compiles its hot methods (tiered JIT) during the timed batch, which tripled its CPU per
-    /// message (docs/benchmarks.md, "The worker as its own process"); past ~1,500 that is done, as in a long-running worker.
+    /// message (docs/benchmarks.md, "The worker as its own process"). The background compiler works at its own pace, so a
+    /// faster worker needs more messages to leave it behind: since 2026-12-02 one 1,500 messages old still spent a quarter
+    /// of its CPU there; at 5,000 that is done, as in a long-running worker.
     /// </summary>
-    public int WorkerWarmUp { get; init; } = 1_500;
+    public int WorkerWarmUp { get; init; } = 5_000;
 
     /// <summary>--worker-batches N: timed batches of --messages in a row per worker process (1), to see CPU per message by the process's age.</summary>
     public int WorkerBatches { get; init; } = 1;

@@ -17,8 +17,8 @@ using Vocab.TestSupport;
 
 // bench/run.sh runs everything and writes docs/benchmarks.md. Parts: micro, latency, e2e, bridge, tls, llm, flood, mongo, ops, cluster
 // (default: all), and fairness (about five minutes, run only when named). A full run of only some parts replaces just their
-// sections and targets in the report. e2e-process runs only the second half of e2e: the production worker as its own process.
-// Options of that half (e2e and e2e-process): --warm-up N messages before the first timed batch (1,500; 200 with --quick); --worker-batches N
+// sections and targets in the report. e2e-process runs only the second half of e2e: the production worker as its own process; e2e-inprocess only the first.
+// Options of that half (e2e and e2e-process): --warm-up N messages before the first timed batch (5,000; 200 with --quick); --worker-batches N
 // timed batches of --messages in a row per worker process, reported by the process's age (1); --worker-env NAME=VALUE
 // (repeatable) adds to the worker process's environment only (e.g. DOTNET_gcServer=1, DOTNET_TieredPGO=0);
 // --process-variants key,jwt,unlimited runs only those (API key on free, HS256 JWT on free, API key on unlimited);
@@ -30,7 +30,7 @@ var outIndex = Array.LastIndexOf(args, "--out");
 var quick = args.Contains("--quick");
 // A quick run never overwrites the report: its figures are for a developer's eyes only.
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : quick ? ".services/benchmarks-quick.md" : "docs/benchmarks.md";
-var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "e2e-process" or "bridge" or "flood" or "tls" or "llm" or "cluster" or "mongo" or "ops" or "fairness").ToHashSet();
+var parts = args.Where(a => a is "micro" or "latency" or "e2e" or "e2e-process" or "e2e-inprocess" or "bridge" or "flood" or "tls" or "llm" or "cluster" or "mongo" or "ops" or "fairness").ToHashSet();
 if (quick && parts.Count == 0)
     parts = ["e2e", "tls", "llm", "flood", "mongo"];
 bool Runs(string part) => parts.Count == 0 || parts.Contains(part);
@@ -48,6 +48,8 @@ if (Runs("e2e"))
 }
 else if (Runs("e2e-process"))
     await ProductionWorkerRun.RunAsync(settings, report, (null, null));
+else if (Runs("e2e-inprocess"))
+    await PipelineThroughputRun.RunAsync(settings, report);
 if (Runs("bridge"))
     await BridgeLoadRun.RunAsync(settings, report);
 if (Runs("tls"))

@@ -36,6 +36,7 @@ public static class BaselineWorker
             .AddVocabDeadLetters()
             .AddWorkerBusOptions();
         builder.Services.AddVocabBusServices();
+        builder.Services.AddSingleton(typeof(FixedCallerFilter<>));
         builder.Services.AddMassTransit(bus =>
         {
             bus.DisableUsageTelemetry();

@@ -36,6 +36,9 @@ public static class ProductionWorkerRun
 
     private const string Subject = "bench-user";
 
+    // The warm-up goes in batches of this many, the growing collections emptied before each.
+    private const int WarmUpChunk = 1_000;
+
     /// <summary>Runs the variants; <paramref name="inProcess"/> is the in-process section's median CPU per message of the same run (API key, HS256 JWT; null when not run), for the comparison.</summary>
     public static async Task RunAsync(BenchSettings settings, BenchmarkReport report, (double? ApiKey, double? Jwt) inProcess)
     {
@@ -116,7 +119,7 @@ public static class ProductionWorkerRun
                     $"quota on and only its limits raised to what one run sends ({warmUp + settings.Messages * batches:N0} requests a minute and a month, " +
                     $"{TokensPerMessageBound:N0} tokens per request); the `unlimited` variant maps `user` to the shipped `unlimited` plan (`Plans__RoleMap__user`), " +
                     "which skips rate and quota. Once the worker consumes its queue (a passive declare sees its consumer), " +
-                    $"{warmUp} messages (`--warm-up`) warm it up (JIT, connections, caches) and are answered before the timed batch{(settings.WorkerSettleSeconds > 0 ? $", which starts after {settings.WorkerSettleSeconds} s idle (`--settle`)" : "")}{(batches > 1 ? $" and {batches - 1} more timed batches follow in the same process (`--worker-batches`)" : "")}{(settings.WorkerFreshData ? "; stored results and failure records are emptied before each timed batch (unless `--keep-data`), so it starts on an empty database like each in-process run" : "")}. This process publishes " +
+                    $"{warmUp} messages (`--warm-up`, in batches of {WarmUpChunk:N0}) warm it up (JIT, connections, caches) and are answered before the timed batch{(settings.WorkerSettleSeconds > 0 ? $", which starts after {settings.WorkerSettleSeconds} s idle (`--settle`)" : "")}{(batches > 1 ? $" and {batches - 1} more timed batches follow in the same process (`--worker-batches`)" : "")}{(settings.WorkerFreshData ? "; stored results and failure records are emptied before each timed batch and each warm-up batch (unless `--keep-data`), so it starts on an empty database like each in-process run" : "")}. This process publishes " +
                     "(publisher confirms, up to 256 sends in flight) and listens for answers and refusals; it does not host the worker.\n\n" +
                     "**How to read it.** *Worker CPU per message* is the worker process's user + system time over the timed batch (from `/proc/<pid>/stat`, " +
                     "before and after) divided by the messages: what one served request costs the production host, without the publisher, the listener or the " +
@@ -129,12 +132,23 @@ public static class ProductionWorkerRun
                     "end of the timed batch. The worker runs with the runtime's default garbage collector (workstation, concurrent; " +
                     "`Vocab.Worker.runtimeconfig.json` sets none) where this benchmark runs server GC (`DOTNET_gcServer=1` on the worker made no clear difference). " +
                     $"The warm-up is long because a worker a few hundred messages old is still re-compiling its hot methods (tiered JIT): with 200 it cost about " +
-                    "three times as much per message, running not yet optimised code while the background JIT re-compiled it (see \"The worker as its own process\" under \"CPU profile of the worker\"). " + comparison +
+                    "three times as much per message, running not yet optimised code while the background JIT re-compiled it, and since the worker got faster (2026-12-02) one 1,500 messages old still spent a quarter of its CPU there (see \"The worker as its own process\" under \"CPU profile of the worker\"). " + comparison +
                     $"The machine is shared: its 1-minute load average during these runs was {loads.Min():0.0}–{loads.Max():0.0} on " +
                     $"{Environment.ProcessorCount} cores.");
 
         foreach (var variant in variants)
             report.Figure($"Production worker process: CPU per message, {Describe(variant)}", results[variant].Select(r => r.WorkerCpuMicrosecondsPerMessage).ToList(), " µs");
+    }
+
+    /// <summary>
+    /// Empties the collections that grow by one document per request: stored results and failure records, and
+    /// request_claims and usage_ledger, what a build before 2026-12-02 (claims) or 2026-11-30 16:00 UTC (one ledger entry
+    /// per request) grows when one runs through --worker-dll.
+    /// </summary>
+    private static async Task EmptyGrowingCollectionsAsync(IMongoClient mongo, string databaseName)
+    {
+        foreach (var collection in new[] { Vocab.Vocabularies.VocabularyStore.CollectionName, "request_claims", "usage_ledger" })
+            await mongo.GetDatabase(databaseName).GetCollection<MongoDB.Bson.BsonDocument>(collection).DeleteManyAsync(FilterDefinition<MongoDB.Bson.BsonDocument>.Empty);
     }
 
     /// <summary>The runtime's background tiered compiler thread (".NET Tiered Compilation Worker", cut to 15 characters).</summary>
@@ -240,10 +254,13 @@ public static class ProductionWorkerRun
                 id => Volatile.Read(ref batch).Complete(id, served: false));
             var endpoint = await publisher.GetSendEndpoint(new Uri($"queue:{QueueNames.DefaultInput}"));
 
-            if (warmUp > 0)
+            // In chunks, the growing collections emptied before each, so a long warm-up does not slow down on the stand-in.
+            for (var warmed = 0; warmed < warmUp; warmed += WarmUpChunk)
             {
-                Volatile.Write(ref batch, new Batch(warmUp));
-                await SendAsync(endpoint, batch, variant, apiKey, token, "warm-up");
+                if (freshData)
+                    await EmptyGrowingCollectionsAsync(mongo, environment.DatabaseName);
+                Volatile.Write(ref batch, new Batch(Math.Min(WarmUpChunk, warmUp - warmed)));
+                await SendAsync(endpoint, batch, variant, apiKey, token, $"warm-up-{warmed}");
                 await batch.WaitAsync(worker);
             }
 
@@ -261,11 +278,7 @@ public static class ProductionWorkerRun
             {
                 // The stand-in's lookups slow down as a collection grows: emptied, a later batch runs on as small a database as the first.
                 if (freshData)
-                {
-                    // request_claims: the claims of a build before 2026-12-02, when one runs through --worker-dll.
-                    foreach (var collection in new[] { Vocab.Vocabularies.VocabularyStore.CollectionName, "request_claims" })
-                        await mongo.GetDatabase(environment.DatabaseName).GetCollection<MongoDB.Bson.BsonDocument>(collection).DeleteManyAsync(FilterDefinition<MongoDB.Bson.BsonDocument>.Empty);
-                }
+                    await EmptyGrowingCollectionsAsync(mongo, environment.DatabaseName);
                 Volatile.Write(ref batch, new Batch(messages));
                 using var bench = Process.GetCurrentProcess();
                 var benchCpuBefore = bench.TotalProcessorTime;
