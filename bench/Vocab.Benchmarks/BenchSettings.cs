@@ -28,7 +28,7 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
             FairBurstOnly = args.Contains("--fair-burst-only"),
             WorkerWarmUp = Arg("--warm-up", quick ? 200 : 5_000),
             WorkerBatches = Math.Max(1, Arg("--worker-batches", 1)),
-            WorkerSettleSeconds = Arg("--settle", 0),
+            WorkerSettleSeconds = Arg("--settle", quick ? 0 : 30),
             WorkerFreshData = !args.Contains("--keep-data"),
             WorkerDll = Array.IndexOf(args, "--worker-dll") is var wd && wd >= 0 && wd + 1 < args.Length ? args[wd + 1] : null,
             WorkerEnvironment = args.Select((a, i) => (a, i)).Where(x => x.a == "--worker-env" && x.i + 1 < args.Length)
@@ -51,7 +51,11 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
     /// <summary>--worker-batches N: timed batches of --messages in a row per worker process (1), to see CPU per message by the process's age.</summary>
     public int WorkerBatches { get; init; } = 1;
 
-    /// <summary>--settle S: seconds the worker process sits idle after the warm-up, before the first timed batch (0): lets the background tiered JIT finish without growing the database.</summary>
+    /// <summary>
+    /// --settle S: seconds the worker process sits idle after the warm-up, before the first timed batch (30; 0 with --quick):
+    /// lets the background tiered JIT finish what the warm-up queued, which on a loaded machine it had not after 5,000 messages
+    /// (a quarter to a third of the timed batches' CPU); a long-running worker has long finished it.
+    /// </summary>
     public int WorkerSettleSeconds { get; init; }
 
     /// <summary>

@@ -22,7 +22,7 @@ using Vocab.TestSupport;
 // timed batches of --messages in a row per worker process, reported by the process's age (1); --worker-env NAME=VALUE
 // (repeatable) adds to the worker process's environment only (e.g. DOTNET_gcServer=1, DOTNET_TieredPGO=0);
 // --process-variants key,jwt,unlimited runs only those (API key on free, HS256 JWT on free, API key on unlimited);
-// --settle S seconds idle after the warm-up; --keep-data keeps the stored results and failure records of the warm-up and earlier
+// --settle S seconds idle after the warm-up (30; 0 with --quick); --keep-data keeps the stored results and failure records of the warm-up and earlier
 // batches (by default they are emptied before each timed batch);
 // --worker-dll PATH runs another build of the worker (e.g. dotnet publish src/Worker -r linux-x64 -p:PublishReadyToRun=true).
 var settings = BenchSettings.FromArgs(args);
