@@ -19,7 +19,7 @@ public sealed class PlanAdmission(PlanCatalog plans, QuotaLedger quotas, IOption
     /// <summary>
     /// Admits the request under <paramref name="plan"/>, reserving <paramref name="estimatedTokens"/> until it is settled.
     /// <paramref name="countedInMonth"/>: its claim says an earlier attempt was counted in that month and gave its reservation back.
-    /// <paramref name="reportRemaining"/>: the decision says what the rate window has left (one more read).
+    /// <paramref name="reportRemaining"/>: the decision says what the rate window has left (the admission returns it).
     /// <paramref name="claim"/>: the admission also claims the requestId (see <see cref="RequestClaimTerms"/>); one in flight
     /// already comes back as <see cref="AdmissionDecision.InFlight"/>.
     /// </summary>

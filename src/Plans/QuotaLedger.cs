@@ -57,8 +57,9 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// Admits the request under the plan's monthly limits and, when <paramref name="rate"/> is given, its rate; or says
     /// why not. <paramref name="countedInMonth"/>: the month an earlier attempt was counted in and gave its reservation
     /// back (the claim says); in that same month the request reserves again without being counted again.
-    /// <paramref name="reportRemaining"/>: read what the rate window has left after admitting (one more read; only for a
-    /// requester that waits for its answer, as the bridge's callers do, whose answer carries the <c>RateLimit</c> headers).
+    /// <paramref name="reportRemaining"/>: learn what the rate window has left after admitting, for a requester that waits
+    /// for its answer (as the bridge's callers do), whose answer carries the <c>RateLimit</c> headers: the admission is then
+    /// a findAndModify that returns the window, on its own rather than shared with the user's others, not one more read.
     /// <paramref name="claim"/>: the reservation also records the request's fingerprint and lease, which claims the
     /// requestId while it is in flight; a requestId in flight already is then not admitted but returned as
     /// <see cref="QuotaDecision.InFlight"/> (without a claim, its reservation is shared, as it stands).
@@ -89,19 +90,20 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             // A month document this instance has counted in exists (no insert race to allow for), and its window is known.
             var known = _lastWindow.TryGetValue(usageId, out var last);
             var sameWindow = window is { } w0 && known && last == w0.Index;
+            // What the window counts once this admission applied, when its requester is told (the update returns it).
+            var counted = 0;
+            Action<int>? windowCount = rate is not null && reportRemaining ? n => counted = n : null;
             // The common form (a known month, its window, not counted before) shares its update with the user's others.
-            var admitted = known && !countedBefore && (window is null || sameWindow)
+            var admitted = known && !countedBefore && (window is null || sameWindow) && windowCount is null
                 ? await Admissions.SubmitAsync(usageId, new Admission(userId, month, plan, id, estimatedTokens, now, rate, window?.Index, claim), cancellationToken)
-                : await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, upsert: !known, claim, cancellationToken);
+                : await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow, upsert: !known, claim,
+                    cancellationToken, windowCount);
             if (admitted
                 || window is not null && !sameWindow
-                && await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow: true, upsert: false, claim, cancellationToken))
+                && await TryAdmitAsync(usageId, userId, month, plan, id, estimatedTokens, now, rate, window?.Index, countedBefore, sameWindow: true, upsert: false, claim,
+                    cancellationToken, windowCount))
             {
                 Remember(usageId, window?.Index ?? NoWindow);
-                var counted = rate is not null && reportRemaining
-                    ? (await _usage.Find(u => u.Id == usageId).Project<UsageDocument>(new BsonDocument("rw", 1)).FirstOrDefaultAsync(cancellationToken))
-                        ?.RateWindow?.Count ?? 0
-                    : 0;
                 return new QuotaDecision(true, resets, reservation, RateOf(rate, window, now, counted), RecentlyFinished: recentlyFinished);
             }
 
@@ -286,9 +288,11 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// <summary>
     /// The admission's one conditional update: no reservation for the request yet, room under the month's limits and the
     /// rate window (<paramref name="sameWindow"/>: the document is counting this window already, else it starts it).
+    /// <paramref name="windowCount"/>, when given, is told what the window counts once the update applied.
     /// </summary>
     private async Task<bool> TryAdmitAsync(string usageId, string userId, string month, Plan plan, string id, long estimatedTokens, DateTimeOffset now,
-        RateWindow? rate, long? window, bool countedBefore, bool sameWindow, bool upsert, RequestClaimTerms? claim, CancellationToken cancellationToken)
+        RateWindow? rate, long? window, bool countedBefore, bool sameWindow, bool upsert, RequestClaimTerms? claim, CancellationToken cancellationToken,
+        Action<int>? windowCount = null)
     {
         // A document this instance knows carries what this instance owes it (never one it may insert: it owes a new one nothing).
         var owed = upsert ? [] : TakeOwed(usageId, [id]);
@@ -330,7 +334,8 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             }
         }
         // Carrying settlements, it is not cancelled half way: whether they applied would be unknown.
-        return await WithOwedAsync(owed, () => TryUpdateAsync(filter, u.Combine(updates), upsert, owed.Count > 0 ? CancellationToken.None : cancellationToken));
+        return await WithOwedAsync(owed, () => TryUpdateAsync(filter, u.Combine(updates), upsert, owed.Count > 0 ? CancellationToken.None : cancellationToken,
+            windowCount));
     }
 
     /// <summary>
@@ -411,19 +416,16 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// key the second time means the filter refused it.
     /// </summary>
     private async Task<bool> TryUpdateAsync(FilterDefinition<UsageDocument> filter, UpdateDefinition<UsageDocument> update, bool upsert,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action<int>? windowCount = null)
     {
         // A document known to exist: one plain update says it all.
         if (!upsert)
-            return (await _usage.UpdateOneAsync(filter, update, cancellationToken: cancellationToken)).MatchedCount == 1;
+            return await ApplyAsync();
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                // An update, not findAndModify: what the filter checks and what the update changes are one atomic step.
-                // Admitted only if the server says it matched or inserted: never on the absence of an error alone.
-                var result = await _usage.UpdateOneAsync(filter, update, new UpdateOptions { IsUpsert = true }, cancellationToken);
-                return result.MatchedCount == 1 || result.UpsertedId is not null;
+                return await ApplyAsync();
             }
             catch (Exception e) when (MongoErrors.IsDuplicateKey(e) && attempt >= 2)
             {
@@ -432,6 +434,28 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             catch (Exception e) when (MongoErrors.IsDuplicateKey(e))
             {
             }
+        }
+
+        // One conditional update: what the filter checks and what the update changes are one atomic step. Admitted only if
+        // the server says it matched or inserted, never on the absence of an error alone. Asked for the window's count, a
+        // findAndModify returns it (the document as updated, that field only; none when the filter refused it).
+        async Task<bool> ApplyAsync()
+        {
+            if (windowCount is null)
+            {
+                var result = await _usage.UpdateOneAsync(filter, update, new UpdateOptions { IsUpsert = upsert }, cancellationToken);
+                return result.MatchedCount == 1 || result.UpsertedId is not null;
+            }
+            var updated = await _usage.FindOneAndUpdateAsync(filter, update, new FindOneAndUpdateOptions<UsageDocument>
+            {
+                IsUpsert = upsert,
+                ReturnDocument = ReturnDocument.After,
+                Projection = Builders<UsageDocument>.Projection.Include(UsageDocument.RateWindowField),
+            }, cancellationToken);
+            if (updated is null)
+                return false;
+            windowCount(updated.RateWindow?.Count ?? 0);
+            return true;
         }
     }
 
