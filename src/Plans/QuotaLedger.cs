@@ -29,9 +29,11 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// </summary>
     public const int RecentSlots = 256;
 
-    // How long into a month an admission also looks for the request's reservation in the month before: a request admitted
-    // just before midnight (by a worker that then died or failed) and admitted again just after is counted once.
-    private static readonly TimeSpan MonthOverlap = TimeSpan.FromHours(1);
+    /// <summary>
+    /// How long into a month an admission also looks for the request's reservation in the month before (one more read): a
+    /// request admitted just before midnight (by a worker that then died or failed) and admitted again just after is counted once.
+    /// </summary>
+    public static readonly TimeSpan MonthOverlap = TimeSpan.FromHours(1);
 
     // The rate window each month document was last counted in here, so the admission's one update picks the right form
     // (same window: add one; a later one: start it at one). A wrong guess costs one more update; bounded by clearing.

@@ -68,7 +68,7 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
         Report("served (warm credential, new transcript)", served);
         Report("reused (same requestId, stored answer)", reused);
         Report("refused (unknown API key)", refused);
-        Assert.InRange(served.Values.Sum(), 1, ServedBudget);
+        Assert.InRange(served.Values.Sum(), 1, ServedBudget + LastMonthReads());
         Assert.InRange(reused.Values.Sum(), 1, ReusedBudget);
         Assert.InRange(refused.Values.Sum(), 0, RefusedBudget);
     }
@@ -119,7 +119,7 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
 
         var bridgeMetrics = bridge.App.Services.GetRequiredService<MongoCommandMetrics>();
         var bridgeBefore = bridgeMetrics.Totals();
-        var second = "";
+        (string Limit, string Policy) second = ("", "");
         var worker = await CountAsync(async () => second = await PostAsync(bridge, key));
         var bridgeCommands = bridgeMetrics.Totals().Where(c => c.Key.Contains(' ', StringComparison.Ordinal))
             .Sum(c => c.Value - bridgeBefore.GetValueOrDefault(c.Key));
@@ -127,15 +127,17 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
         Report("bridge request, the worker's commands", worker);
         output.WriteLine($"bridge request, the bridge's own commands: {bridgeCommands}");
         Assert.Equal(0, bridgeCommands);
-        Assert.InRange(worker.Values.Sum(), 1, ServedBudget);
+        Assert.InRange(worker.Values.Sum(), 1, ServedBudget + LastMonthReads());
         Assert.Equal(1, worker.GetValueOrDefault("findAndModify usage_months"));
-        Assert.False(worker.ContainsKey("find usage_months"), "the window's count is read apart from the admission");
-        // What the admission returned is the window as it counts this request: one less left than after the first.
-        Assert.Equal(RemainingIn(first) - 1, RemainingIn(second));
+        Assert.True(worker.GetValueOrDefault("find usage_months") <= LastMonthReads(), "the window's count is read apart from the admission");
+        // What the admission returned is the window as it counts this request: one less left than after the first, or, when
+        // a new window began between the two (its reset further away), the limit less this one.
+        Assert.Equal(Field(second.Limit, "t") <= Field(first.Limit, "t") ? Field(first.Limit, "r") - 1 : Field(second.Policy, "q") - 1,
+            Field(second.Limit, "r"));
     }
 
-    /// <summary>Posts a new request and returns its answer's <c>RateLimit</c> header.</summary>
-    private static async Task<string> PostAsync(BridgeHost bridge, string key)
+    /// <summary>Posts a new request and returns its answer's <c>RateLimit</c> and <c>RateLimit-Policy</c> headers.</summary>
+    private static async Task<(string Limit, string Policy)> PostAsync(BridgeHost bridge, string key)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/videos/budget-{Guid.NewGuid():N}/vocabulary")
         {
@@ -144,12 +146,19 @@ public sealed class MongoCommandBudgetTests(MongoCommandBudgetTests.DefaultPlanW
         request.Headers.Add(VocabHeaders.ApiKey, key);
         using var response = await bridge.Client.SendAsync(request);
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        return Assert.Single(response.Headers.GetValues("RateLimit"));
+        return (Assert.Single(response.Headers.GetValues("RateLimit")), Assert.Single(response.Headers.GetValues("RateLimit-Policy")));
     }
 
-    // "plan";r=REMAINING;t=SECONDS
-    private static int RemainingIn(string rateLimit) =>
-        int.Parse(rateLimit.Split(';').Single(p => p.StartsWith("r=", StringComparison.Ordinal))[2..], System.Globalization.CultureInfo.InvariantCulture);
+    // One parameter of a header such as "plan";r=9;t=41 or "plan";q=10;w=60.
+    private static int Field(string header, string name) =>
+        int.Parse(header.Split(';').Single(p => p.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+
+    // In the first hour of a month an admission also reads last month's document (QuotaLedger.MonthOverlap).
+    private static int LastMonthReads()
+    {
+        var now = DateTimeOffset.UtcNow;
+        return now - Vocab.Plans.UsageMonth.ResetsAt(now).AddMonths(-1) < Vocab.Plans.QuotaLedger.MonthOverlap ? 1 : 0;
+    }
 
     private async Task ServeAsync(GenerateVocabulary request, string key)
     {

@@ -51,8 +51,10 @@ public static class BaselineWorker
                     endpoint.ConfigureInputQueue(options);
                     endpoint.UseRawJsonNextToEnvelopes();
                     endpoint.UseScrubbedDeadLetters(context);
-                    // In this order, per message: the outcome's owner, the caller, its fair share, admission, then the consumer with its retries.
+                    // In this order, per message: the outcome's owner, the size limit, the caller, its fair share, admission, then the
+                    // consumer with its retries.
                     endpoint.UseRequestOutcome(context);
+                    endpoint.UseMessageSizeLimit(context);
                     endpoint.UseConsumeFilter(typeof(FixedCallerFilter<>), context);
                     endpoint.UseFairShare(context);
                     endpoint.UseRequestAdmission(context);
