@@ -116,6 +116,12 @@ public sealed partial class GenerateVocabularyConsumer(
                 return found;
             }
         }
+        // A retry that calls again after its turn was given back (its answer could not be stored) waits for a turn again,
+        // before it reserves again, as a first attempt does.
+        var turn = context.TryGetPayload(out MessageTurn? held) ? held : null;
+        if (turn is not null)
+            await turn.TakeAgainIfGivenBackAsync(context.CancellationToken);
+
         // An earlier attempt of this delivery settled its call and then failed to store it: this call reserves again.
         if (admitted.Reservation is null)
         {
@@ -143,9 +149,8 @@ public sealed partial class GenerateVocabularyConsumer(
             // This call's tokens, and those of this delivery's earlier calls that timed out.
             var tokens = produced.Vocabulary.Usage.TotalTokens + admitted.TakeUnansweredCallTokens();
             var reservation = admitted.Reservation!;
-            // The user's fair-share turn is charged what the call used (nothing for a reused result).
-            if (context.TryGetPayload(out LlmTurn? turn))
-                turn.Settle(tokens);
+            // The call answered: the user's fair-share turn is charged what it used (nothing for a reused result) and freed.
+            turn?.GiveBack(tokens);
             usage.Served(admitted.Plan.Name, tokens);
             var document = ToDocument(request, caller, produced, admitted.Claim.Fingerprint,
                 new StoredCharge { UsageId = reservation.UsageId, ReservedTokens = reservation.Tokens, ChargedTokens = tokens });

@@ -18,7 +18,7 @@ namespace Vocab.Worker.FairShare;
 /// (<see cref="FairShareScheduler.EnterAsync"/>, <c>Llm:MaxConcurrentCalls</c> at once), and only then goes through
 /// admission (MongoDB) and the LLM call, so a burst's waiting requests neither hold reservations nor queue up in
 /// MongoDB ahead of another user's. The turn is charged the request's estimated tokens until the consumer settles it to
-/// what the call used (nothing for a reused result or a refusal).
+/// what the call used (nothing for a reused result or a refusal), and ends when the call answers (<see cref="MessageTurn"/>).
 /// </summary>
 public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, PlanCatalog plans, RequestTokenEstimator estimator,
     DelayParking parking, TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
@@ -48,7 +48,9 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
             await ParkAsync(context, request, who);
             return;
         }
-        using var turn = await metrics.TimeTurnAsync(plan.Name, scheduler.EnterAsync(who, estimator.Estimate(request), context.CancellationToken));
+        var estimate = estimator.Estimate(request);
+        using var turn = new MessageTurn(await metrics.TimeTurnAsync(plan.Name, scheduler.EnterAsync(who, estimate, context.CancellationToken)),
+            cancellationToken => metrics.TimeTurnAsync(plan.Name, scheduler.EnterAsync(who, estimate, cancellationToken)));
         context.AddOrUpdatePayload(() => turn, _ => turn);
         try
         {

@@ -96,7 +96,7 @@ public sealed partial class RequestAdmissionFilter<T>(PlanAdmission admission, Q
                 tellInProgress ? TimeSpan.Zero : options.InFlightWait, time, context.CancellationToken);
             // Waited for another delivery's answer in this LLM turn, and did not take over to call: charged as a call,
             // never refunded (a taken-over one is charged what its call uses, as any).
-            if (taken is null && !tellInProgress && heldElsewhere && context.TryGetPayload(out LlmTurn? turn))
+            if (taken is null && !tellInProgress && heldElsewhere && context.TryGetPayload(out MessageTurn? turn))
                 turn.SettleAsHeld();
             if (stored is not null)
             {

@@ -1,0 +1,49 @@
+namespace Vocab.Worker.FairShare;
+
+/// <summary>
+/// A message's turn in the fair share, from its admission until its LLM call answers (a payload of its consume context).
+/// Given back as soon as the call answers: storing the answer and replying are MongoDB's and the broker's work, and the
+/// next user in line should not wait for them. A retry that has to call the LLM again (its answer could not be stored)
+/// waits for a turn again.
+/// </summary>
+public sealed class MessageTurn : IDisposable
+{
+    private readonly Func<CancellationToken, Task<LlmTurn>> _takeTurn;
+    private LlmTurn? _turn;
+
+    /// <param name="first">The turn the message was granted.</param>
+    /// <param name="takeTurn">Waits for another turn as the same user.</param>
+    public MessageTurn(LlmTurn first, Func<CancellationToken, Task<LlmTurn>> takeTurn)
+    {
+        _turn = first;
+        _takeTurn = takeTurn;
+    }
+
+    /// <summary>Whether the message holds a turn now.</summary>
+    public bool Holding => Volatile.Read(ref _turn) is not null;
+
+    /// <summary>Waits for a turn again if the message gave its last one back; at once if it still holds one.</summary>
+    public async Task TakeAgainIfGivenBackAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _turn) is null)
+            Volatile.Write(ref _turn, await _takeTurn(cancellationToken));
+    }
+
+    /// <summary>Charges the turn held now <paramref name="usedTokens"/> in place of its estimate (<see cref="LlmTurn.Settle"/>).</summary>
+    public void Settle(long usedTokens) => Volatile.Read(ref _turn)?.Settle(usedTokens);
+
+    /// <summary>Charges the turn held now as a call (<see cref="LlmTurn.SettleAsHeld"/>).</summary>
+    public void SettleAsHeld() => Volatile.Read(ref _turn)?.SettleAsHeld();
+
+    /// <summary>Its call answered: the turn is charged what the call used and freed for the next user in line.</summary>
+    public void GiveBack(long usedTokens)
+    {
+        if (Interlocked.Exchange(ref _turn, null) is not { } turn)
+            return;
+        turn.Settle(usedTokens);
+        turn.Dispose();
+    }
+
+    /// <summary>Frees the turn held now, if any (one never settled keeps the charge it started with).</summary>
+    public void Dispose() => Interlocked.Exchange(ref _turn, null)?.Dispose();
+}
