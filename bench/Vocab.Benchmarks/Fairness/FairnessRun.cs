@@ -119,13 +119,12 @@ public static partial class FairnessRun
             "\nLongest wait of the light requests sent in each second of scenario 2, in ms:\n\n| variant | longest wait per second |\n| --- | --- |\n" +
             $"| fair share | {Waits(fair.LightLongestBySecond)} |\n| first in first out | {Waits(fifo.LightLongestBySecond)} |\n" +
             "\nReading these figures: the rows \"where a light request's time went\" and \"MongoDB's answer time\" show what a light request waits " +
-            "for while the burst is served. Its wait for a turn is short: the next free turn goes to the waiting user with the lowest counter. " +
-            "What remains is its own MongoDB work: the stored answer after its call is a write to the collection the burst grows, and on the " +
-            "jongodb stand-in every write costs about 22-25 µs per document in its collection and writes run one at a time (see \"MongoDB: " +
-            "what one command costs as a collection grows\"). Until 2026-12-02 a request also wrote a claim to a second growing collection " +
-            "(`request_claims`) before its call: 93 / 346 ms p50 / p95 per claim in that run. The claim now lives beside the reservation in " +
-            "the user's small month document, written by the admission's one update. Until 2026-12-01 the claims of requests in flight at " +
-            "once were one bulk of upserts, which the stand-in ran one statement at a time (light p95 11-16x idle).\n";
+            "for while the burst is served. Its wait for a turn is short: the next free turn goes to the waiting user with the lowest counter, " +
+            "and a turn ends when its call answers. What remains is its own MongoDB work on the collection the burst grows: its lookup before " +
+            "its call and its stored answer after it. On the jongodb stand-in every write costs about 22-25 µs per document in its " +
+            "collection, and reads and writes of one collection wait for the write running on it (see \"MongoDB: what one command costs as " +
+            "a collection grows\"), so the light requests' longest wait per second (the timeline above) grows with the answers stored, not " +
+            "with the backlog. fair-share.md (Limits) has the split of a light request's time by stage inside the worker.\n";
         report.Section(FormattableString.Invariant($"Fairness: one user's burst and the others, plan weights (3 workers, LLM answers after {llmLatency.TotalMilliseconds:0} ms)"), table + conditions + timelines);
         report.Target("Fairness: light users' p95 during a burst ÷ idle p95", fairRatio, 2, higherIsBetter: false, "×");
         report.Target("Fairness: longest light wait during a burst ÷ idle p95", fair.Light.Max / idle.Light.P95, 5, higherIsBetter: false, "×");

@@ -46,6 +46,9 @@ public sealed partial class GenerateVocabularyConsumer(
         // answer not sent): its requester was answered then, or has long stopped waiting. The event goes out again.
         if (answer is not null && context.ReceiveContext.TransportHeaders.TryGetHeader(VocabHeaders.ReplayOf, out _))
             served.RequesterAnswered = true;
+        // The reply and the event are the broker's work: an answer found stored frees its turn before them, as a call's does.
+        if (context.TryGetPayload(out MessageTurn? turn))
+            turn.GiveBack(0);
         await DeliverAsync(context, stored.ToGenerated(), served);
     }
 
@@ -116,8 +119,8 @@ public sealed partial class GenerateVocabularyConsumer(
                 return found;
             }
         }
-        // A retry that calls again after its turn was given back (its answer could not be stored) waits for a turn again,
-        // before it reserves again, as a first attempt does.
+        // A retry after its turn was given back (its answer could not be stored) waits for a turn again before it reserves
+        // and calls again, as a first attempt does.
         var turn = context.TryGetPayload(out MessageTurn? held) ? held : null;
         if (turn is not null)
             await turn.TakeAgainIfGivenBackAsync(context.CancellationToken);

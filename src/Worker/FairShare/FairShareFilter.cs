@@ -19,6 +19,7 @@ namespace Vocab.Worker.FairShare;
 /// admission (MongoDB) and the LLM call, so a burst's waiting requests neither hold reservations nor queue up in
 /// MongoDB ahead of another user's. The turn is charged the request's estimated tokens until the consumer settles it to
 /// what the call used (nothing for a reused result or a refusal), and ends when the call answers (<see cref="MessageTurn"/>).
+/// A turn is charged what calls have used lately, corrected to what its own call used.
 /// </summary>
 public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, PlanCatalog plans, RequestTokenEstimator estimator,
     DelayParking parking, TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
@@ -56,15 +57,17 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
         {
             await next.Send(context);
         }
-        catch (Exception e) when (FailureVerdict.Find<LlmInvalidOutputException>(e) is { SpentTokens: > 0 } unusable)
+        catch (Exception e)
         {
-            // Unusable answers were paid for: they count against the user's share as they do against its quota.
-            turn.Settle(unusable.SpentTokens);
+            // Failed after calls that were paid for (unusable answers, calls that timed out): they count against the user's
+            // share as they do against its quota (read here, charged by the outcome filter).
+            var unanswered = context.ReceiveContext.TryGetPayload(out RequestHold? requestHold) ? requestHold.Admitted.UnansweredCallTokens : 0;
+            turn.Settle((FailureVerdict.Find<LlmInvalidOutputException>(e)?.SpentTokens ?? 0) + unanswered);
             throw;
         }
         finally
         {
-            // Not settled by the consumer (refused, answered from the store, failed): no LLM tokens were spent.
+            // Not given back by the consumer (refused, answered from the store): no LLM tokens were spent.
             turn.Settle(0);
         }
     }

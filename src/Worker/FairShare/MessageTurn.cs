@@ -1,10 +1,10 @@
 namespace Vocab.Worker.FairShare;
 
 /// <summary>
-/// A message's turn in the fair share, from its admission until its LLM call answers (a payload of its consume context).
-/// Given back as soon as the call answers: storing the answer and replying are MongoDB's and the broker's work, and the
-/// next user in line should not wait for them. A retry that has to call the LLM again (its answer could not be stored)
-/// waits for a turn again.
+/// A message's turn in the fair share (a payload of its consume context), granted before its admission and given back as
+/// soon as its LLM call answers, or its answer is found stored: storing the answer and replying are MongoDB's and the
+/// broker's work, and the next user in line should not wait for them. A message refused or failed holds it until it
+/// ends. A retry after the turn was given back (its answer could not be stored) waits for a turn again.
 /// </summary>
 public sealed class MessageTurn : IDisposable
 {

@@ -37,6 +37,9 @@ public sealed class AdmittedRequest(Plan plan, QuotaReservation reservation, Req
     /// <summary>Records a call that timed out (the provider may have billed it): charged with whatever ends the reservation.</summary>
     public void CallUnanswered(long tokens) => Interlocked.Add(ref _unansweredCallTokens, tokens);
 
+    /// <summary>The tokens of the calls that timed out since the last charge, left in place (the fair share's charge reads them).</summary>
+    public long UnansweredCallTokens => Interlocked.Read(ref _unansweredCallTokens);
+
     /// <summary>The tokens of the calls that timed out since the last charge, once: the settlement or give-back charges them.</summary>
     public long TakeUnansweredCallTokens() => Interlocked.Exchange(ref _unansweredCallTokens, 0);
 }
