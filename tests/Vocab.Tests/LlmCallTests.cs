@@ -116,6 +116,27 @@ public sealed class LlmCallTests(LlmCallTests.CappedWorker fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task SameQuestion_LookedUpJustBeforeItsAnswerWasStored_ReusesItWithoutACall()
+    {
+        // A turn ends when its call answers, before the answer is stored: an identical request can look in the store just
+        // before the answer lands there and ask for its call just after that call stopped being shared.
+        var transcript = $"Asked again a moment later. {Guid.NewGuid():N}";
+        var (first, firstCalls) = await RequestAsync(WorkerFixture.NewRequest(transcript: transcript), "lately-alice");
+        var before = fixture.Llm.CallCount;
+
+        var source = fixture.Services.GetRequiredService<Vocab.Worker.Llm.VocabularySource>();
+        var nothingFound = new RequestLookup(ForRequest: null, Reusable: null);
+        var produced = await source.GetAsync(WorkerFixture.NewRequest(transcript: transcript), "lately-bob", model: null, attempt: 1,
+            CancellationToken.None, nothingFound);
+
+        Assert.Equal(1, firstCalls);
+        Assert.True(produced.Reused);
+        Assert.Equal(0, fixture.Llm.CallCount - before);
+        Assert.Equal(first.Items.Select(i => i.Word), produced.Vocabulary.Items.Select(i => i.Word));
+        Assert.Equal(0, produced.Vocabulary.Usage.TotalTokens);
+    }
+
+    [Fact]
     public async Task ManyMessagesAtOnce_NeverExceedTheWorkersCallCap()
     {
         fixture.Llm.Behaviour = _ => FakeLlmAnswer.Slow(TimeSpan.FromMilliseconds(300));

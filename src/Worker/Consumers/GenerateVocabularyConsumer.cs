@@ -147,12 +147,13 @@ public sealed partial class GenerateVocabularyConsumer(
             admitted.CallUnanswered(admitted.Reservation!.Tokens);
             throw;
         }
+        var storedOwn = false;
         try
         {
             // This call's tokens, and those of this delivery's earlier calls that timed out.
             var tokens = produced.Vocabulary.Usage.TotalTokens + admitted.TakeUnansweredCallTokens();
             var reservation = admitted.Reservation!;
-            // The call answered: the user's fair-share turn is charged what it used (nothing for a reused result) and freed.
+            // The call answered: the user's fair-share turn is charged what it used (a reused result: its time in the slot) and freed.
             turn?.GiveBack(tokens);
             usage.Served(admitted.Plan.Name, tokens);
             var document = ToDocument(request, caller, produced, admitted.Claim.Fingerprint,
@@ -161,6 +162,7 @@ public sealed partial class GenerateVocabularyConsumer(
             try
             {
                 stored = await store.InsertOrGetAsync(document, context.CancellationToken);
+                storedOwn = ReferenceEquals(stored, document);
             }
             catch
             {
@@ -190,7 +192,7 @@ public sealed partial class GenerateVocabularyConsumer(
         finally
         {
             if (!produced.Reused)
-                source.Release(produced.ReuseKey);
+                source.Release(produced.ReuseKey, storedOwn ? produced.Vocabulary : null);
         }
     }
 

@@ -18,7 +18,7 @@ namespace Vocab.Worker.FairShare;
 /// (<see cref="FairShareScheduler.EnterAsync"/>, <c>Llm:MaxConcurrentCalls</c> at once), and only then goes through
 /// admission (MongoDB) and the LLM call, so a burst's waiting requests neither hold reservations nor queue up in
 /// MongoDB ahead of another user's. The turn is charged the request's estimated tokens until the consumer settles it to
-/// what the call used (nothing for a reused result or a refusal), and ends when the call answers (<see cref="MessageTurn"/>).
+/// what the call used (for none, such as a refusal or a reused result: its time in the slot), and ends when the call answers (<see cref="MessageTurn"/>).
 /// A turn is charged what calls have used lately, corrected to what its own call used.
 /// </summary>
 public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, PlanCatalog plans, RequestTokenEstimator estimator,
@@ -67,7 +67,7 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
         }
         finally
         {
-            // Not given back by the consumer (refused, answered from the store): no LLM tokens were spent.
+            // Not given back by the consumer (refused, answered from the store): no LLM tokens spent, charged its time in the slot.
             turn.Settle(0);
         }
     }

@@ -155,24 +155,38 @@ public sealed class FairShareScheduler
         return waiter.Turn.Task;
     }
 
-    internal void Settle(UserShare user, long chargedTokens, long actualTokens)
+    internal void Settle(UserShare user, long chargedTokens, long usedTokens, TimeSpan held)
     {
         lock (_lock)
         {
-            user.Counter += (double)(actualTokens - chargedTokens) / user.Weight;
+            var actual = usedTokens > 0 ? usedTokens : HoldingCharge(held, chargedTokens);
+            user.Counter += (double)(actual - chargedTokens) / user.Weight;
             user.Pending -= (double)chargedTokens / user.Weight;
             // A moving average over about the last 20 calls that used tokens (a refusal or a reused result uses none).
-            if (actualTokens > 0)
-                _callTokens = _callTokens == 0 ? actualTokens : _callTokens + (actualTokens - _callTokens) / 20;
+            if (usedTokens > 0)
+                _callTokens = _callTokens == 0 ? usedTokens : _callTokens + (usedTokens - _callTokens) / 20;
         }
     }
 
-    internal void Leave(UserShare user, TimeSpan took)
+    // A turn that used no tokens (a refusal, an answer found stored, a failure before its call) is charged the part of a
+    // call its time in the slot was: free, a publisher could hold slots with messages that never call (resends of an
+    // answered request) and, its counter never growing, win every slot that frees while others wait.
+    private long HoldingCharge(TimeSpan held, long chargedTokens)
+    {
+        if (held <= TimeSpan.Zero)
+            return 0;
+        var call = _callTokens > 0 ? _callTokens : chargedTokens;
+        var part = _callSeconds > 0 ? Math.Min(1, held.TotalSeconds / _callSeconds) : 1;
+        return (long)Math.Ceiling(call * part);
+    }
+
+    internal void Leave(UserShare user, TimeSpan took, bool called)
     {
         lock (_lock)
         {
             // Moving average over about the last 20 calls: the parking pace follows the provider's speed.
-            _callSeconds += (took.TotalSeconds - _callSeconds) / 20;
+            if (called)
+                _callSeconds += (took.TotalSeconds - _callSeconds) / 20;
             user.InFlight--;
             _free++;
             Dispatch();

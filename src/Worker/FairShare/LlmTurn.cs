@@ -12,6 +12,7 @@ public sealed class LlmTurn : IDisposable
     private readonly long _started;
     private int _settled;
     private int _released;
+    private bool _called;
 
     internal LlmTurn(FairShareScheduler scheduler, UserShare user, long charged, long started)
     {
@@ -24,11 +25,16 @@ public sealed class LlmTurn : IDisposable
     /// <summary>What the turn was charged when it started.</summary>
     internal long Charged => _charged;
 
-    /// <summary>Charges the tokens the call used in place of the estimate (once).</summary>
+    /// <summary>
+    /// Charges the tokens the call used in place of the estimate (once). A turn that used none is charged the part of a
+    /// call its time in the slot was, so messages that never call cannot hold slots for free.
+    /// </summary>
     public void Settle(long usedTokens)
     {
-        if (Interlocked.Exchange(ref _settled, 1) == 0)
-            _scheduler.Settle(_user, _charged, usedTokens);
+        if (Interlocked.Exchange(ref _settled, 1) != 0)
+            return;
+        _called = usedTokens > 0;
+        _scheduler.Settle(_user, _charged, usedTokens, _scheduler.Time.GetElapsedTime(_started));
     }
 
     /// <summary>
@@ -44,6 +50,6 @@ public sealed class LlmTurn : IDisposable
         if (Interlocked.Exchange(ref _released, 1) != 0)
             return;
         Settle(_charged);
-        _scheduler.Leave(_user, _scheduler.Time.GetElapsedTime(_started));
+        _scheduler.Leave(_user, _scheduler.Time.GetElapsedTime(_started), _called);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Vocab.Contracts;
 using Vocab.Storage;
@@ -9,9 +10,15 @@ namespace Vocab.Worker.Llm;
 /// Pays for an LLM call only when nothing known answers the request: a stored result for the same question
 /// (<see cref="ReuseKey"/>) is reused for any caller (or the caller's own, by <c>Llm:ReuseScope</c>), and identical requests in flight at once share one call.
 /// </summary>
-public sealed class VocabularySource(VocabularyGenerator generator, VocabularyStore store, IOptions<LlmOptions> options)
+public sealed class VocabularySource(VocabularyGenerator generator, VocabularyStore store, IOptions<LlmOptions> options, TimeProvider time)
 {
+    // How long an answer stored here stays at hand for the same question: longer than a lookup made just before it was
+    // stored can take to reach its call (the lookup found nothing, and the shared call has landed since).
+    private static readonly TimeSpan StoredLatelyFor = TimeSpan.FromSeconds(30);
+
     private readonly SingleFlight<GeneratedVocabulary> _inFlight = new();
+    private readonly ConcurrentDictionary<string, (GeneratedVocabulary Vocabulary, long StoredAt)> _storedLately = new(StringComparer.Ordinal);
+    private int _releases;
 
     /// <summary>The question's key under which its answer is looked up for reuse; null when results are not reused (<c>Llm:ReuseScope</c> off).</summary>
     public string? ReuseKeyFor(GenerateVocabulary request, string userId, string? model)
@@ -37,6 +44,9 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
 
         if ((lookedUp is null ? await store.FindByReuseKeyAsync(key, cancellationToken) : lookedUp.Reusable) is { } stored)
             return new ProducedVocabulary(new GeneratedVocabulary(stored.Items.Select(i => i.ToItem()).ToList(), stored.Model, new TokenUsage()), key, Reused: true);
+        // Stored here after that lookup ran (its fair-share turn ended when the call answered, before the answer was stored).
+        if (_storedLately.TryGetValue(key, out var lately) && time.GetElapsedTime(lately.StoredAt) <= StoredLatelyFor)
+            return new ProducedVocabulary(lately.Vocabulary with { Usage = new TokenUsage() }, key, Reused: true);
 
         var (shared, started) = _inFlight.Join(key, () => GenerateSharedAsync(request, model, attempt));
         GeneratedVocabulary generated;
@@ -47,7 +57,7 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
         }
         catch when (started)
         {
-            Release(key);
+            Release(key, stored: null);
             throw;
         }
         catch (LlmInvalidOutputException e) when (e.SpentTokens > 0)
@@ -66,10 +76,25 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
     }
 
     /// <summary>
-    /// Ends the sharing of a call once its result is stored: later identical requests find it in the store. Until then
-    /// they join the call, so there is no moment when neither would answer them.
+    /// Ends the sharing of a call once its result is stored (<paramref name="stored"/>; null when it could not be): later
+    /// identical requests find it in the store. Until then they join the call, and a request whose lookup ran before the
+    /// store finds it here for a while, so there is no moment when neither would answer them.
     /// </summary>
-    public void Release(string key) => _inFlight.Land(key);
+    public void Release(string key, GeneratedVocabulary? stored)
+    {
+        var now = time.GetTimestamp();
+        if (stored is not null)
+            _storedLately[key] = (stored, now);
+        _inFlight.Land(key);
+        // Now and then, what is older than StoredLatelyFor goes: bounded by the answers stored in that time.
+        if (Interlocked.Increment(ref _releases) % 256 != 0)
+            return;
+        foreach (var entry in _storedLately)
+        {
+            if (time.GetElapsedTime(entry.Value.StoredAt, now) > StoredLatelyFor)
+                _storedLately.TryRemove(entry);
+        }
+    }
 
     private Task<GeneratedVocabulary> GenerateSharedAsync(GenerateVocabulary request, string model, int attempt) =>
         generator.GenerateAsync(request, model, attempt, CancellationToken.None);

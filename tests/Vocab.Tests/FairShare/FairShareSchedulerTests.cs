@@ -130,6 +130,48 @@ public sealed class FairShareSchedulerTests
     }
 
     [Fact]
+    public async Task TurnsThatNeverCall_AreChargedTheirTimeInTheSlot_SoTheyCannotTakeEveryFreeSlot()
+    {
+        // One slot. "resender" sends copies of an answered request: each holds the slot 100 ms and calls nothing. "caller"'s
+        // calls take 200 ms and use 300 tokens. Refunded in full, the resender's counter would never grow and it would win
+        // every slot while it had copies waiting (the caller got 1 of 20 turns that way).
+        var scheduler = Scheduler(slots: 1);
+        var resender = new ShareKey("resender", 1);
+        var caller = new ShareKey("caller", 1);
+        // The caller alone first, so the scheduler has timed its calls (a call's time is a moving average over about 20).
+        for (var i = 0; i < 60; i++)
+        {
+            var alone = await scheduler.EnterAsync(caller, Tokens, default);
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            alone.Settle(Tokens);
+            alone.Dispose();
+        }
+        var running = await scheduler.EnterAsync(caller, Tokens, default);
+        var waiting = new List<(ShareKey Who, Task<LlmTurn> Turn)>();
+        for (var i = 0; i < 20; i++)
+        {
+            waiting.Add((resender, scheduler.EnterAsync(resender, Tokens, default)));
+            waiting.Add((caller, scheduler.EnterAsync(caller, Tokens, default)));
+        }
+        var who = caller;
+        var turns = new Dictionary<string, int> { ["resender"] = 0, ["caller"] = 0 };
+        for (var i = 0; i < 20; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(who == caller ? 200 : 100));
+            running.Settle(who == caller ? Tokens : 0);
+            running.Dispose();
+            var next = waiting.Single(w => w.Turn.IsCompleted);
+            waiting.Remove(next);
+            (who, running) = (next.Who, await next.Turn);
+            turns[who.UserId]++;
+        }
+
+        // Charged for their slot time, the resender's turns cost half a call each: it gets about two turns to the caller's one.
+        Assert.InRange(turns["caller"], 5, 9);
+        Assert.InRange(turns["resender"], 11, 15);
+    }
+
+    [Fact]
     public void Holds_AloneUserMayHoldEverySharedSlot_UnderContentionItsShare()
     {
         // Eight consumer slots, two kept for newcomers: six shared.
