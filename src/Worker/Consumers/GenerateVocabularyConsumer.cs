@@ -48,7 +48,7 @@ public sealed partial class GenerateVocabularyConsumer(
             served.RequesterAnswered = true;
         // The reply and the event are the broker's work: an answer found stored frees its turn before them, as a call's does.
         if (context.TryGetPayload(out MessageTurn? turn))
-            turn.GiveBack(0);
+            turn.GiveBack(0, called: false);
         await DeliverAsync(context, stored.ToGenerated(), served);
     }
 
@@ -154,7 +154,7 @@ public sealed partial class GenerateVocabularyConsumer(
             var tokens = produced.Vocabulary.Usage.TotalTokens + admitted.TakeUnansweredCallTokens();
             var reservation = admitted.Reservation!;
             // The call answered: the user's fair-share turn is charged what it used (a reused result: its time in the slot) and freed.
-            turn?.GiveBack(tokens);
+            turn?.GiveBack(tokens, called: !produced.Reused);
             usage.Served(admitted.Plan.Name, tokens);
             var document = ToDocument(request, caller, produced, admitted.Claim.Fingerprint,
                 new StoredCharge { UsageId = reservation.UsageId, ReservedTokens = reservation.Tokens, ChargedTokens = tokens });

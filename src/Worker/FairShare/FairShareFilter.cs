@@ -17,9 +17,8 @@ namespace Vocab.Worker.FairShare;
 /// leaves the shared input queue at the speed of a publish. A held request waits in memory for a turn
 /// (<see cref="FairShareScheduler.EnterAsync"/>, <c>Llm:MaxConcurrentCalls</c> at once), and only then goes through
 /// admission (MongoDB) and the LLM call, so a burst's waiting requests neither hold reservations nor queue up in
-/// MongoDB ahead of another user's. The turn is charged the request's estimated tokens until the consumer settles it to
+/// MongoDB ahead of another user's. The turn is charged what calls have used lately until the consumer settles it to
 /// what the call used (for none, such as a refusal or a reused result: its time in the slot), and ends when the call answers (<see cref="MessageTurn"/>).
-/// A turn is charged what calls have used lately, corrected to what its own call used.
 /// </summary>
 public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, PlanCatalog plans, RequestTokenEstimator estimator,
     DelayParking parking, TimeProvider time, FairShareMetrics metrics, ILogger<FairShareFilter<T>> logger)
@@ -67,7 +66,7 @@ public sealed partial class FairShareFilter<T>(FairShareScheduler scheduler, Pla
         }
         finally
         {
-            // Not given back by the consumer (refused, answered from the store): no LLM tokens spent, charged its time in the slot.
+            // Not given back by the consumer (refused, parked, invalid): no LLM tokens spent, charged its time in the slot.
             turn.Settle(0);
         }
     }

@@ -155,36 +155,38 @@ public sealed class FairShareScheduler
         return waiter.Turn.Task;
     }
 
-    internal void Settle(UserShare user, long chargedTokens, long usedTokens, TimeSpan held)
+    internal void Settle(UserShare user, long chargedTokens, long usedTokens, TimeSpan held, bool called, long atLeast)
     {
         lock (_lock)
         {
-            var actual = usedTokens > 0 ? usedTokens : HoldingCharge(held, chargedTokens);
+            var actual = Math.Max(atLeast, usedTokens > 0 ? usedTokens : SlotTimeCharge(held, chargedTokens));
             user.Counter += (double)(actual - chargedTokens) / user.Weight;
             user.Pending -= (double)chargedTokens / user.Weight;
-            // A moving average over about the last 20 calls that used tokens (a refusal or a reused result uses none).
-            if (usedTokens > 0)
+            // A moving average over about the last 20 calls that answered with their usage (not refusals, reused results,
+            // waits for another delivery, nor the reservation bounds of calls that timed out).
+            if (called && usedTokens > 0)
                 _callTokens = _callTokens == 0 ? usedTokens : _callTokens + (usedTokens - _callTokens) / 20;
         }
     }
 
-    // A turn that used no tokens (a refusal, an answer found stored, a failure before its call) is charged the part of a
-    // call its time in the slot was: free, a publisher could hold slots with messages that never call (resends of an
-    // answered request) and, its counter never growing, win every slot that frees while others wait.
-    private long HoldingCharge(TimeSpan held, long chargedTokens)
+    // A turn that used no tokens (a refusal, an answer found stored, a wait for another delivery) is charged its time in
+    // the slot as a part of a call, more than one call when it held the slot longer: free, a publisher could hold slots
+    // with messages that never call (resends of an answered request) and, its counter never growing, win every slot that
+    // frees while others wait.
+    private long SlotTimeCharge(TimeSpan held, long chargedTokens)
     {
         if (held <= TimeSpan.Zero)
             return 0;
         var call = _callTokens > 0 ? _callTokens : chargedTokens;
-        var part = _callSeconds > 0 ? Math.Min(1, held.TotalSeconds / _callSeconds) : 1;
-        return (long)Math.Ceiling(call * part);
+        var calls = _callSeconds > 0 ? held.TotalSeconds / _callSeconds : 1;
+        return (long)Math.Ceiling(call * Math.Min(calls, 1_000_000));
     }
 
     internal void Leave(UserShare user, TimeSpan took, bool called)
     {
         lock (_lock)
         {
-            // Moving average over about the last 20 calls: the parking pace follows the provider's speed.
+            // Moving average over about the last 20 turns whose call answered: the parking pace follows the provider's speed.
             if (called)
                 _callSeconds += (took.TotalSeconds - _callSeconds) / 20;
             user.InFlight--;

@@ -26,23 +26,27 @@ public sealed class LlmTurn : IDisposable
     internal long Charged => _charged;
 
     /// <summary>
-    /// Charges the tokens the call used in place of the estimate (once). A turn that used none is charged the part of a
-    /// call its time in the slot was, so messages that never call cannot hold slots for free.
+    /// Charges <paramref name="usedTokens"/> in place of what the turn started with (once). A turn that used none (or
+    /// whose provider reports no usage) is charged its time in the slot as a part of a call, so messages that never call
+    /// cannot hold slots for free. <paramref name="called"/>: the turn's own LLM call answered; only such turns teach the
+    /// scheduler what a call costs and takes (its pace and its charges).
     /// </summary>
-    public void Settle(long usedTokens)
+    public void Settle(long usedTokens, bool called = false) => SettleOnce(usedTokens, called, atLeast: 0);
+
+    /// <summary>
+    /// Charges the turn its time in the slot, and at least one call, whatever happens next: it is held without one,
+    /// waiting for another delivery of its request. Refunded, copies of a user's own request in flight would hold turns for
+    /// nothing and, its counter staying lowest, win every turn that frees.
+    /// </summary>
+    public void SettleAsHeld() => SettleOnce(0, called: false, atLeast: _charged);
+
+    private void SettleOnce(long usedTokens, bool called, long atLeast)
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)
             return;
-        _called = usedTokens > 0;
-        _scheduler.Settle(_user, _charged, usedTokens, _scheduler.Time.GetElapsedTime(_started));
+        _called = called;
+        _scheduler.Settle(_user, _charged, usedTokens, _scheduler.Time.GetElapsedTime(_started), called, atLeast);
     }
-
-    /// <summary>
-    /// Charges the turn as a call of its estimate whatever happens next: it is held without one, waiting for another
-    /// delivery of its request. Refunded, copies of a user's own request in flight would hold turns for nothing and, its
-    /// counter staying lowest, win every turn that frees.
-    /// </summary>
-    public void SettleAsHeld() => Settle(_charged);
 
     /// <summary>Frees the turn; one never settled keeps the charge it started with.</summary>
     public void Dispose()

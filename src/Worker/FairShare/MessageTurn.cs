@@ -35,12 +35,15 @@ public sealed class MessageTurn : IDisposable
     /// <summary>Charges the turn held now as a call (<see cref="LlmTurn.SettleAsHeld"/>).</summary>
     public void SettleAsHeld() => Volatile.Read(ref _turn)?.SettleAsHeld();
 
-    /// <summary>Its call answered: the turn is charged what the call used and freed for the next user in line.</summary>
-    public void GiveBack(long usedTokens)
+    /// <summary>
+    /// The message is done with the LLM (its call answered: <paramref name="called"/>; or its answer was found stored or
+    /// reused): the turn is charged what it used (<see cref="LlmTurn.Settle"/>) and freed for the next user in line.
+    /// </summary>
+    public void GiveBack(long usedTokens, bool called)
     {
         if (Interlocked.Exchange(ref _turn, null) is not { } turn)
             return;
-        turn.Settle(usedTokens);
+        turn.Settle(usedTokens, called);
         turn.Dispose();
     }
 

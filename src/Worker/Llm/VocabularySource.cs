@@ -45,10 +45,24 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
         if ((lookedUp is null ? await store.FindByReuseKeyAsync(key, cancellationToken) : lookedUp.Reusable) is { } stored)
             return new ProducedVocabulary(new GeneratedVocabulary(stored.Items.Select(i => i.ToItem()).ToList(), stored.Model, new TokenUsage()), key, Reused: true);
         // Stored here after that lookup ran (its fair-share turn ended when the call answered, before the answer was stored).
-        if (_storedLately.TryGetValue(key, out var lately) && time.GetElapsedTime(lately.StoredAt) <= StoredLatelyFor)
-            return new ProducedVocabulary(lately.Vocabulary with { Usage = new TokenUsage() }, key, Reused: true);
+        if (StoredLately(key) is { } lately)
+            return new ProducedVocabulary(lately with { Usage = new TokenUsage() }, key, Reused: true);
 
-        var (shared, started) = _inFlight.Join(key, () => GenerateSharedAsync(request, model, attempt));
+        // Looked at again as the shared call starts: the answer may have been stored, and its call landed, since the look above.
+        var storedMeanwhile = false;
+        var (shared, started) = _inFlight.Join(key, () =>
+        {
+            if (StoredLately(key) is not { } meanwhile)
+                return GenerateSharedAsync(request, model, attempt);
+            storedMeanwhile = true;
+            return Task.FromResult(meanwhile);
+        });
+        if (storedMeanwhile)
+        {
+            // No call was made: later requests look in the store and here again rather than share this.
+            Release(key, stored: null);
+            return new ProducedVocabulary((await shared) with { Usage = new TokenUsage() }, key, Reused: true);
+        }
         GeneratedVocabulary generated;
         try
         {
@@ -75,15 +89,18 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
             : new ProducedVocabulary(generated with { Usage = new TokenUsage() }, key, Reused: true);
     }
 
+    private GeneratedVocabulary? StoredLately(string key) =>
+        _storedLately.TryGetValue(key, out var lately) && time.GetElapsedTime(lately.StoredAt) <= StoredLatelyFor ? lately.Vocabulary : null;
+
     /// <summary>
-    /// Ends the sharing of a call once its result is stored (<paramref name="stored"/>; null when it could not be): later
-    /// identical requests find it in the store. Until then they join the call, and a request whose lookup ran before the
-    /// store finds it here for a while, so there is no moment when neither would answer them.
+    /// Ends the sharing of a call once its result is stored (<paramref name="stored"/>; null when it could not be, or this
+    /// attempt's was not the one stored): later identical requests find it in the store. Until then they join the call,
+    /// and on this worker a request whose lookup ran before the store finds it here for a while.
     /// </summary>
     public void Release(string key, GeneratedVocabulary? stored)
     {
         var now = time.GetTimestamp();
-        if (stored is not null)
+        if (stored is not null && options.Value.EffectiveReuseScope != "off")
             _storedLately[key] = (stored, now);
         _inFlight.Land(key);
         // Now and then, what is older than StoredLatelyFor goes: bounded by the answers stored in that time.

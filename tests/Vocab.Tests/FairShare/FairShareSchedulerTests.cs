@@ -134,7 +134,7 @@ public sealed class FairShareSchedulerTests
     {
         // One slot. "resender" sends copies of an answered request: each holds the slot 100 ms and calls nothing. "caller"'s
         // calls take 200 ms and use 300 tokens. Refunded in full, the resender's counter would never grow and it would win
-        // every slot while it had copies waiting (the caller got 1 of 20 turns that way).
+        // every slot while it had copies waiting (the caller got none of the 20 turns that way).
         var scheduler = Scheduler(slots: 1);
         var resender = new ShareKey("resender", 1);
         var caller = new ShareKey("caller", 1);
@@ -143,7 +143,7 @@ public sealed class FairShareSchedulerTests
         {
             var alone = await scheduler.EnterAsync(caller, Tokens, default);
             _time.Advance(TimeSpan.FromMilliseconds(200));
-            alone.Settle(Tokens);
+            alone.Settle(Tokens, called: true);
             alone.Dispose();
         }
         var running = await scheduler.EnterAsync(caller, Tokens, default);
@@ -158,7 +158,7 @@ public sealed class FairShareSchedulerTests
         for (var i = 0; i < 20; i++)
         {
             _time.Advance(TimeSpan.FromMilliseconds(who == caller ? 200 : 100));
-            running.Settle(who == caller ? Tokens : 0);
+            running.Settle(who == caller ? Tokens : 0, called: who == caller);
             running.Dispose();
             var next = waiting.Single(w => w.Turn.IsCompleted);
             waiting.Remove(next);
@@ -169,6 +169,43 @@ public sealed class FairShareSchedulerTests
         // Charged for their slot time, the resender's turns cost half a call each: it gets about two turns to the caller's one.
         Assert.InRange(turns["caller"], 5, 9);
         Assert.InRange(turns["resender"], 11, 15);
+    }
+
+    [Fact]
+    public async Task ATurnHeldLongWaitingForAnotherDelivery_IsChargedItsSlotTime_NotOneCall()
+    {
+        // One slot; calls take 200 ms. A copy of a request held the slot 2 s waiting for another delivery's answer: ten
+        // calls' time. Charged one call, copies waiting 10 s each would hold slots fifty times longer than they pay for.
+        var scheduler = Scheduler(slots: 1);
+        var caller = new ShareKey("caller", 1);
+        var copier = new ShareKey("copier", 1);
+        for (var i = 0; i < 60; i++)
+        {
+            var alone = await scheduler.EnterAsync(caller, Tokens, default);
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            alone.Settle(Tokens, called: true);
+            alone.Dispose();
+        }
+        var held = await scheduler.EnterAsync(copier, Tokens, default);
+        var callerWaiting = Enumerable.Range(0, 12).Select(_ => scheduler.EnterAsync(caller, Tokens, default)).ToList();
+        var copierNext = scheduler.EnterAsync(copier, Tokens, default);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        held.SettleAsHeld();
+        held.Dispose();
+
+        var callerTurns = 0;
+        foreach (var waiting in callerWaiting)
+        {
+            if (copierNext.IsCompleted)
+                break;
+            var turn = await waiting;
+            callerTurns++;
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            turn.Settle(Tokens, called: true);
+            turn.Dispose();
+        }
+
+        Assert.InRange(callerTurns, 6, 12);
     }
 
     [Fact]

@@ -22,12 +22,12 @@ public sealed class MessageTurnTests
         var another = scheduler.EnterAsync(new ShareKey("other", 1), Tokens, default);
         Assert.False(light.IsCompleted);
 
-        turn.GiveBack(usedTokens: 120);
+        turn.GiveBack(usedTokens: 120, called: true);
 
         Assert.False(turn.Holding);
         Assert.True(light.IsCompleted, "the slot went to the next user in line when the call answered");
         turn.Dispose();
-        turn.GiveBack(usedTokens: 120);
+        turn.GiveBack(usedTokens: 120, called: true);
         Assert.False(another.IsCompleted, "a turn given back is not freed a second time when the message ends");
     }
 
@@ -40,7 +40,7 @@ public sealed class MessageTurnTests
 
         Assert.True(turn.TakeAgainIfGivenBackAsync(default).IsCompleted, "a message still holding its turn does not wait for another");
 
-        turn.GiveBack(usedTokens: 120);
+        turn.GiveBack(usedTokens: 120, called: true);
         var other = await scheduler.EnterAsync(new ShareKey("other", 1), Tokens, default);
         var again = turn.TakeAgainIfGivenBackAsync(default);
         Assert.False(again.IsCompleted, "a retry that calls again waits for a free slot like any call");
