@@ -1,8 +1,5 @@
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Vocab.Worker.FairShare;
-using Vocab.Worker.Llm;
-using Vocab.Worker.Messaging;
 
 namespace Vocab.Tests.FairShare;
 
@@ -139,13 +136,7 @@ public sealed class FairShareSchedulerTests
         var resender = new ShareKey("resender", 1);
         var caller = new ShareKey("caller", 1);
         // The caller alone first, so the scheduler has timed its calls (a call's time is a moving average over about 20).
-        for (var i = 0; i < 60; i++)
-        {
-            var alone = await scheduler.EnterAsync(caller, Tokens, default);
-            _time.Advance(TimeSpan.FromMilliseconds(200));
-            alone.Settle(Tokens, called: true);
-            alone.Dispose();
-        }
+        await CallAloneAsync(scheduler, caller, times: 60);
         var running = await scheduler.EnterAsync(caller, Tokens, default);
         var waiting = new List<(ShareKey Who, Task<LlmTurn> Turn)>();
         for (var i = 0; i < 20; i++)
@@ -179,13 +170,7 @@ public sealed class FairShareSchedulerTests
         var scheduler = Scheduler(slots: 1);
         var caller = new ShareKey("caller", 1);
         var copier = new ShareKey("copier", 1);
-        for (var i = 0; i < 60; i++)
-        {
-            var alone = await scheduler.EnterAsync(caller, Tokens, default);
-            _time.Advance(TimeSpan.FromMilliseconds(200));
-            alone.Settle(Tokens, called: true);
-            alone.Dispose();
-        }
+        await CallAloneAsync(scheduler, caller, times: 60);
         var held = await scheduler.EnterAsync(copier, Tokens, default);
         var callerWaiting = Enumerable.Range(0, 12).Select(_ => scheduler.EnterAsync(caller, Tokens, default)).ToList();
         var copierNext = scheduler.EnterAsync(copier, Tokens, default);
@@ -329,9 +314,18 @@ public sealed class FairShareSchedulerTests
         Assert.Equal(now + TimeSpan.FromMilliseconds(750), overdue);
     }
 
-    private FairShareScheduler Scheduler(int slots, int consumerSlots = 32, int reserved = 4, bool enabled = true) => new(
-        Options.Create(new LlmOptions { MaxConcurrentCalls = slots }),
-        Options.Create(new MessagingOptions { ConcurrentMessageLimit = consumerSlots }),
-        Options.Create(new FairShareOptions { Enabled = enabled, ReservedSlots = reserved }),
-        _time);
+    // Calls of 200 ms using Tokens, one after the other: the scheduler learns a call's time and tokens from them.
+    private async Task CallAloneAsync(FairShareScheduler scheduler, ShareKey who, int times)
+    {
+        for (var i = 0; i < times; i++)
+        {
+            var alone = await scheduler.EnterAsync(who, Tokens, default);
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            alone.Settle(Tokens, called: true);
+            alone.Dispose();
+        }
+    }
+
+    private FairShareScheduler Scheduler(int slots, int consumerSlots = 32, int reserved = 4, bool enabled = true) =>
+        TestSchedulers.Create(_time, slots, consumerSlots, reserved, enabled);
 }

@@ -1,8 +1,5 @@
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Vocab.Worker.FairShare;
-using Vocab.Worker.Llm;
-using Vocab.Worker.Messaging;
 
 namespace Vocab.Tests.FairShare;
 
@@ -57,9 +54,5 @@ public sealed class MessageTurnTests
     private static async Task<MessageTurn> TurnAsync(FairShareScheduler scheduler, ShareKey who) =>
         new(await scheduler.EnterAsync(who, Tokens, default), cancellationToken => scheduler.EnterAsync(who, Tokens, cancellationToken));
 
-    private FairShareScheduler Scheduler(int slots) => new(
-        Options.Create(new LlmOptions { MaxConcurrentCalls = slots }),
-        Options.Create(new MessagingOptions { ConcurrentMessageLimit = 32 }),
-        Options.Create(new FairShareOptions { Enabled = true, ReservedSlots = 4 }),
-        _time);
+    private FairShareScheduler Scheduler(int slots) => TestSchedulers.Create(_time, slots);
 }
