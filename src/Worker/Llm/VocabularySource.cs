@@ -44,11 +44,8 @@ public sealed class VocabularySource(VocabularyGenerator generator, VocabularySt
 
         if ((lookedUp is null ? await store.FindByReuseKeyAsync(key, cancellationToken) : lookedUp.Reusable) is { } stored)
             return new ProducedVocabulary(new GeneratedVocabulary(stored.Items.Select(i => i.ToItem()).ToList(), stored.Model, new TokenUsage()), key, Reused: true);
-        // Stored here after that lookup ran (its fair-share turn ended when the call answered, before the answer was stored).
-        if (StoredLately(key) is { } lately)
-            return new ProducedVocabulary(lately with { Usage = new TokenUsage() }, key, Reused: true);
-
-        // Looked at again as the shared call starts: the answer may have been stored, and its call landed, since the look above.
+        // No call to join: the answer may have been stored here after that lookup ran (the fair-share turn of its request
+        // ended when its call answered, before it was stored), and its call landed since. Looked at as a call would start.
         var storedMeanwhile = false;
         var (shared, started) = _inFlight.Join(key, () =>
         {
