@@ -45,7 +45,8 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// <summary>
     /// How long this process may still send a settlement it deferred; older ones are left to the orphan sweep, which
     /// settles only answers stored more than <see cref="OrphanAge"/> ago. The gap between them means a settlement is sent
-    /// by one of the two, never both, while the clocks of the instances agree within it.
+    /// by one of the two, never both, while the clocks of the instances agree within it; one whose send hangs past the gap
+    /// finds the sweep's mark (<see cref="UsageDocument.Swept"/>) and charges nothing more.
     /// </summary>
     public static readonly TimeSpan MaxOwedFor = TimeSpan.FromMinutes(5);
 
@@ -501,7 +502,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
                 if (o.Uncertain)
                     await SettleIfOpenAsync(o.Reservation, o.ChargedTokens, CancellationToken.None);
                 else
-                    await FinishAsync(o.Reservation, o.ChargedTokens, CancellationToken.None);
+                    await FinishAsync(o.Reservation, o.ChargedTokens, CancellationToken.None, owedForStoredAnswer: true);
             }
             catch (Exception e)
             {
@@ -518,18 +519,24 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// Ends a reservation a worker died owing (<see cref="OrphanAge"/>), with the charge its stored answer carries, if it is
     /// still open with those tokens; false when it was ended already (by the worker that owed it, or another sweep).
     /// </summary>
+    /// <remarks>
+    /// It leaves a mark (<see cref="UsageDocument.Swept"/>) in the same update: should the worker only have been stuck, its
+    /// settlement, sent late, then finds the reservation ended by the sweep and charges nothing more.
+    /// </remarks>
     public Task<bool> SettleOrphanAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken) =>
-        SettleIfOpenAsync(reservation, chargedTokens, cancellationToken);
+        SettleIfOpenAsync(reservation, chargedTokens, cancellationToken, markSwept: true);
 
     /// <summary>Ends the reservation charging <paramref name="chargedTokens"/> only if it is still open (and its owner's); false, and no charge, otherwise.</summary>
-    private async Task<bool> SettleIfOpenAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken)
+    private async Task<bool> SettleIfOpenAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken, bool markSwept = false)
     {
         var id = reservation.RequestId.ToString("D");
         var f = Builders<UsageDocument>.Filter;
-        var result = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & StillOpen(reservation),
-            Builders<UsageDocument>.Update.Unset($"open.{id}").Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
-                .Inc(UsageDocument.ReservedTokensField, -reservation.Tokens).Inc(UsageDocument.UsedTokensField, chargedTokens)
-                .Inc(UsageDocument.CommittedTokensField, chargedTokens - reservation.Tokens), cancellationToken: cancellationToken);
+        var update = Builders<UsageDocument>.Update.Unset($"open.{id}").Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
+            .Inc(UsageDocument.ReservedTokensField, -reservation.Tokens).Inc(UsageDocument.UsedTokensField, chargedTokens)
+            .Inc(UsageDocument.CommittedTokensField, chargedTokens - reservation.Tokens);
+        if (markSwept)
+            update = update.Set($"{UsageDocument.SweptField}.{id}", chargedTokens);
+        var result = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & StillOpen(reservation), update, cancellationToken: cancellationToken);
         return result.MatchedCount == 1;
     }
 
@@ -559,7 +566,8 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         FinishAsync(reservation, spentTokens, cancellationToken);
 
     // A settlement or give-back; several of one user's month go to MongoDB as one update (FinishAllAsync).
-    private sealed record Finish(QuotaReservation Reservation, long ChargedTokens);
+    // OwedForStoredAnswer: the settlement of an answer stored with its charge, which the orphan sweep may have charged already.
+    private sealed record Finish(QuotaReservation Reservation, long ChargedTokens, bool OwedForStoredAnswer);
 
     private const int MaxFinishesPerUpdate = 64;
 
@@ -569,8 +577,8 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     private GroupCommit<Finish, bool> Finishes =>
         LazyInitializer.EnsureInitialized(ref _finishes, () => new GroupCommit<Finish, bool>(FinishAllAsync, MaxFinishesPerUpdate));
 
-    private Task FinishAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken) =>
-        Finishes.SubmitAsync(reservation.UsageId, new Finish(reservation, chargedTokens)).WaitAsync(cancellationToken);
+    private Task FinishAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken, bool owedForStoredAnswer = false) =>
+        Finishes.SubmitAsync(reservation.UsageId, new Finish(reservation, chargedTokens, owedForStoredAnswer)).WaitAsync(cancellationToken);
 
     /// <summary>
     /// Ends the reservations of one month document that arrived while its last update was in flight, in one update that
@@ -588,7 +596,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             var updates = new List<UpdateDefinition<UsageDocument>>();
             // Two of a batch in one recent slot: the later is what the slot holds, as if they had gone one after the other.
             var slots = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (reservation, _) in batch.Select(e => e.Item))
+            foreach (var reservation in batch.Select(e => e.Item.Reservation))
             {
                 var id = reservation.RequestId.ToString("D");
                 filter &= StillOpen(reservation);
@@ -604,18 +612,25 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         }
         await EachAloneAsync(batch, async finish =>
         {
-            await FinishOneAsync(finish.Reservation, finish.ChargedTokens);
+            await FinishOneAsync(finish);
             return true;
         });
     }
 
-    private async Task FinishOneAsync(QuotaReservation reservation, long chargedTokens)
+    private async Task FinishOneAsync(Finish finish)
     {
+        var (reservation, chargedTokens, owedForStoredAnswer) = finish;
+        if (await SettleIfOpenAsync(reservation, chargedTokens, CancellationToken.None) || chargedTokens <= 0)
+            return;
         // The reservation was already ended by another holder of it (a worker that lost its lease while stalled, then gave
-        // it back; a settlement applied though its reply was lost): what this call used is still charged.
-        if (!await SettleIfOpenAsync(reservation, chargedTokens, CancellationToken.None) && chargedTokens > 0)
-            await _usage.UpdateOneAsync(u => u.Id == reservation.UsageId,
-                Builders<UsageDocument>.Update.Inc(u => u.UsedTokens, chargedTokens).Inc(u => u.CommittedTokens, chargedTokens));
+        // it back; a settlement applied though its reply was lost): what this call used is still charged. Unless the orphan
+        // sweep ended it charging this very stored answer (this settlement was stuck past Settlement's five minutes).
+        var f = Builders<UsageDocument>.Filter;
+        var filter = f.Eq(IdField, reservation.UsageId);
+        if (owedForStoredAnswer)
+            filter &= f.Exists($"{UsageDocument.SweptField}.{reservation.RequestId:D}", false);
+        await _usage.UpdateOneAsync(filter,
+            Builders<UsageDocument>.Update.Inc(u => u.UsedTokens, chargedTokens).Inc(u => u.CommittedTokens, chargedTokens));
     }
 
     private static string SlotOf(string requestId) =>

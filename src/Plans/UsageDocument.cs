@@ -13,7 +13,7 @@ public sealed class UsageDocument
 {
     // Element names, for updates built as strings on the hot path (a lambda is translated on every call).
     internal const string UserIdField = "userId", MonthField = "month", PlanField = "plan", RequestsField = "requests",
-        ReservedTokensField = "reservedTokens", UsedTokensField = "usedTokens", CommittedTokensField = "committedTokens", RateWindowField = "rw";
+        ReservedTokensField = "reservedTokens", UsedTokensField = "usedTokens", CommittedTokensField = "committedTokens", RateWindowField = "rw", SweptField = "swept";
 
     [BsonId]
     public string Id { get; set; } = "";
@@ -49,6 +49,14 @@ public sealed class UsageDocument
     /// <summary>By requestId: the reservations of admitted requests not settled or given back yet.</summary>
     [BsonElement("open")]
     public Dictionary<string, OpenReservation> Open { get; set; } = [];
+
+    /// <summary>
+    /// By requestId: the tokens the orphan sweep charged for a reservation whose worker died owing its settlement. That
+    /// worker's settlement, were it only stuck and sent after all, finds it here and charges nothing more. One entry per
+    /// orphan (a worker dying with settlements owed), so it stays small.
+    /// </summary>
+    [BsonElement(SweptField)]
+    public Dictionary<string, long> Swept { get; set; } = [];
 
     /// <summary>The latest rate window the user was counted in, and its count; null before the first.</summary>
     [BsonElement(RateWindowField)]

@@ -192,6 +192,41 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
         Assert.Equal(47, usage.CommittedTokens);
     }
 
+    /// <summary>
+    /// A worker was only stuck: its settlement, taken in time, reaches MongoDB after the sweep charged the stored answer.
+    /// Sent by the next admission (refused by the settlement's guard, then sent alone) or by the flusher, it charges nothing more.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task OrphanSweep_ThenTheStuckWorkersSettlementArrives_TheAnswerIsChargedOnce(bool byNextAdmission)
+    {
+        var stuck = new QuotaLedger(_db, _clock);
+        var store = new VocabularyStore(_db);
+        var served = await AdmitAsync(stuck, estimate: 100);
+        await store.InsertOrGetAsync(Stored(served, chargedTokens: 7), default);
+        _clock.Advance(QuotaLedger.OrphanAge + TimeSpan.FromSeconds(1));
+        // Owed as of now: sendable, as a settlement is while its send hangs behind a MongoDB command.
+        stuck.SettleLater(served, 7);
+        var sweeper = new OrphanedSettlementSweeper(new QuotaLedger(_db, _clock), store, Options.Create(new SettlementOptions()), _clock,
+            NullLogger<OrphanedSettlementSweeper>.Instance);
+        Assert.Equal(1, await sweeper.SweepAsync(default));
+
+        long nextReserved = 0;
+        if (byNextAdmission)
+            nextReserved = (await AdmitAsync(stuck, estimate: 50)).Tokens;
+        else
+            await stuck.SettleDeferredAsync(DateTimeOffset.MaxValue);
+
+        var usage = await UsageAsync();
+        Assert.Equal(0, stuck.DeferredCount);
+        Assert.DoesNotContain(served.RequestId.ToString("D"), usage.Open.Keys);
+        Assert.Equal(7, usage.Swept[served.RequestId.ToString("D")]);
+        Assert.Equal(7, usage.UsedTokens);
+        Assert.Equal(nextReserved, usage.ReservedTokens);
+        Assert.Equal(7 + nextReserved, usage.CommittedTokens);
+    }
+
     private VocabularyDocument Stored(QuotaReservation reservation, long chargedTokens) => new()
     {
         RequestId = reservation.RequestId.ToString("D"),
