@@ -14,7 +14,7 @@ namespace Vocab.Benchmarks.Storage;
 /// </summary>
 public static class MongoServerCostRun
 {
-    private static readonly int[] Sizes = [0, 1_000, 3_000];
+    private static readonly int[] Sizes = [0, 500, 1_000, 2_000, 3_000];
     private const int Samples = 10;
     private const int ManyPerInsert = 20;
 
@@ -49,12 +49,15 @@ public static class MongoServerCostRun
         await MongoCleanup.DropDatabaseAsync(client, database.DatabaseNamespace.DatabaseName);
         report.Section("MongoDB: what one command costs as a collection grows", table
             + $"\nMedian of {Samples} commands, one at a time, on the MongoDB the benchmarks use (`VOCAB_MONGO_URI`; a collection of this run's own; documents of about 100 bytes). "
-            + "On this machine that is the jongodb stand-in: a command that writes (inserts, or changes a document) costs about 22-25 µs for every document in its "
-            + "collection, whether it writes one document or twenty, and such commands run one at a time; reads by `_id` do not "
-            + "grow. A collection of 3,000 stored answers makes every write to it some 70 ms, which is what slows the fairness "
-            + "part's burst (2,600 answers) and the scale-out part as they run. MongoDB's B-tree indexes make a write grow with "
-            + "the logarithm of the collection instead: run `bench/run.sh mongo fairness` with `VOCAB_MONGO_URI` set to a real server to see "
-            + "those parts without it. Grouping (the section above) sends one write command for many messages, which is why it helps most here.");
+            + "On this machine that is the jongodb stand-in, whose writes grow with the square of the collection: each one checks "
+            + "the unique `_id` of every document in it against a list of those already seen (jongodb 0.1.6, "
+            + "`InMemoryCollectionStore.validateUniqueConstraints`), so doubling the collection makes a write about four times as long, "
+            + "whether it writes one document or twenty, and writes to one collection run one at a time, reads waiting behind them. "
+            + "Reads by `_id` scan the collection but stay short. A collection of 3,000 stored answers makes every write to it "
+            + "some 70-90 ms, which is what slows the fairness part's burst (2,600 answers) and the scale-out part as they run. "
+            + "MongoDB's B-tree indexes make a write grow with the logarithm of the collection instead: run `bench/run.sh mongo fairness` "
+            + "with `VOCAB_MONGO_URI` set to a real server to see those parts without it. Grouping (the section above) sends one "
+            + "write command for many messages, which is why it helps most here.");
     }
 
     private static BsonDocument Document(int i) => new() { ["_id"] = $"d-{i}", ["reuseKey"] = $"k-{i}", ["payload"] = new string('x', 64) };
