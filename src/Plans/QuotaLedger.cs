@@ -46,7 +46,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// How long this process may still send a settlement it deferred; older ones are left to the orphan sweep, which
     /// settles only answers stored more than <see cref="OrphanAge"/> ago. The gap between them means a settlement is sent
     /// by one of the two, never both, while the clocks of the instances agree within it; one whose send hangs past the gap
-    /// finds the sweep's mark (<see cref="UsageDocument.Swept"/>) and charges nothing more.
+    /// finds the sweep's mark (<see cref="UsageDocument.ChargedApart"/>) and charges nothing more.
     /// </summary>
     public static readonly TimeSpan MaxOwedFor = TimeSpan.FromMinutes(5);
 
@@ -517,26 +517,40 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
 
     /// <summary>
     /// Ends a reservation a worker died owing (<see cref="OrphanAge"/>), with the charge its stored answer carries, if it is
-    /// still open with those tokens; false when it was ended already (by the worker that owed it, or another sweep).
+    /// still open with those tokens: the tokens charged now (0 when that charge was made apart already), or null when it
+    /// was ended already (by the worker that owed it, or another sweep).
     /// </summary>
     /// <remarks>
-    /// It leaves a mark (<see cref="UsageDocument.Swept"/>) in the same update: should the worker only have been stuck, its
-    /// settlement, sent late, then finds the reservation ended by the sweep and charges nothing more.
+    /// The charge is marked (<see cref="UsageDocument.ChargedApart"/>) in the same update: should the worker only have been
+    /// stuck, its settlement, sent late, finds it and charges nothing more. A charge the storing worker made on its own
+    /// already (another delivery had taken the lease, then died holding it) is found the same way: the reservation then
+    /// ends charging nothing.
     /// </remarks>
-    public Task<bool> SettleOrphanAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken) =>
-        SettleIfOpenAsync(reservation, chargedTokens, cancellationToken, markSwept: true);
+    public async Task<long?> SettleOrphanAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken)
+    {
+        var mark = $"{UsageDocument.ChargedApartField}.{reservation.RequestId:D}";
+        var f = Builders<UsageDocument>.Filter;
+        if (await EndIfOpenAsync(reservation, chargedTokens, f.Exists(mark, false), cancellationToken, Builders<UsageDocument>.Update.Set(mark, chargedTokens)))
+            return chargedTokens;
+        return await EndIfOpenAsync(reservation, 0, f.Exists(mark), cancellationToken) ? 0 : null;
+    }
 
     /// <summary>Ends the reservation charging <paramref name="chargedTokens"/> only if it is still open (and its owner's); false, and no charge, otherwise.</summary>
-    private async Task<bool> SettleIfOpenAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken, bool markSwept = false)
+    private Task<bool> SettleIfOpenAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken) =>
+        EndIfOpenAsync(reservation, chargedTokens, Builders<UsageDocument>.Filter.Empty, cancellationToken);
+
+    // The reservation ended, charging chargedTokens, if it is still open (and its owner's) and the document matches also.
+    private async Task<bool> EndIfOpenAsync(QuotaReservation reservation, long chargedTokens, FilterDefinition<UsageDocument> also,
+        CancellationToken cancellationToken, UpdateDefinition<UsageDocument>? alsoSet = null)
     {
         var id = reservation.RequestId.ToString("D");
         var f = Builders<UsageDocument>.Filter;
-        var update = Builders<UsageDocument>.Update.Unset($"open.{id}").Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
+        var u = Builders<UsageDocument>.Update;
+        var update = u.Unset($"open.{id}").Set($"recent.{SlotOf(id)}", new RecentAdmission { RequestId = id })
             .Inc(UsageDocument.ReservedTokensField, -reservation.Tokens).Inc(UsageDocument.UsedTokensField, chargedTokens)
             .Inc(UsageDocument.CommittedTokensField, chargedTokens - reservation.Tokens);
-        if (markSwept)
-            update = update.Set($"{UsageDocument.SweptField}.{id}", chargedTokens);
-        var result = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & StillOpen(reservation), update, cancellationToken: cancellationToken);
+        var result = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & StillOpen(reservation) & also,
+            alsoSet is null ? update : u.Combine(update, alsoSet), cancellationToken: cancellationToken);
         return result.MatchedCount == 1;
     }
 
@@ -566,7 +580,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         FinishAsync(reservation, spentTokens, cancellationToken);
 
     // A settlement or give-back; several of one user's month go to MongoDB as one update (FinishAllAsync).
-    // OwedForStoredAnswer: the settlement of an answer stored with its charge, which the orphan sweep may have charged already.
+    // OwedForStoredAnswer: the charge of an answer stored (or maybe stored) with it, which the orphan sweep may charge too.
     private sealed record Finish(QuotaReservation Reservation, long ChargedTokens, bool OwedForStoredAnswer);
 
     private const int MaxFinishesPerUpdate = 64;
@@ -623,14 +637,15 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         if (await SettleIfOpenAsync(reservation, chargedTokens, CancellationToken.None) || chargedTokens <= 0)
             return;
         // The reservation was already ended by another holder of it (a worker that lost its lease while stalled, then gave
-        // it back; a settlement applied though its reply was lost): what this call used is still charged. Unless the orphan
-        // sweep ended it charging this very stored answer (this settlement was stuck past Settlement's five minutes).
+        // it back; a settlement applied though its reply was lost), or is held by another: what this call used is still
+        // charged. A stored answer's charge is marked, once: the orphan sweep may end the same reservation from it (this
+        // settlement stuck past Settlement's five minutes, or the delivery holding the lease dead), and only one may charge it.
         var f = Builders<UsageDocument>.Filter;
-        var filter = f.Eq(IdField, reservation.UsageId);
-        if (owedForStoredAnswer)
-            filter &= f.Exists($"{UsageDocument.SweptField}.{reservation.RequestId:D}", false);
-        await _usage.UpdateOneAsync(filter,
-            Builders<UsageDocument>.Update.Inc(u => u.UsedTokens, chargedTokens).Inc(u => u.CommittedTokens, chargedTokens));
+        var u = Builders<UsageDocument>.Update;
+        var mark = $"{UsageDocument.ChargedApartField}.{reservation.RequestId:D}";
+        var charge = u.Inc(x => x.UsedTokens, chargedTokens).Inc(x => x.CommittedTokens, chargedTokens);
+        await _usage.UpdateOneAsync(owedForStoredAnswer ? f.Eq(IdField, reservation.UsageId) & f.Exists(mark, false) : f.Eq(IdField, reservation.UsageId),
+            owedForStoredAnswer ? charge.Set(mark, chargedTokens) : charge);
     }
 
     private static string SlotOf(string requestId) =>

@@ -13,7 +13,7 @@ public sealed class UsageDocument
 {
     // Element names, for updates built as strings on the hot path (a lambda is translated on every call).
     internal const string UserIdField = "userId", MonthField = "month", PlanField = "plan", RequestsField = "requests",
-        ReservedTokensField = "reservedTokens", UsedTokensField = "usedTokens", CommittedTokensField = "committedTokens", RateWindowField = "rw", SweptField = "swept";
+        ReservedTokensField = "reservedTokens", UsedTokensField = "usedTokens", CommittedTokensField = "committedTokens", RateWindowField = "rw", ChargedApartField = "chargedApart";
 
     [BsonId]
     public string Id { get; set; } = "";
@@ -51,12 +51,13 @@ public sealed class UsageDocument
     public Dictionary<string, OpenReservation> Open { get; set; } = [];
 
     /// <summary>
-    /// By requestId: the tokens the orphan sweep charged for a reservation whose worker died owing its settlement. That
-    /// worker's settlement, were it only stuck and sent after all, finds it here and charges nothing more. One entry per
-    /// orphan (a worker dying with settlements owed), so it stays small.
+    /// By requestId: the tokens charged for a stored answer apart from the end of its reservation, by the orphan sweep
+    /// (its worker died, or was stuck, owing the settlement) or by the worker that stored it (another delivery had taken
+    /// the reservation's lease). Whichever of the two comes second finds the mark and charges nothing more. Written only on
+    /// those paths, at most once per request, in the month's own document.
     /// </summary>
-    [BsonElement(SweptField)]
-    public Dictionary<string, long> Swept { get; set; } = [];
+    [BsonElement(ChargedApartField)]
+    public Dictionary<string, long> ChargedApart { get; set; } = [];
 
     /// <summary>The latest rate window the user was counted in, and its count; null before the first.</summary>
     [BsonElement(RateWindowField)]

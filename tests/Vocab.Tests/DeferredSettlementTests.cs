@@ -221,10 +221,43 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
         var usage = await UsageAsync();
         Assert.Equal(0, stuck.DeferredCount);
         Assert.DoesNotContain(served.RequestId.ToString("D"), usage.Open.Keys);
-        Assert.Equal(7, usage.Swept[served.RequestId.ToString("D")]);
+        Assert.Equal(7, usage.ChargedApart[served.RequestId.ToString("D")]);
         Assert.Equal(7, usage.UsedTokens);
         Assert.Equal(nextReserved, usage.ReservedTokens);
         Assert.Equal(7 + nextReserved, usage.CommittedTokens);
+    }
+
+    /// <summary>
+    /// The other order: the worker that stored the answer finds its lease taken by another delivery, so it charges its call
+    /// on its own; that delivery dies holding the reservation, and the sweep, finding the stored answer, ends it without
+    /// charging the answer a second time.
+    /// </summary>
+    [Fact]
+    public async Task StoringWorkerChargedApart_ThenTheSweepEndsTheTakenOverReservation_TheAnswerIsChargedOnce()
+    {
+        var storing = new QuotaLedger(_db, _clock);
+        var store = new VocabularyStore(_db);
+        var lease = TimeSpan.FromSeconds(30);
+        var decision = await storing.AdmitAsync(Guid.NewGuid(), _user, PlanOf(), 100, default, Rate, claim: new RequestClaimTerms("fp", "a.1", lease));
+        var served = decision.Reservation! with { Owner = "a.1" };
+        _clock.Advance(lease + TimeSpan.FromSeconds(1));
+        Assert.True(await new QuotaLedger(_db, _clock).TryLeaseAsync(served, "b.1", lease, default));
+        await store.InsertOrGetAsync(Stored(served, chargedTokens: 7), default);
+        storing.SettleLater(served, 7);
+        await storing.SettleDeferredAsync(DateTimeOffset.MaxValue);
+        Assert.Equal(7, (await UsageAsync()).UsedTokens);
+        Assert.Contains(served.RequestId.ToString("D"), (await UsageAsync()).Open.Keys);
+
+        _clock.Advance(QuotaLedger.OrphanAge + TimeSpan.FromSeconds(1));
+        var sweeper = new OrphanedSettlementSweeper(new QuotaLedger(_db, _clock), store, Options.Create(new SettlementOptions()), _clock,
+            NullLogger<OrphanedSettlementSweeper>.Instance);
+        Assert.Equal(1, await sweeper.SweepAsync(default));
+
+        var usage = await UsageAsync();
+        Assert.Empty(usage.Open);
+        Assert.Equal(7, usage.UsedTokens);
+        Assert.Equal(0, usage.ReservedTokens);
+        Assert.Equal(7, usage.CommittedTokens);
     }
 
     private VocabularyDocument Stored(QuotaReservation reservation, long chargedTokens) => new()

@@ -52,16 +52,16 @@ public sealed partial class OrphanedSettlementSweeper(QuotaLedger ledger, Vocabu
             if (!charges.TryGetValue(reservation.RequestId.ToString("D"), out var charge)
                 || charge.UsageId != reservation.UsageId || charge.ReservedTokens != reservation.Tokens)
                 continue;
-            if (await ledger.SettleOrphanAsync(reservation, charge.ChargedTokens, cancellationToken))
+            if (await ledger.SettleOrphanAsync(reservation, charge.ChargedTokens, cancellationToken) is { } charged)
             {
                 settled++;
-                LogSettled(logger, reservation.RequestId, reservation.UsageId, charge.ChargedTokens);
+                LogSettled(logger, reservation.RequestId, reservation.UsageId, charged);
             }
         }
         return settled;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Settled request {RequestId} in {UsageId} ({Tokens} tokens) for a worker that died owing it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Settled request {RequestId} in {UsageId} ({Tokens} tokens charged now) for a worker that died owing it")]
     private static partial void LogSettled(ILogger logger, Guid requestId, string usageId, long tokens);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The orphaned settlement sweep failed; the next one tries again")]
