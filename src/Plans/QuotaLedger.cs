@@ -532,7 +532,8 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         var f = Builders<UsageDocument>.Filter;
         if (await EndIfOpenAsync(reservation, chargedTokens, f.Exists(mark, false), cancellationToken, Builders<UsageDocument>.Update.Set(mark, chargedTokens)))
             return chargedTokens;
-        return await EndIfOpenAsync(reservation, 0, f.Exists(mark), cancellationToken) ? 0 : null;
+        // Charged apart already: ended without charging, and the mark, its work done, goes.
+        return await EndIfOpenAsync(reservation, 0, f.Exists(mark), cancellationToken, Builders<UsageDocument>.Update.Unset(mark)) ? 0 : null;
     }
 
     /// <summary>Ends the reservation charging <paramref name="chargedTokens"/> only if it is still open (and its owner's); false, and no charge, otherwise.</summary>
@@ -644,8 +645,16 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         var u = Builders<UsageDocument>.Update;
         var mark = $"{UsageDocument.ChargedApartField}.{reservation.RequestId:D}";
         var charge = u.Inc(x => x.UsedTokens, chargedTokens).Inc(x => x.CommittedTokens, chargedTokens);
-        await _usage.UpdateOneAsync(owedForStoredAnswer ? f.Eq(IdField, reservation.UsageId) & f.Exists(mark, false) : f.Eq(IdField, reservation.UsageId),
-            owedForStoredAnswer ? charge.Set(mark, chargedTokens) : charge);
+        if (!owedForStoredAnswer)
+        {
+            await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId), charge);
+            return;
+        }
+        var result = await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & f.Exists(mark, false), charge.Set(mark, chargedTokens));
+        // The sweep charged it already: nothing more, and its mark, its work done, goes (a mark stays only where the
+        // other party never comes: a worker that died owing its settlement).
+        if (result.MatchedCount == 0)
+            await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & f.Exists(mark), u.Unset(mark));
     }
 
     private static string SlotOf(string requestId) =>

@@ -53,8 +53,9 @@ public sealed class UsageDocument
     /// <summary>
     /// By requestId: the tokens charged for a stored answer apart from the end of its reservation, by the orphan sweep
     /// (its worker died, or was stuck, owing the settlement) or by the worker that stored it (another delivery had taken
-    /// the reservation's lease). Whichever of the two comes second finds the mark and charges nothing more. Written only on
-    /// those paths, at most once per request, in the month's own document.
+    /// the reservation's lease). Whichever of the two comes second finds the mark, charges nothing more and removes it, so
+    /// a mark stays only where the other never comes (a worker that died owing its settlement, or a delivery that took
+    /// the lease and ended the reservation itself): one per such request, in the month's own document.
     /// </summary>
     [BsonElement(ChargedApartField)]
     public Dictionary<string, long> ChargedApart { get; set; } = [];
