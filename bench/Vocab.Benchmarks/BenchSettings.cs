@@ -25,6 +25,7 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
                 ? args[v + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 : [],
             FairSlots = Arg("--fair-slots", 0),
+            FairReserved = Arg("--fair-reserved", 0),
             FairBurstOnly = args.Contains("--fair-burst-only"),
             WorkerWarmUp = Arg("--warm-up", quick ? 200 : 5_000),
             WorkerBatches = Math.Max(1, Arg("--worker-batches", 1)),
@@ -75,6 +76,9 @@ public sealed record BenchSettings(int Messages, int Rounds, int PrefetchCount, 
 
     /// <summary>--fair-slots N: the fairness part's Worker:ConcurrentMessageLimit and PrefetchCount (0: the shipped defaults).</summary>
     public int FairSlots { get; init; }
+
+    /// <summary>--fair-reserved N: the fairness part's FairShare:ReservedSlots (0: the shipped default).</summary>
+    public int FairReserved { get; init; }
 
     /// <summary>--fair-burst-only: the fairness part runs scenarios 1 and 2 with fair share only (a quick look at one setting).</summary>
     public bool FairBurstOnly { get; init; }

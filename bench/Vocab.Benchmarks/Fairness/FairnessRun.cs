@@ -32,6 +32,7 @@ public static partial class FairnessRun
     // The shipped worker defaults (src/Worker): what production runs.
     private const int MaxConcurrentCalls = 16;
     private const int ShippedSlots = 512;
+    private const int ShippedReserved = 4;
 
     public static async Task RunAsync(BenchSettings settings, BenchmarkReport report)
     {
@@ -48,9 +49,10 @@ public static partial class FairnessRun
 
         // Worker:ConcurrentMessageLimit and PrefetchCount: the shipped defaults unless --fair-slots says otherwise.
         var slots = settings.FairSlots > 0 ? settings.FairSlots : ShippedSlots;
-        var idle = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, fairShare: true, burst: 0, seconds);
+        var reserved = settings.FairReserved > 0 ? settings.FairReserved : ShippedReserved;
+        var idle = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, reserved, fairShare: true, burst: 0, seconds);
         Console.WriteLine($"fairness idle: light p50 {idle.Light.P50:0} ms, p95 {idle.Light.P95:0} ms");
-        var fair = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, fairShare: true, burst, seconds);
+        var fair = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, reserved, fairShare: true, burst, seconds);
         Console.WriteLine($"fairness burst, fair share: light p95 {fair.LightDuringBurst.P95:0} ms, max {fair.Light.Max:0} ms, burst drained in {fair.BurstDrained.TotalSeconds:0.0} s, {fair.Throughput:0.0} msg/s, {fair.Parked} parked");
         Console.WriteLine($"fairness after the burst (idle again, its answers stored): light p50 {fair.LightAfterBurst.P50:0} ms, p95 {fair.LightAfterBurst.P95:0} ms ({fair.LightAfterBurst.Count})");
         Console.WriteLine($"fairness burst, fair share: light to a worker p50/p95 {fair.Split.ToWorker.P50:0}/{fair.Split.ToWorker.P95:0} ms, worker to its call {fair.Split.WorkerToCall.P50:0}/{fair.Split.WorkerToCall.P95:0} ms");
@@ -64,15 +66,15 @@ public static partial class FairnessRun
             Console.WriteLine($"fairness (slots {slots}): light p95 during the burst {fair.LightDuringBurst.P95 / idle.Light.P95:0.00}× idle p95, longest {fair.Light.Max:0} ms");
             return;
         }
-        var fifo = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, fairShare: false, burst, seconds);
+        var fifo = await LoadAsync(environment, parked, commands, turnWaits, receipts, llmLatency, slots, reserved, fairShare: false, burst, seconds);
         Console.WriteLine($"fairness burst, FIFO: light p95 {fifo.LightDuringBurst.P95:0} ms, max {fifo.Light.Max:0} ms, burst drained in {fifo.BurstDrained.TotalSeconds:0.0} s, {fifo.Throughput:0.0} msg/s");
-        var weighted = await WeightedAsync(environment, parked, slots, settings.FairBacklog);
+        var weighted = await WeightedAsync(environment, parked, slots, reserved, settings.FairBacklog);
         Console.WriteLine($"fairness weighted: {weighted.Heavy}:{weighted.Light} calls in the window, ratio {weighted.Ratio:0.00}");
 
-        Write(report, settings, slots, idle, fair, fifo, weighted);
+        Write(report, settings, slots, reserved, idle, fair, fifo, weighted);
     }
 
-    private static void Write(BenchmarkReport report, BenchSettings settings, int slots, LoadResult idle, LoadResult fair, LoadResult fifo, WeightedResult weighted)
+    private static void Write(BenchmarkReport report, BenchSettings settings, int slots, int reserved, LoadResult idle, LoadResult fair, LoadResult fifo, WeightedResult weighted)
     {
         var llmLatency = TimeSpan.FromMilliseconds(settings.FairLlmMilliseconds);
         string Ms(double value) => value.ToString("0", CultureInfo.InvariantCulture) + " ms";
@@ -104,7 +106,7 @@ public static partial class FairnessRun
             .AppendLine(CultureInfo.InvariantCulture, $"| 4. throughput of scenario 2's load, fair share ÷ first in first out | ≥ 0.95× | {fair.Throughput:0.0} ÷ {fifo.Throughput:0.0} msg/s = {X(throughputRatio)} | {Verdict(throughputRatio >= 0.95)} |");
         var conditions =
             FormattableString.Invariant($"\nConditions: one local RabbitMQ node (a fresh virtual host), {Workers} workers, each the production composition in this process with the shipped ") +
-            (slots == ShippedSlots ? "defaults" : "defaults but for --fair-slots") + FormattableString.Invariant($" (Llm:MaxConcurrentCalls {MaxConcurrentCalls}, Worker:ConcurrentMessageLimit {slots}, PrefetchCount {slots}, FairShare:ReservedSlots 4), ") +
+            (slots == ShippedSlots && reserved == ShippedReserved ? "defaults" : "defaults but for --fair-slots or --fair-reserved") + FormattableString.Invariant($" (Llm:MaxConcurrentCalls {MaxConcurrentCalls}, Worker:ConcurrentMessageLimit {slots}, PrefetchCount {slots}, FairShare:ReservedSlots {reserved}), ") +
             FormattableString.Invariant($"a local OpenAI-compatible endpoint answering after {llmLatency.TotalMilliseconds:0} ms (LLM capacity {Workers * MaxConcurrentCalls / llmLatency.TotalSeconds:0} msg/s), ") +
             "MongoDB as configured (a fresh database per scenario). Plans without rate or quota limits (weight 1 for role user, 3 for role premium), so only fair share shapes the load. " +
             FormattableString.Invariant($"{LightUsers} light users (API keys, weight 1) each send 1 request a second for {settings.FairSeconds} s, staggered; in scenario 2 one user sends {settings.FairBurst} requests at once at the start. ") +
@@ -114,7 +116,7 @@ public static partial class FairnessRun
             FormattableString.Invariant($"from call {weighted.WindowStart} to the point where the first user to finish had {weighted.WindowEndRemaining} calls left (both backlogged); all {2 * settings.FairBacklog} took {weighted.Took.TotalSeconds:0.0} s. ") +
             FormattableString.Invariant($"Parked on the delay queues (vocab.fair_share.parked, every time a message is parked): {fair.Parked} with fair share for {fair.Requests} requests, {weighted.Parked} in scenario 3. ") +
             "Run it alone: `source .services/env && dotnet run -c Release --project bench/Vocab.Benchmarks -- fairness` (add `--quick` for a scaled-down check; " +
-            "`--fair-burst N`, `--fair-seconds N`, `--fair-backlog N` change the sizes, `--fair-llm-ms N` the LLM's answer time).";
+            "`--fair-burst N`, `--fair-seconds N`, `--fair-backlog N` change the sizes, `--fair-llm-ms N` the LLM's answer time, `--fair-slots N` and `--fair-reserved N` the workers' consumer and reserved slots; `--fair-burst-only` prints scenario 2 alone).";
         string Waits(IReadOnlyList<double> perSecond) => string.Join(" ", perSecond.Take(60).Select(w => w.ToString("0", CultureInfo.InvariantCulture))) + (perSecond.Count > 60 ? " …" : "");
         string Timeline(IReadOnlyList<int> perSecond) => string.Join(" ", perSecond.Take(40)) + (perSecond.Count > 40 ? " …" : "");
         var timelines = "\n\nLLM calls received in each second from the start of scenario 2 (capacity " +
@@ -139,10 +141,10 @@ public static partial class FairnessRun
 
     /// <summary>Scenarios 1 and 2: light users at 1 request a second each, with or without a burst at the start.</summary>
     private static async Task<LoadResult> LoadAsync(BenchEnvironment environment, ParkedCounter parked, CommandDurations commands, TurnWaits turnWaits, ReceiveTimes receipts,
-        TimeSpan llmLatency, int slots, bool fairShare, int burst, int seconds)
+        TimeSpan llmLatency, int slots, int reserved, bool fairShare, int burst, int seconds)
     {
         // The light users on a plan of their own, of the same weight as the burst's: their turn waits are told apart by plan.
-        await using var run = await StartAsync(environment, slots, fairShare, receipts, premiumPlan: LightPlan);
+        await using var run = await StartAsync(environment, slots, reserved, fairShare, receipts, premiumPlan: LightPlan);
         var lightKeys = new List<string>();
         for (var i = 0; i < LightUsers; i++)
             lightKeys.Add(await run.KeyAsync($"light-{i}", Roles.Premium));
@@ -205,9 +207,9 @@ public static partial class FairnessRun
     }
 
     /// <summary>Scenario 3: two users on plans of weight 3 and 1, each with a backlog, sent interleaved at once.</summary>
-    private static async Task<WeightedResult> WeightedAsync(BenchEnvironment environment, ParkedCounter parked, int slots, int backlog)
+    private static async Task<WeightedResult> WeightedAsync(BenchEnvironment environment, ParkedCounter parked, int slots, int reserved, int backlog)
     {
-        await using var run = await StartAsync(environment, slots, fairShare: true, receipts: null, premiumPlan: "fair-three");
+        await using var run = await StartAsync(environment, slots, reserved, fairShare: true, receipts: null, premiumPlan: "fair-three");
         var heavyKey = await run.KeyAsync("heavy", Roles.Premium);
         var lightKey = await run.KeyAsync("plain", Roles.User);
         await run.WarmUpAsync([heavyKey, lightKey]);
@@ -288,7 +290,7 @@ public static partial class FairnessRun
         };
     }
 
-    private static async Task<WorkerRun> StartAsync(BenchEnvironment environment, int slots, bool fairShare, ReceiveTimes? receipts, string premiumPlan)
+    private static async Task<WorkerRun> StartAsync(BenchEnvironment environment, int slots, int reserved, bool fairShare, ReceiveTimes? receipts, string premiumPlan)
     {
         environment.UseFreshDatabase();
         environment.Overrides.Clear();
@@ -296,6 +298,7 @@ public static partial class FairnessRun
         environment.Overrides["Llm:MaxConcurrentCalls"] = MaxConcurrentCalls.ToString(CultureInfo.InvariantCulture);
         environment.Overrides["Worker:ConcurrentMessageLimit"] = slots.ToString(CultureInfo.InvariantCulture);
         environment.Overrides["Worker:PrefetchCount"] = slots.ToString(CultureInfo.InvariantCulture);
+        environment.Overrides["FairShare:ReservedSlots"] = reserved.ToString(CultureInfo.InvariantCulture);
         environment.Overrides["Llm:Timeout"] = "00:01:00";
         // Plans without rate or quota limits: only fair share shapes the load.
         environment.Overrides["Plans:fair-one:Weight"] = "1";
