@@ -569,9 +569,13 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
             .Select(o => new QuotaReservation(d.Id, Guid.Parse(o.Key), o.Value.Tokens))).ToList();
     }
 
-    /// <summary>Replaces the reservation by the request's actual tokens, once.</summary>
-    public Task SettleAsync(QuotaReservation reservation, long actualTokens, CancellationToken cancellationToken) =>
-        FinishAsync(reservation, actualTokens, cancellationToken);
+    /// <summary>
+    /// Replaces the reservation by the request's actual tokens, once. <paramref name="answerMayBeStored"/>: the call's
+    /// answer may be stored with this charge (an insert that failed may still have been written), so the orphan sweep
+    /// may charge it too: charged apart from the reservation's end, it is marked as a deferred settlement is.
+    /// </summary>
+    public Task SettleAsync(QuotaReservation reservation, long actualTokens, CancellationToken cancellationToken, bool answerMayBeStored = false) =>
+        FinishAsync(reservation, actualTokens, cancellationToken, owedForStoredAnswer: answerMayBeStored);
 
     /// <summary>
     /// Gives back a failed request's reservation, once, charging what its failed calls did cost

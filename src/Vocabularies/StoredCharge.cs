@@ -20,4 +20,15 @@ public sealed class StoredCharge
     /// <summary>The tokens the request's calls used.</summary>
     [BsonElement("t")]
     public long ChargedTokens { get; set; }
+
+    /// <summary>
+    /// The delivery that stored it (its lease owner; unique per delivery): tells a worker that reads the answer back after
+    /// an insert that failed half way that the answer is its own. Null on answers stored before it was written.
+    /// </summary>
+    [BsonElement("o")]
+    [BsonIgnoreIfNull]
+    public string? StoredBy { get; set; }
+
+    /// <summary>True when <paramref name="other"/> was stored by the same delivery (a delivery known by its lease owner).</summary>
+    public bool IsSameDelivery(StoredCharge? other) => StoredBy is not null && StoredBy == other?.StoredBy;
 }

@@ -233,8 +233,10 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
     /// on its own; that delivery dies holding the reservation, and the sweep, finding the stored answer, ends it without
     /// charging the answer a second time.
     /// </summary>
-    [Fact]
-    public async Task StoringWorkerChargedApart_ThenTheSweepEndsTheTakenOverReservation_TheAnswerIsChargedOnce()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task StoringWorkerChargedApart_ThenTheSweepEndsTheTakenOverReservation_TheAnswerIsChargedOnce(bool deferred)
     {
         var storing = new QuotaLedger(_db, _clock);
         var store = new VocabularyStore(_db);
@@ -244,8 +246,14 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
         _clock.Advance(lease + TimeSpan.FromSeconds(1));
         Assert.True(await new QuotaLedger(_db, _clock).TryLeaseAsync(served, "b.1", lease, default));
         await store.InsertOrGetAsync(Stored(served, chargedTokens: 7), default);
-        storing.SettleLater(served, 7);
-        await storing.SettleDeferredAsync(DateTimeOffset.MaxValue);
+        if (deferred)
+        {
+            storing.SettleLater(served, 7);
+            await storing.SettleDeferredAsync(DateTimeOffset.MaxValue);
+        }
+        else
+            // Its insert failed as far as it knows, though the answer was written: settled at once.
+            await storing.SettleAsync(served, 7, default, answerMayBeStored: true);
         var charged = await UsageAsync();
         Assert.Equal(7, charged.UsedTokens);
         Assert.Contains(served.RequestId.ToString("D"), charged.Open.Keys);

@@ -200,10 +200,36 @@ public sealed class GroupedWritesTests : IAsyncLifetime
             Assert.Equal(documents[i].RequestId, stored[i].RequestId);
             Assert.Equal(i is 3 or 30 ? $"from-the-redelivery-{i}" : $"from-this-{i}", stored[i].VideoId);
             Assert.Equal(stored[i].VideoId, (await store.FindByRequestIdAsync(Guid.Parse(stored[i].RequestId), default))!.VideoId);
+            // Its own answer, even when the grouped insert wrote it and the retry alone read it back: it owes the settlement.
+            Assert.Equal(i is not (3 or 30), ReferenceEquals(stored[i], documents[i]) || documents[i].Charge!.IsSameDelivery(stored[i].Charge));
         }
         // At least one grouped insert, then each of its documents on its own after the duplicate.
         Assert.InRange(inserts, 2, 2 * Concurrent);
         Assert.Equal(Concurrent, (int)await _db.Collection<VocabularyDocument>(VocabularyStore.CollectionName).CountDocumentsAsync(FilterDefinition<VocabularyDocument>.Empty));
+    }
+
+    /// <summary>
+    /// An answer written though its insert failed (a grouped insert that failed half way, on a server that writes the rest;
+    /// a lost reply) is read back by the retry as another copy: it still names the delivery that stored it, so that
+    /// delivery knows it owes the settlement, and another delivery's answer is told apart.
+    /// </summary>
+    [Fact]
+    public async Task InsertOrGetAsync_ItsOwnAnswerWrittenAlready_ReadBack_IsKnownAsItsOwn()
+    {
+        var store = new VocabularyStore(_db);
+        var collection = _db.Collection<VocabularyDocument>(VocabularyStore.CollectionName);
+        var mine = Document("key-mine", "mine");
+        await collection.InsertOneAsync(Document("key-mine", "mine", mine.RequestId));
+        var lost = Document("key-lost", "mine-too");
+        await collection.InsertOneAsync(Document("key-lost", "another", lost.RequestId));
+
+        var readBack = await store.InsertOrGetAsync(mine, default);
+        var theirs = await store.InsertOrGetAsync(lost, default);
+
+        Assert.NotSame(mine, readBack);
+        Assert.True(mine.Charge!.IsSameDelivery(readBack.Charge));
+        Assert.Equal("another", theirs.VideoId);
+        Assert.False(lost.Charge!.IsSameDelivery(theirs.Charge));
     }
 
     [Fact]
@@ -280,5 +306,6 @@ public sealed class GroupedWritesTests : IAsyncLifetime
         ReuseKey = reuseKey,
         Reused = reused,
         CreatedAt = new DateTime(2026, 11, 2, 12, 0, 0, DateTimeKind.Utc),
+        Charge = new StoredCharge { UsageId = "u|2026-11", ReservedTokens = 100, ChargedTokens = 7, StoredBy = $"{videoId}.delivery" },
     };
 }

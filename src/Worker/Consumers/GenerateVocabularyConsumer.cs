@@ -157,21 +157,23 @@ public sealed partial class GenerateVocabularyConsumer(
             turn?.GiveBack(tokens, called: !produced.Reused);
             usage.Served(admitted.Plan.Name, tokens);
             var document = ToDocument(request, caller, produced, admitted.Claim.Fingerprint,
-                new StoredCharge { UsageId = reservation.UsageId, ReservedTokens = reservation.Tokens, ChargedTokens = tokens });
+                new StoredCharge { UsageId = reservation.UsageId, ReservedTokens = reservation.Tokens, ChargedTokens = tokens, StoredBy = reservation.Owner });
             VocabularyDocument stored;
             try
             {
                 stored = await store.InsertOrGetAsync(document, context.CancellationToken);
-                storedOwn = ReferenceEquals(stored, document);
+                // Its own answer read back (an insert of several that failed half way is retried one by one) is its own too.
+                storedOwn = ReferenceEquals(stored, document) || document.Charge?.IsSameDelivery(stored.Charge) == true;
             }
             catch
             {
-                // Not stored: the call is charged now, and a retry reserves again to call again.
-                await quotas.SettleAsync(reservation, tokens, CancellationToken.None);
+                // Not stored, as far as this delivery knows (the insert may still have been written): the call is charged
+                // now, and a retry reserves again to call again.
+                await quotas.SettleAsync(reservation, tokens, CancellationToken.None, answerMayBeStored: true);
                 admitted.Settled();
                 throw;
             }
-            if (ReferenceEquals(stored, document))
+            if (storedOwn)
                 // Stored with its charge: the settlement rides on the user's next admission (or goes within
                 // Settlement:SettleWithin), one MongoDB write fewer per message; a crash leaves it to the orphan sweep.
                 quotas.SettleLater(reservation, tokens);
