@@ -173,8 +173,7 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
         var inFlight = await AdmitAsync(dead, estimate: 40);
         await store.InsertOrGetAsync(Stored(served, chargedTokens: 7), default);
         dead.SettleLater(served, 7);
-        var sweeper = new OrphanedSettlementSweeper(new QuotaLedger(_db, _clock), store, Options.Create(new SettlementOptions()), _clock,
-            NullLogger<OrphanedSettlementSweeper>.Instance);
+        var sweeper = SweeperOf(store);
 
         _clock.Advance(QuotaLedger.MaxOwedFor);
         Assert.Equal(0, await sweeper.SweepAsync(default));
@@ -208,8 +207,7 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
         _clock.Advance(QuotaLedger.OrphanAge + TimeSpan.FromSeconds(1));
         // Owed as of now: sendable, as a settlement is while its send hangs behind a MongoDB command.
         stuck.SettleLater(served, 7);
-        var sweeper = new OrphanedSettlementSweeper(new QuotaLedger(_db, _clock), store, Options.Create(new SettlementOptions()), _clock,
-            NullLogger<OrphanedSettlementSweeper>.Instance);
+        var sweeper = SweeperOf(store);
         Assert.Equal(1, await sweeper.SweepAsync(default));
 
         long nextReserved = 0;
@@ -260,8 +258,7 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
         Assert.Equal(7, charged.ChargedApart[served.RequestId.ToString("D")]);
 
         _clock.Advance(QuotaLedger.OrphanAge + TimeSpan.FromSeconds(1));
-        var sweeper = new OrphanedSettlementSweeper(new QuotaLedger(_db, _clock), store, Options.Create(new SettlementOptions()), _clock,
-            NullLogger<OrphanedSettlementSweeper>.Instance);
+        var sweeper = SweeperOf(store);
         Assert.Equal(1, await sweeper.SweepAsync(default));
 
         var usage = await UsageAsync();
@@ -271,6 +268,10 @@ public sealed class DeferredSettlementTests : IAsyncLifetime
         Assert.Equal(7, usage.CommittedTokens);
         Assert.Empty(usage.ChargedApart);
     }
+
+    // Another instance's sweep: a ledger of its own on the same database.
+    private OrphanedSettlementSweeper SweeperOf(VocabularyStore store) =>
+        new(new QuotaLedger(_db, _clock), store, Options.Create(new SettlementOptions()), _clock, NullLogger<OrphanedSettlementSweeper>.Instance);
 
     private VocabularyDocument Stored(QuotaReservation reservation, long chargedTokens) => new()
     {
