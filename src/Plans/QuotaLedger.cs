@@ -528,7 +528,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
     /// </remarks>
     public async Task<long?> SettleOrphanAsync(QuotaReservation reservation, long chargedTokens, CancellationToken cancellationToken)
     {
-        var mark = $"{UsageDocument.ChargedApartField}.{reservation.RequestId:D}";
+        var mark = ChargedApartMark(reservation);
         var f = Builders<UsageDocument>.Filter;
         if (await EndIfOpenAsync(reservation, chargedTokens, f.Exists(mark, false), cancellationToken, Builders<UsageDocument>.Update.Set(mark, chargedTokens)))
             return chargedTokens;
@@ -647,7 +647,7 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         // settlement stuck past Settlement's five minutes, or the delivery holding the lease dead), and only one may charge it.
         var f = Builders<UsageDocument>.Filter;
         var u = Builders<UsageDocument>.Update;
-        var mark = $"{UsageDocument.ChargedApartField}.{reservation.RequestId:D}";
+        var mark = ChargedApartMark(reservation);
         var charge = u.Inc(x => x.UsedTokens, chargedTokens).Inc(x => x.CommittedTokens, chargedTokens);
         if (!owedForStoredAnswer)
         {
@@ -660,6 +660,9 @@ public sealed class QuotaLedger(VocabDatabase database, TimeProvider time)
         if (result.MatchedCount == 0)
             await _usage.UpdateOneAsync(f.Eq(IdField, reservation.UsageId) & f.Exists(mark), u.Unset(mark));
     }
+
+    // Where a stored answer's charge made apart from its reservation's end is marked (UsageDocument.ChargedApart).
+    private static string ChargedApartMark(QuotaReservation reservation) => $"{UsageDocument.ChargedApartField}.{reservation.RequestId:D}";
 
     private static string SlotOf(string requestId) =>
         (BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(requestId))) % RecentSlots).ToString(CultureInfo.InvariantCulture);
