@@ -170,8 +170,10 @@ public class WorkerFixture : IAsyncLifetime
     public async Task<Response<VocabularyGenerated, GenerateVocabularyRejected>> RequestAsync(
         GenerateVocabulary request, Action<SendContext> credential, TimeSpan? timeout = null)
     {
-        var client = Publisher.CreateRequestClient<GenerateVocabulary>(new Uri($"queue:{QueueName}"), RequestTimeout.After(s: 30));
-        using var cancellation = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        // The request's own timeout (also its time to live in the queue) covers a caller's longer wait.
+        var wait = timeout ?? TimeSpan.FromSeconds(30);
+        var client = Publisher.CreateRequestClient<GenerateVocabulary>(new Uri($"queue:{QueueName}"), RequestTimeout.After(s: Math.Max(30, (int)Math.Ceiling(wait.TotalSeconds))));
+        using var cancellation = new CancellationTokenSource(wait);
         return await client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request,
             x => x.UseExecute(credential), cancellation.Token);
     }
