@@ -13,7 +13,8 @@ namespace Vocab.Worker.FairShare;
 /// <para>
 /// It also bounds what a user may hold in the worker (<see cref="TryHold"/>): of the consumer slots
 /// (<c>Worker:ConcurrentMessageLimit</c> less <see cref="FairShareOptions.ReservedSlots"/> for newcomers), those the
-/// other users present are not entitled to (each is entitled to its weighted share, or to its recent demand if less). A
+/// other users with messages here or parked are not entitled to (each to its weighted share, or to its recent demand if
+/// less), less room for the next messages of users holding nothing now, at most one per LLM turn between them all. A
 /// message over that bound is parked on a delay queue, so a burst leaves the shared input queue at once instead of
 /// standing in front of everyone else's messages, while each user keeps enough messages at hand to use its share.
 /// </para>
@@ -107,7 +108,7 @@ public sealed class FairShareScheduler
         lock (_lock)
         {
             var user = Enter(who);
-            var pace = TimeSpan.FromSeconds(_callSeconds / Math.Max(1, Math.Max(user.InFlight, EntitledTurns(user, _time.GetTimestamp()))));
+            var pace = TimeSpan.FromSeconds(_callSeconds / Math.Max(1, Math.Max(user.InFlight, EntitledTurns(user))));
             if (due is { } kept && kept > now)
                 return kept;
             user.NextReturn = (user.NextReturn > now ? user.NextReturn : now) + pace;
@@ -117,16 +118,20 @@ public sealed class FairShareScheduler
         }
     }
 
-    // The user's weighted share of the turns among the users present.
-    private double EntitledTurns(UserShare user, long now)
+    // The user's weighted share of the turns among the users with messages here or parked.
+    private double EntitledTurns(UserShare user) => _turns * (double)user.Weight / WeightWith(user);
+
+    // The weights of the user and of the others with messages here or parked (not of users only passing through: a
+    // thousand of them, each holding a message for a moment, would otherwise shrink everyone's share to nothing).
+    private long WeightWith(UserShare user)
     {
         var totalWeight = 0L;
         foreach (var other in _users.Values)
         {
-            if (other == user || IsPresent(other, now))
+            if (other == user || HasMessages(other))
                 totalWeight += other.Weight;
         }
-        return _turns * (double)user.Weight / totalWeight;
+        return totalWeight;
     }
 
     /// <summary>
@@ -207,28 +212,31 @@ public sealed class FairShareScheduler
 
     internal TimeProvider Time => _time;
 
-    // The shared consumer slots the others are not entitled to: each user present (holding messages, or arriving lately)
-    // is entitled to its weighted share, or to its demand if that is less (what it holds, or how many of its messages
-    // arrived lately, whichever is more). Alone, a user may hold everything; a backlogged user keeps its share even while
-    // its messages are parked or still queued; a light user reserves only what it uses.
+    // The shared consumer slots the others are not entitled to: each user with messages here or parked is entitled to its
+    // weighted share, or to its demand if that is less (what it holds, or how many of its messages arrived lately,
+    // whichever is more). Users holding nothing that arrived lately (a light user between requests) keep room for their
+    // next messages, as many as there are LLM turns between them all: counted each, users whose messages pass through in
+    // a moment (copies of answered requests, refusals) would leave a backlogged user one message while turns sit free.
+    // Alone, a user may hold everything; a backlogged user keeps its share even while its messages are parked.
     private int BoundOf(UserShare user, long now)
     {
-        var totalWeight = 0L;
-        foreach (var other in _users.Values)
-        {
-            if (other == user || IsPresent(other, now))
-                totalWeight += other.Weight;
-        }
+        var totalWeight = WeightWith(user);
         var othersUse = 0.0;
+        var passingThrough = 0.0;
         foreach (var other in _users.Values)
         {
-            if (other != user && IsPresent(other, now))
+            if (other == user)
+                continue;
+            if (HasMessages(other))
                 othersUse += Math.Min(Math.Max(other.Held, DemandOf(other, now)), _capacity * (double)other.Weight / totalWeight);
+            else if (DemandOf(other, now) is var demand and >= 0.5)
+                passingThrough += demand;
         }
+        othersUse += Math.Min(passingThrough, _turns);
         return Math.Max(1, (int)Math.Floor(_capacity - othersUse + 1e-9));
     }
 
-    private bool IsPresent(UserShare user, long now) => user.Held > 0 || DemandOf(user, now) >= 0.5;
+    private bool HasMessages(UserShare user) => user.Held > 0 || user.NextReturn > _time.GetUtcNow();
 
     // Arrivals counted with exponential decay over the demand window.
     private double DemandOf(UserShare user, long now) =>
@@ -241,12 +249,19 @@ public sealed class FairShareScheduler
             user = new UserShare(who.UserId, who.Weight) { Counter = LowestActiveCounter() };
             _users[who.UserId] = user;
         }
+        else if (user.Held == 0 && user.InFlight == 0 && user.Waiters.Count == 0)
+        {
+            // Back after holding nothing, while still remembered (its state outlives its last message by its recent
+            // demand): lifted as a newcomer is, or a trickle of messages that call nothing would bank the others' service
+            // as credit for a later burst.
+            user.Counter = Math.Max(user.Counter, LowestActiveCounter());
+        }
         user.Weight = who.Weight;
         return user;
     }
 
     // A user that arrives (or comes back after holding nothing) starts from the lowest counter of those with messages
-    // here: idle time is no credit to spend later, and a newcomer is served next.
+    // here, if that is higher than its own: idle time is no credit to spend later, and a newcomer is served next.
     private double LowestActiveCounter()
     {
         var lowest = double.MaxValue;

@@ -194,6 +194,64 @@ public sealed class FairShareSchedulerTests
     }
 
     [Fact]
+    public async Task AUserBackAfterHoldingNothing_StartsAtTheLowestCounter_SoATrickleOfCopiesBanksNoCredit()
+    {
+        // One slot. For a minute "victim" is backlogged and served 5 calls a second, while "trickler" sends one copy of an
+        // answered request a second (held a moment, no call). Its state outlives each copy (its recent demand), and before
+        // 2026-12-02 so did its counter, left behind by the victim's minute of service: once both were backlogged, the
+        // trickler took all of the next 20 turns.
+        var scheduler = Scheduler(slots: 1);
+        var victim = new ShareKey("victim", 1);
+        var trickler = new ShareKey("trickler", 1);
+        using var victimHolds = scheduler.TryHold(victim);
+        for (var second = 0; second < 60; second++)
+        {
+            await CallAloneAsync(scheduler, victim, times: 5);
+            using var copy = scheduler.TryHold(trickler);
+            using var turn = new MessageTurn(await scheduler.EnterAsync(trickler, Tokens, default), ct => scheduler.EnterAsync(trickler, Tokens, ct));
+            turn.GiveBack(0, called: false);
+        }
+
+        var running = await scheduler.EnterAsync(victim, Tokens, default);
+        var waiting = new List<(ShareKey Who, Task<LlmTurn> Turn)>();
+        for (var i = 0; i < 20; i++)
+        {
+            waiting.Add((trickler, scheduler.EnterAsync(trickler, Tokens, default)));
+            waiting.Add((victim, scheduler.EnterAsync(victim, Tokens, default)));
+        }
+        var tricklerTurns = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            var next = waiting.Single(w => w.Turn.IsCompleted);
+            waiting.Remove(next);
+            running = await next.Turn;
+            tricklerTurns += next.Who == trickler ? 1 : 0;
+        }
+
+        Assert.InRange(tricklerTurns, 8, 12);
+    }
+
+    [Fact]
+    public void Holds_UsersPassingThrough_KeepNoMoreRoomThanTheLlmTurns_SoABackloggedUserStillFillsThem()
+    {
+        // 512 consumer slots, 4 reserved, 16 LLM turns. 600 users held one message each for a moment (copies, refusals):
+        // before 2026-12-02 each kept room for its next, and a backlogged user could then hold 1 message, 15 turns idle.
+        var scheduler = Scheduler(slots: 16, consumerSlots: 512, reserved: 4);
+        for (var i = 0; i < 600; i++)
+            scheduler.TryHold(new ShareKey($"passing-{i}", 1))!.Dispose();
+        var backlogged = new ShareKey("backlogged", 1);
+        var holds = new List<FairShareHold>();
+        while (holds.Count < 600 && scheduler.TryHold(backlogged) is { } hold)
+            holds.Add(hold);
+
+        // The shared 508, less room for the passing users' next messages: as many as there are turns.
+        Assert.Equal(508 - 16, holds.Count);
+    }
+
+    [Fact]
     public void Holds_AloneUserMayHoldEverySharedSlot_UnderContentionItsShare()
     {
         // Eight consumer slots, two kept for newcomers: six shared.
