@@ -176,6 +176,25 @@ public sealed class TransportSecurityTests(TlsFixture fixture) : IClassFixture<T
     }
 
     [Fact]
+    public void RequireTls_WithAPlaintextLlmEndpointAllowed_PassesForItAlone()
+    {
+        // A local model server on a private network (Ollama in docker compose): its http:// address alone is accepted.
+        var configuration = fixture.WorkerConfiguration();
+        configuration["Security:RequireTls"] = "true";
+        configuration["ConnectionStrings:Mongo"] = "mongodb://db.example:27017/?tls=true";
+        configuration["Llm:Endpoint"] = "http://ollama:11434/v1";
+        configuration["Llm:AllowPlaintextEndpoint"] = "true";
+        using (var allowed = WorkerFixture.BuildWorker(configuration))
+            Assert.True(allowed.Services.GetRequiredService<IOptions<TransportSecurityOptions>>().Value.RequireTls);
+
+        configuration["ConnectionStrings:RabbitMq"] = fixture.VirtualHost.AmqpUri.ToString();
+        using var plaintextBroker = WorkerFixture.BuildWorker(configuration);
+        var error = Assert.Throws<OptionsValidationException>(() => plaintextBroker.Services.GetRequiredService<IOptions<TransportSecurityOptions>>().Value);
+        Assert.Contains("ConnectionStrings:RabbitMq uses amqp://", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Llm:Endpoint", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RequireTls_OnTheBridgeServingHttp_StopsItNamingTheSetting()
     {
         var configuration = fixture.WorkerConfiguration();

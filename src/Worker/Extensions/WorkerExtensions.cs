@@ -19,7 +19,9 @@ public static class WorkerExtensions
         builder
             .AddVocabLogging()
             .AddVocabTelemetry()
-            .AddTransportSecurity("ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", "Llm:Endpoint")
+            .AddTransportSecurity(builder.Configuration.GetValue<bool>("Llm:AllowPlaintextEndpoint")
+                ? ["ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo"]
+                : ["ConnectionStrings:RabbitMq", "ConnectionStrings:Mongo", "Llm:Endpoint"])
             .AddRabbitMqConnection()
             .AddVocabAuthentication()
             .AddVocabPlans()

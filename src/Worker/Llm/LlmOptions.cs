@@ -20,6 +20,12 @@ public sealed class LlmOptions
     [Required(ErrorMessage = "Llm:ApiKey is required (for a local server that ignores it, any placeholder such as 'ollama').")]
     public string ApiKey { get; set; } = "";
 
+    /// <summary>
+    /// Accepts an <c>http://</c> <see cref="Endpoint"/> while <c>Security:RequireTls</c> is on, and only it: for a model
+    /// server on a private network that takes no real key (Ollama beside the worker in docker compose). Off by default.
+    /// </summary>
+    public bool AllowPlaintextEndpoint { get; set; }
+
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Llm:Timeout must be between 100 ms and 10 minutes.")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
