@@ -8,8 +8,9 @@ namespace Vocab.Worker.FairShare;
 /// Shares this worker's LLM call slots (<c>Llm:MaxConcurrentCalls</c>) among the users whose messages it holds, after the
 /// Virtual Token Counter (Sheng et al., "Fairness in Serving Large Language Models", OSDI 2024). Each user has a counter of
 /// the tokens it was served divided by its plan weight; a free slot goes to the waiting user with the lowest counter (the
-/// fewest calls in flight breaks a tie), and a user that arrives (or comes back after holding nothing here) starts at the
-/// lowest counter of those with messages here, so idle time earns no credit. Nobody waits while a slot is free: the share binds only under contention.
+/// fewest calls in flight breaks a tie), and a user joining the line (new, or with no call waiting) is lifted to the
+/// lowest counter of those in it, so time out of it earns no credit; one that left ahead of the others comes back as far
+/// ahead within a minute. Nobody waits while a slot is free: the share binds only under contention.
 /// <para>
 /// It also bounds what a user may hold in the worker (<see cref="TryHold"/>): of the consumer slots
 /// (<c>Worker:ConcurrentMessageLimit</c> less <see cref="FairShareOptions.ReservedSlots"/> for newcomers), those the
@@ -18,18 +19,31 @@ namespace Vocab.Worker.FairShare;
 /// message over that bound is parked on a delay queue, so a burst leaves the shared input queue at once instead of
 /// standing in front of everyone else's messages, while each user keeps enough messages at hand to use its share.
 /// </para>
-/// State exists only for users with messages held, waiting or in flight here: bounded by the worker's concurrency, and
-/// nothing to recover when a worker dies (its held messages go back to the broker).
+/// State exists only for users with messages held, waiting or in flight here (and, for a minute, how far ahead a user
+/// that left was): bounded by the worker's concurrency and the turns it gives, and nothing to recover when a worker
+/// dies (its held messages go back to the broker).
 /// </summary>
 public sealed class FairShareScheduler
 {
     // How far back a user's arrivals count as its demand: about two returns of its parked messages.
     private static readonly TimeSpan DemandWindow = TimeSpan.FromSeconds(2);
 
+    // A message parked again for the shortest step (1 s) when it came back less than that before its due time returns up
+    // to a second after it: its user still has messages parked until then, and the broker's own delay.
+    private static readonly TimeSpan ParkedGrace = TimeSpan.FromSeconds(2);
+
+    // How long a user that leaves having been served more than the others is remembered for it: coming back within this
+    // time, it starts that far ahead again, so sending one request at a time (forgotten between them) escapes no charge.
+    private static readonly TimeSpan DebtMemory = TimeSpan.FromSeconds(60);
+
     // Until calls were timed: a typical chat completion.
     private static readonly TimeSpan InitialCallTime = TimeSpan.FromMilliseconds(500);
     private readonly Lock _lock = new();
     private readonly Dictionary<string, UserShare> _users = new(StringComparer.Ordinal);
+    // Users forgotten while ahead of the others: how far ahead (settled service over weight), and when (a timestamp).
+    // Only a user that had turns can be ahead, so these are bounded by the turns given in DebtMemory.
+    private readonly Dictionary<string, (double Ahead, long At)> _debts = new(StringComparer.Ordinal);
+    private double _lastLiftTarget;
     private readonly bool _enabled;
     private readonly int _capacity;
     private readonly int _turns;
@@ -228,7 +242,8 @@ public sealed class FairShareScheduler
             if (other == user)
                 continue;
             if (HasMessages(other))
-                othersUse += Math.Min(Math.Max(other.Held, DemandOf(other, now)), _capacity * (double)other.Weight / totalWeight);
+                // A user with messages parked is backlogged: its share, whatever it holds this moment.
+                othersUse += Math.Min(HasParked(other) ? double.MaxValue : Math.Max(other.Held, DemandOf(other, now)), _capacity * (double)other.Weight / totalWeight);
             else if (DemandOf(other, now) is var demand and >= 0.5)
                 passingThrough += demand;
         }
@@ -236,7 +251,9 @@ public sealed class FairShareScheduler
         return Math.Max(1, (int)Math.Floor(_capacity - othersUse + 1e-9));
     }
 
-    private bool HasMessages(UserShare user) => user.Held > 0 || user.NextReturn > _time.GetUtcNow();
+    private bool HasMessages(UserShare user) => user.Held > 0 || HasParked(user);
+
+    private bool HasParked(UserShare user) => user.NextReturn + ParkedGrace > _time.GetUtcNow();
 
     // Arrivals counted with exponential decay over the demand window.
     private double DemandOf(UserShare user, long now) =>
@@ -246,32 +263,45 @@ public sealed class FairShareScheduler
     {
         if (!_users.TryGetValue(who.UserId, out var user))
         {
-            user = new UserShare(who.UserId, who.Weight) { Counter = LowestActiveCounter() };
+            var start = LiftTarget(except: null);
+            if (_debts.Remove(who.UserId, out var debt) && _time.GetElapsedTime(debt.At) <= DebtMemory)
+                start += debt.Ahead;
+            user = new UserShare(who.UserId, who.Weight) { Counter = start };
             _users[who.UserId] = user;
         }
-        else if (user.Held == 0 && user.InFlight == 0 && user.Waiters.Count == 0)
+        else if (user.Waiters.Count == 0)
         {
-            // Back after holding nothing, while still remembered (its state outlives its last message by its recent
-            // demand): lifted as a newcomer is, or a trickle of messages that call nothing would bank the others' service
-            // as credit for a later burst.
-            user.Counter = Math.Max(user.Counter, LowestActiveCounter());
+            // Joining the line again (the Virtual Token Counter's rule): lifted to the lowest settled counter in line, so
+            // time out of it (messages that call nothing, a pause) is no credit for a later burst. Charges still running stay on top.
+            var settled = user.Counter - user.Pending;
+            user.Counter = Math.Max(settled, LiftTarget(user)) + user.Pending;
         }
         user.Weight = who.Weight;
         return user;
     }
 
-    // A user that arrives (or comes back after holding nothing) starts from the lowest counter of those with messages
-    // here, if that is higher than its own: idle time is no credit to spend later, and a newcomer is served next.
-    private double LowestActiveCounter()
+    // Where a user joining the line starts, or is lifted to: the lowest settled counter of the others in line or in a call
+    // (a charge still running may yet be corrected down); with none, of those holding messages; with neither, where the
+    // last one was. Idle time earns no credit, and a newcomer is served next.
+    private double LiftTarget(UserShare? except)
     {
-        var lowest = double.MaxValue;
+        var competing = double.MaxValue;
+        var holding = double.MaxValue;
         foreach (var other in _users.Values)
         {
-            // Settled service only: a charge still running may yet be corrected down, and a newcomer must not start above it.
-            if ((other.Held > 0 || other.InFlight > 0 || other.Waiters.Count > 0) && other.Counter - other.Pending < lowest)
-                lowest = other.Counter - other.Pending;
+            if (other == except)
+                continue;
+            var settled = other.Counter - other.Pending;
+            if (other.Waiters.Count > 0 || other.InFlight > 0)
+                competing = Math.Min(competing, settled);
+            else if (other.Held > 0)
+                holding = Math.Min(holding, settled);
         }
-        return lowest == double.MaxValue ? 0 : lowest;
+        if (competing != double.MaxValue)
+            _lastLiftTarget = competing;
+        else if (holding != double.MaxValue)
+            _lastLiftTarget = holding;
+        return _lastLiftTarget;
     }
 
     // Charged at the start what calls have used lately (the request's reservation is an upper bound, often several
@@ -342,20 +372,31 @@ public sealed class FairShareScheduler
         waiter.Turn.TrySetCanceled(cancellationToken);
     }
 
-    // Kept while it has anything here, parked messages due back, or a recent demand (a backlog still in the queue).
-    private void ForgetIfIdle(UserShare user)
+    // Kept while it has anything here, parked messages due back, or a recent demand (a backlog still in the queue). One
+    // forgotten ahead of the others is remembered for how far ahead it was (see DebtMemory).
+    private void ForgetIfIdle(UserShare user, double? liftTarget = null)
     {
-        if (user.Held == 0 && user.InFlight == 0 && user.Waiters.Count == 0 && user.NextReturn <= _time.GetUtcNow()
-            && DemandOf(user, _time.GetTimestamp()) < 0.5)
-            _users.Remove(user.UserId);
+        if (user.Held != 0 || user.InFlight != 0 || user.Waiters.Count != 0 || HasParked(user) || DemandOf(user, _time.GetTimestamp()) >= 0.5)
+            return;
+        _users.Remove(user.UserId);
+        var ahead = user.Counter - user.Pending - (liftTarget ?? LiftTarget(user));
+        if (ahead > 0)
+            _debts[user.UserId] = (ahead, _time.GetTimestamp());
     }
 
-    // Users kept only for the pace of their parked messages, once that pace has passed.
+    // Users kept only for the pace of their parked messages, once that pace has passed; debts older than DebtMemory.
     private void Sweep()
     {
         _holdsSinceSweep = 0;
+        // The same for every idle user: it counts only those in line, in a call or holding messages.
+        var liftTarget = LiftTarget(except: null);
         foreach (var user in _users.Values.ToList())
-            ForgetIfIdle(user);
+            ForgetIfIdle(user, liftTarget);
+        foreach (var (userId, debt) in _debts.ToList())
+        {
+            if (_time.GetElapsedTime(debt.At) > DebtMemory)
+                _debts.Remove(userId);
+        }
     }
 
     internal sealed record Waiter(long EstimatedTokens, long Arrival)

@@ -193,23 +193,29 @@ public sealed class FairShareSchedulerTests
         Assert.InRange(callerTurns, 6, 12);
     }
 
-    [Fact]
-    public async Task AUserBackAfterHoldingNothing_StartsAtTheLowestCounter_SoATrickleOfCopiesBanksNoCredit()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AUserJoiningTheLineAgain_StartsAtTheLowestCounter_SoATrickleOfCopiesBanksNoCredit(bool copiesOverlap)
     {
         // One slot. For a minute "victim" is backlogged and served 5 calls a second, while "trickler" sends one copy of an
-        // answered request a second (held a moment, no call). Its state outlives each copy (its recent demand), and before
-        // 2026-12-02 so did its counter, left behind by the victim's minute of service: once both were backlogged, the
-        // trickler took all of the next 20 turns.
+        // answered request a second (its turn given back at once, no call). Before 2026-12-02 its counter stayed where it
+        // was a minute earlier, and once both were backlogged the trickler took all of the next 20 turns: first while
+        // its state outlived each copy; then, after a lift for users holding nothing, with copies that overlap (one
+        // still replying when the next arrives), so that it never held nothing.
         var scheduler = Scheduler(slots: 1);
         var victim = new ShareKey("victim", 1);
         var trickler = new ShareKey("trickler", 1);
         using var victimHolds = scheduler.TryHold(victim);
+        var previous = copiesOverlap ? scheduler.TryHold(trickler) : null;
         for (var second = 0; second < 60; second++)
         {
             await CallAloneAsync(scheduler, victim, times: 5);
-            using var copy = scheduler.TryHold(trickler);
-            using var turn = new MessageTurn(await scheduler.EnterAsync(trickler, Tokens, default), ct => scheduler.EnterAsync(trickler, Tokens, ct));
-            turn.GiveBack(0, called: false);
+            var copy = scheduler.TryHold(trickler);
+            using (var turn = new MessageTurn(await scheduler.EnterAsync(trickler, Tokens, default), ct => scheduler.EnterAsync(trickler, Tokens, ct)))
+                turn.GiveBack(0, called: false);
+            (copiesOverlap ? previous : copy)?.Dispose();
+            previous = copiesOverlap ? copy : null;
         }
 
         var running = await scheduler.EnterAsync(victim, Tokens, default);
@@ -232,6 +238,76 @@ public sealed class FairShareSchedulerTests
         }
 
         Assert.InRange(tricklerTurns, 8, 12);
+        previous?.Dispose();
+    }
+
+    [Fact]
+    public async Task AUserForgottenAheadOfTheOthers_ComesBackAsFarAhead_SoOneRequestAtATimeEscapesNoCharge()
+    {
+        // One slot; "victim" is backlogged with calls of 300 tokens. "heavy" sends one request at a time, each a call of
+        // 8,000 tokens taking 5 s; between them it holds nothing and is forgotten. Before 2026-12-02 it came back at the
+        // lowest counter each time and won the next turn: about 96 % of the slot's time for a 50 % share.
+        var scheduler = Scheduler(slots: 1);
+        var victim = new ShareKey("victim", 1);
+        var heavy = new ShareKey("heavy", 1);
+        using var victimHolds = scheduler.TryHold(victim);
+        await CallAloneAsync(scheduler, victim, times: 20);
+        var running = await scheduler.EnterAsync(victim, Tokens, default);
+        var victimWaiting = new Queue<Task<LlmTurn>>(Enumerable.Range(0, 200).Select(_ => scheduler.EnterAsync(victim, Tokens, default)));
+
+        var victimTurnsBefore = new List<int>();
+        for (var request = 0; request < 3; request++)
+        {
+            using var hold = scheduler.TryHold(heavy);
+            var heavyTurn = scheduler.EnterAsync(heavy, Tokens, default);
+            var victimTurns = 0;
+            while (true)
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(200));
+                running.Settle(Tokens, called: true);
+                running.Dispose();
+                if (heavyTurn.IsCompleted)
+                    break;
+                running = await victimWaiting.Dequeue();
+                victimTurns++;
+            }
+            victimTurnsBefore.Add(victimTurns);
+            var call = await heavyTurn;
+            _time.Advance(TimeSpan.FromSeconds(5));
+            call.Settle(8_000, called: true);
+            call.Dispose();
+            running = await victimWaiting.Dequeue();
+        }
+
+        // The first request is a newcomer's, served next; each later one waits while the victim is served about the
+        // 8,000 tokens it is ahead (26 calls of 300).
+        Assert.InRange(victimTurnsBefore[0], 0, 1);
+        Assert.All(victimTurnsBefore.Skip(1), turns => Assert.InRange(turns, 20, 30));
+    }
+
+    [Fact]
+    public void Holds_AUserWithMessagesParked_KeepsItsShare_UntilTheyAreBackWithTheirDelay()
+    {
+        // Twelve consumer slots, four reserved: eight shared. "parked" holds nothing this moment, its messages parked.
+        var scheduler = Scheduler(slots: 4, consumerSlots: 12, reserved: 4);
+        var parked = new ShareKey("parked", 1);
+        var other = new ShareKey("other", 1);
+        var due = scheduler.ParkUntil(parked, due: null);
+
+        Assert.Equal(4, HoldAll(scheduler, other)); // its share of the eight, the parked user keeping the other half
+        // Past its due time, a message parked again for the shortest step (1 s) is still out: the share is kept.
+        _time.Advance(due - _time.GetUtcNow() + TimeSpan.FromSeconds(1));
+        Assert.Equal(0, HoldAll(scheduler, other));
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(4, HoldAll(scheduler, other)); // back, or gone: no share kept
+    }
+
+    private static int HoldAll(FairShareScheduler scheduler, ShareKey who)
+    {
+        var held = 0;
+        while (held < 100 && scheduler.TryHold(who) is not null)
+            held++;
+        return held;
     }
 
     [Fact]
