@@ -33,16 +33,18 @@ public sealed class FairShareScheduler
     private static readonly TimeSpan ParkedGrace = TimeSpan.FromSeconds(2);
 
     // How long a user that leaves having been served more than the others is remembered for it: coming back within this
-    // time, it starts that far ahead again, so sending one request at a time (forgotten between them) escapes no charge.
+    // time, it starts where it would be had it stayed, so sending one request at a time (forgotten between them) escapes
+    // no charge.
     private static readonly TimeSpan DebtMemory = TimeSpan.FromSeconds(60);
 
     // Until calls were timed: a typical chat completion.
     private static readonly TimeSpan InitialCallTime = TimeSpan.FromMilliseconds(500);
     private readonly Lock _lock = new();
     private readonly Dictionary<string, UserShare> _users = new(StringComparer.Ordinal);
-    // Users forgotten while ahead of the others: how far ahead (settled service over weight), and when (a timestamp).
-    // Only a user that had turns can be ahead, so these are bounded by the turns given in DebtMemory.
-    private readonly Dictionary<string, (double Ahead, long At)> _debts = new(StringComparer.Ordinal);
+    // Users forgotten while ahead of the others: their settled counter, and when (a timestamp). Coming back, such a user is
+    // lifted to the lowest counter in line as if it had stayed (it starts at the higher of the two). Only a user that
+    // had turns gets ahead, so these are bounded by the users given turns in DebtMemory.
+    private readonly Dictionary<string, (double Counter, long At)> _remembered = new(StringComparer.Ordinal);
     private double _lastLiftTarget;
     private readonly bool _enabled;
     private readonly int _capacity;
@@ -174,13 +176,14 @@ public sealed class FairShareScheduler
         return waiter.Turn.Task;
     }
 
-    internal void Settle(UserShare user, long chargedTokens, long usedTokens, TimeSpan held, bool called, long atLeast)
+    internal void Settle(UserShare user, int weight, long chargedTokens, long usedTokens, TimeSpan held, bool called, long atLeast)
     {
         lock (_lock)
         {
+            // At the weight it was charged at: a user's weight can change meanwhile (a token of another plan).
             var actual = Math.Max(atLeast, usedTokens > 0 ? usedTokens : SlotTimeCharge(held, chargedTokens));
-            user.Counter += (double)(actual - chargedTokens) / user.Weight;
-            user.Pending -= (double)chargedTokens / user.Weight;
+            user.Counter += (double)(actual - chargedTokens) / weight;
+            user.Pending -= (double)chargedTokens / weight;
             // A moving average over about the last 20 calls that answered with their usage (not refusals, reused results,
             // waits for another delivery, nor the reservation bounds of calls that timed out).
             if (called && usedTokens > 0)
@@ -241,9 +244,10 @@ public sealed class FairShareScheduler
         {
             if (other == user)
                 continue;
+            // What it used lately, not its whole share for messages merely parked: relayed identities parking a few
+            // messages each would otherwise pin a backlogged user to a handful (their returns count as its demand).
             if (HasMessages(other))
-                // A user with messages parked is backlogged: its share, whatever it holds this moment.
-                othersUse += Math.Min(HasParked(other) ? double.MaxValue : Math.Max(other.Held, DemandOf(other, now)), _capacity * (double)other.Weight / totalWeight);
+                othersUse += Math.Min(Math.Max(other.Held, DemandOf(other, now)), _capacity * (double)other.Weight / totalWeight);
             else if (DemandOf(other, now) is var demand and >= 0.5)
                 passingThrough += demand;
         }
@@ -263,9 +267,9 @@ public sealed class FairShareScheduler
     {
         if (!_users.TryGetValue(who.UserId, out var user))
         {
-            var start = LiftTarget(except: null);
-            if (_debts.Remove(who.UserId, out var debt) && _time.GetElapsedTime(debt.At) <= DebtMemory)
-                start += debt.Ahead;
+            var start = LiftTarget(except: null).Target;
+            if (_remembered.Remove(who.UserId, out var left) && _time.GetElapsedTime(left.At) <= DebtMemory)
+                start = Math.Max(start, left.Counter);
             user = new UserShare(who.UserId, who.Weight) { Counter = start };
             _users[who.UserId] = user;
         }
@@ -274,7 +278,7 @@ public sealed class FairShareScheduler
             // Joining the line again (the Virtual Token Counter's rule): lifted to the lowest settled counter in line, so
             // time out of it (messages that call nothing, a pause) is no credit for a later burst. Charges still running stay on top.
             var settled = user.Counter - user.Pending;
-            user.Counter = Math.Max(settled, LiftTarget(user)) + user.Pending;
+            user.Counter = Math.Max(settled, LiftTarget(user).Target) + user.Pending;
         }
         user.Weight = who.Weight;
         return user;
@@ -282,8 +286,8 @@ public sealed class FairShareScheduler
 
     // Where a user joining the line starts, or is lifted to: the lowest settled counter of the others in line or in a call
     // (a charge still running may yet be corrected down); with none, of those holding messages; with neither, where the
-    // last one was. Idle time earns no credit, and a newcomer is served next.
-    private double LiftTarget(UserShare? except)
+    // last one to leave was (FromOthers false). Idle time earns no credit, and a newcomer is served next.
+    private (double Target, bool FromOthers) LiftTarget(UserShare? except)
     {
         var competing = double.MaxValue;
         var holding = double.MaxValue;
@@ -301,7 +305,9 @@ public sealed class FairShareScheduler
             _lastLiftTarget = competing;
         else if (holding != double.MaxValue)
             _lastLiftTarget = holding;
-        return _lastLiftTarget;
+        else
+            return (_lastLiftTarget, false);
+        return (_lastLiftTarget, true);
     }
 
     // Charged at the start what calls have used lately (the request's reservation is an upper bound, often several
@@ -313,7 +319,7 @@ public sealed class FairShareScheduler
         var charge = _callTokens > 0 ? (long)Math.Ceiling(_callTokens) : estimatedTokens;
         user.Counter += (double)charge / user.Weight;
         user.Pending += (double)charge / user.Weight;
-        return new LlmTurn(this, user, charge, _time.GetTimestamp());
+        return new LlmTurn(this, user, charge, user.Weight, _time.GetTimestamp());
     }
 
     private void Dispatch()
@@ -329,8 +335,8 @@ public sealed class FairShareScheduler
             if (!waiter.Turn.TrySetResult(turn))
             {
                 next.InFlight--;
-                next.Counter -= (double)turn.Charged / next.Weight;
-                next.Pending -= (double)turn.Charged / next.Weight;
+                next.Counter -= (double)turn.Charged / turn.Weight;
+                next.Pending -= (double)turn.Charged / turn.Weight;
                 _free++;
             }
         }
@@ -374,17 +380,21 @@ public sealed class FairShareScheduler
 
     // Kept while it has anything here, parked messages due back, or a recent demand (a backlog still in the queue). One
     // forgotten ahead of the others is remembered for how far ahead it was (see DebtMemory).
-    private void ForgetIfIdle(UserShare user, double? liftTarget = null)
+    private void ForgetIfIdle(UserShare user, (double Target, bool FromOthers)? liftTarget = null)
     {
         if (user.Held != 0 || user.InFlight != 0 || user.Waiters.Count != 0 || HasParked(user) || DemandOf(user, _time.GetTimestamp()) >= 0.5)
             return;
         _users.Remove(user.UserId);
-        var ahead = user.Counter - user.Pending - (liftTarget ?? LiftTarget(user));
-        if (ahead > 0)
-            _debts[user.UserId] = (ahead, _time.GetTimestamp());
+        var settled = user.Counter - user.Pending;
+        var (target, fromOthers) = liftTarget ?? LiftTarget(user);
+        if (!fromOthers)
+            // The last one here: where the next to come starts (the Virtual Token Counter's last client to leave).
+            _lastLiftTarget = Math.Max(_lastLiftTarget, settled);
+        else if (settled > target)
+            _remembered[user.UserId] = (settled, _time.GetTimestamp());
     }
 
-    // Users kept only for the pace of their parked messages, once that pace has passed; debts older than DebtMemory.
+    // Users kept only for the pace of their parked messages, once that pace has passed; users remembered longer than DebtMemory.
     private void Sweep()
     {
         _holdsSinceSweep = 0;
@@ -392,10 +402,10 @@ public sealed class FairShareScheduler
         var liftTarget = LiftTarget(except: null);
         foreach (var user in _users.Values.ToList())
             ForgetIfIdle(user, liftTarget);
-        foreach (var (userId, debt) in _debts.ToList())
+        foreach (var (userId, left) in _remembered.ToList())
         {
-            if (_time.GetElapsedTime(debt.At) > DebtMemory)
-                _debts.Remove(userId);
+            if (_time.GetElapsedTime(left.At) > DebtMemory)
+                _remembered.Remove(userId);
         }
     }
 

@@ -9,21 +9,26 @@ public sealed class LlmTurn : IDisposable
     private readonly FairShareScheduler _scheduler;
     private readonly UserShare _user;
     private readonly long _charged;
+    private readonly int _weight;
     private readonly long _started;
     private int _settled;
     private int _released;
     private bool _called;
 
-    internal LlmTurn(FairShareScheduler scheduler, UserShare user, long charged, long started)
+    internal LlmTurn(FairShareScheduler scheduler, UserShare user, long charged, int weight, long started)
     {
         _scheduler = scheduler;
         _user = user;
         _charged = charged;
+        _weight = weight;
         _started = started;
     }
 
     /// <summary>What the turn was charged when it started.</summary>
     internal long Charged => _charged;
+
+    /// <summary>The user's weight when the turn started: its charge is taken back at that weight, whatever the user's plan says meanwhile.</summary>
+    internal int Weight => _weight;
 
     /// <summary>
     /// Charges <paramref name="usedTokens"/> in place of what the turn started with (once). A turn that used none (or
@@ -45,7 +50,7 @@ public sealed class LlmTurn : IDisposable
         if (Interlocked.Exchange(ref _settled, 1) != 0)
             return;
         _called = called;
-        _scheduler.Settle(_user, _charged, usedTokens, _scheduler.Time.GetElapsedTime(_started), called, atLeast);
+        _scheduler.Settle(_user, _weight, _charged, usedTokens, _scheduler.Time.GetElapsedTime(_started), called, atLeast);
     }
 
     /// <summary>Frees the turn; one never settled keeps the charge it started with.</summary>

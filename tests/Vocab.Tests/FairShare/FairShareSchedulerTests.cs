@@ -242,7 +242,7 @@ public sealed class FairShareSchedulerTests
     }
 
     [Fact]
-    public async Task AUserForgottenAheadOfTheOthers_ComesBackAsFarAhead_SoOneRequestAtATimeEscapesNoCharge()
+    public async Task AUserForgottenAheadOfTheOthers_ComesBackWhereItWouldBeHadItStayed_SoOneRequestAtATimeEscapesNoCharge()
     {
         // One slot; "victim" is backlogged with calls of 300 tokens. "heavy" sends one request at a time, each a call of
         // 8,000 tokens taking 5 s; between them it holds nothing and is forgotten. Before 2026-12-02 it came back at the
@@ -283,29 +283,128 @@ public sealed class FairShareSchedulerTests
         // 8,000 tokens it is ahead (26 calls of 300).
         Assert.InRange(victimTurnsBefore[0], 0, 1);
         Assert.All(victimTurnsBefore.Skip(1), turns => Assert.InRange(turns, 20, 30));
+
+        // Away while the victim was served more than that (40 calls, 12,000 tokens): back where it would be had it stayed,
+        // lifted to the victim's counter and served next, not another 26 calls later.
+        for (var i = 0; i < 40; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            running = await victimWaiting.Dequeue();
+        }
+        using var back = scheduler.TryHold(heavy);
+        var backTurn = scheduler.EnterAsync(heavy, Tokens, default);
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        running.Settle(Tokens, called: true);
+        running.Dispose();
+        Assert.True(backTurn.IsCompleted, "back after the victim caught up, heavy has the next turn");
     }
 
     [Fact]
-    public void Holds_AUserWithMessagesParked_KeepsItsShare_UntilTheyAreBackWithTheirDelay()
+    public async Task AUserAloneThatLeaves_IsWhereTheNextOneStarts_NotAheadOfIt()
     {
-        // Twelve consumer slots, four reserved: eight shared. "parked" holds nothing this moment, its messages parked.
-        var scheduler = Scheduler(slots: 4, consumerSlots: 12, reserved: 4);
-        var parked = new ShareKey("parked", 1);
-        var other = new ShareKey("other", 1);
-        var due = scheduler.ParkUntil(parked, due: null);
+        // One slot. "heavy" alone sends ten requests one at a time (8,000 tokens each), forgotten between them; then
+        // "victim" arrives with a backlog, then heavy again. Heavy was the last to leave, so the victim starts level with
+        // it: heavy is served next, not after the victim's next 267 calls (as when its solo use was remembered as a debt).
+        var scheduler = Scheduler(slots: 1);
+        var heavy = new ShareKey("heavy", 1);
+        var victim = new ShareKey("victim", 1);
+        for (var request = 0; request < 10; request++)
+        {
+            using var hold = scheduler.TryHold(heavy);
+            var call = await scheduler.EnterAsync(heavy, Tokens, default);
+            _time.Advance(TimeSpan.FromSeconds(5));
+            call.Settle(8_000, called: true);
+            call.Dispose();
+        }
+        _time.Advance(TimeSpan.FromSeconds(5));
+        using var victimHolds = scheduler.TryHold(victim);
+        var running = await scheduler.EnterAsync(victim, Tokens, default);
+        var victimWaiting = new Queue<Task<LlmTurn>>(Enumerable.Range(0, 60).Select(_ => scheduler.EnterAsync(victim, Tokens, default)));
 
-        Assert.Equal(4, HoldAll(scheduler, other)); // its share of the eight, the parked user keeping the other half
-        // Past its due time, a message parked again for the shortest step (1 s) is still out: the share is kept.
-        _time.Advance(due - _time.GetUtcNow() + TimeSpan.FromSeconds(1));
-        Assert.Equal(0, HoldAll(scheduler, other));
-        _time.Advance(TimeSpan.FromSeconds(2));
-        Assert.Equal(4, HoldAll(scheduler, other)); // back, or gone: no share kept
+        using var heavyHolds = scheduler.TryHold(heavy);
+        var heavyTurn = scheduler.EnterAsync(heavy, Tokens, default);
+        var victimTurns = 0;
+        while (!heavyTurn.IsCompleted && victimWaiting.Count > 0)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            if (heavyTurn.IsCompleted)
+                break;
+            running = await victimWaiting.Dequeue();
+            victimTurns++;
+        }
+
+        Assert.InRange(victimTurns, 0, 2);
+    }
+
+    [Fact]
+    public async Task AWeightChangeWhileATurnRuns_IsSettledAtTheWeightItWasChargedAt()
+    {
+        // One slot. "switcher" holds a premium token (weight 3) and a free one (weight 1), and changes between a turn's
+        // start and its settlement. Taken back at the new weight, its running charges went negative (-200 a call) and it
+        // was never lifted when joining the line again, banking the others' service as in the trickle above.
+        var scheduler = Scheduler(slots: 1);
+        var victim = new ShareKey("victim", 1);
+        var asPremium = new ShareKey("switcher", 3);
+        var asFree = new ShareKey("switcher", 1);
+        using var victimHolds = scheduler.TryHold(victim);
+        using var switcherHolds = scheduler.TryHold(asFree);
+        for (var second = 0; second < 60; second++)
+        {
+            await CallAloneAsync(scheduler, victim, times: 5);
+            var turn = await scheduler.EnterAsync(asPremium, Tokens, default);
+            scheduler.TryHold(asFree)!.Dispose();
+            turn.Settle(0);
+            turn.Dispose();
+        }
+
+        var running = await scheduler.EnterAsync(victim, Tokens, default);
+        var waiting = new List<(string Who, Task<LlmTurn> Turn)>();
+        for (var i = 0; i < 20; i++)
+        {
+            waiting.Add(("switcher", scheduler.EnterAsync(asFree, Tokens, default)));
+            waiting.Add(("victim", scheduler.EnterAsync(victim, Tokens, default)));
+        }
+        var switcherTurns = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            var next = waiting.Single(w => w.Turn.IsCompleted);
+            waiting.Remove(next);
+            running = await next.Turn;
+            switcherTurns += next.Who == "switcher" ? 1 : 0;
+        }
+
+        Assert.InRange(switcherTurns, 8, 12);
+    }
+
+    [Fact]
+    public void Holds_UsersWithAFewMessagesParkedEach_ReserveWhatTheyUsedLately_NotTheirWholeShare()
+    {
+        // 512 consumer slots, 4 reserved, 16 turns. 63 relayed identities each held a message, then had 120 parked (their
+        // returns refused cheaply): entitled to their whole share while parked, they would pin a backlogged user to 8.
+        var scheduler = Scheduler(slots: 16, consumerSlots: 512, reserved: 4);
+        for (var i = 0; i < 63; i++)
+        {
+            var relayed = new ShareKey($"relayed-{i}", 1);
+            using var hold = scheduler.TryHold(relayed);
+            for (var parked = 0; parked < 120; parked++)
+                scheduler.ParkUntil(relayed, due: null);
+        }
+
+        // Each is entitled to what it used lately (one message): the shared 508 less 63.
+        Assert.Equal(508 - 63, HoldAll(scheduler, new ShareKey("backlogged", 1)));
     }
 
     private static int HoldAll(FairShareScheduler scheduler, ShareKey who)
     {
         var held = 0;
-        while (held < 100 && scheduler.TryHold(who) is not null)
+        while (held < 1000 && scheduler.TryHold(who) is not null)
             held++;
         return held;
     }
