@@ -9,8 +9,8 @@ namespace Vocab.Worker.FairShare;
 /// Virtual Token Counter (Sheng et al., "Fairness in Serving Large Language Models", OSDI 2024). Each user has a counter of
 /// the tokens it was served divided by its plan weight; a free slot goes to the waiting user with the lowest counter (the
 /// fewest calls in flight breaks a tie), and a user joining the line (new, or with no call waiting) is lifted to the
-/// lowest counter of those in it, so time out of it earns no credit; one that left ahead of the others comes back as far
-/// ahead within a minute. Nobody waits while a slot is free: the share binds only under contention.
+/// lowest counter of those in it, so time out of it earns no credit; one that left ahead of the others comes back where
+/// it would be had it stayed. Nobody waits while a slot is free: the share binds only under contention.
 /// <para>
 /// It also bounds what a user may hold in the worker (<see cref="TryHold"/>): of the consumer slots
 /// (<c>Worker:ConcurrentMessageLimit</c> less <see cref="FairShareOptions.ReservedSlots"/> for newcomers), those the
@@ -19,9 +19,9 @@ namespace Vocab.Worker.FairShare;
 /// message over that bound is parked on a delay queue, so a burst leaves the shared input queue at once instead of
 /// standing in front of everyone else's messages, while each user keeps enough messages at hand to use its share.
 /// </para>
-/// State exists only for users with messages held, waiting or in flight here (and, for a minute, how far ahead a user
-/// that left was): bounded by the worker's concurrency and the turns it gives, and nothing to recover when a worker
-/// dies (its held messages go back to the broker).
+/// State exists only for users with messages held, waiting or in flight here (and the counter of a user that left ahead
+/// of the others, until they catch up): bounded by the worker's concurrency and the turns it gives, and nothing to
+/// recover when a worker dies (its held messages go back to the broker).
 /// </summary>
 public sealed class FairShareScheduler
 {
@@ -32,19 +32,24 @@ public sealed class FairShareScheduler
     // to a second after it: its user still has messages parked until then, and the broker's own delay.
     private static readonly TimeSpan ParkedGrace = TimeSpan.FromSeconds(2);
 
-    // How long a user that leaves having been served more than the others is remembered for it: coming back within this
-    // time, it starts where it would be had it stayed, so sending one request at a time (forgotten between them) escapes
-    // no charge.
-    private static readonly TimeSpan DebtMemory = TimeSpan.FromSeconds(60);
+    // How long at most a user that left ahead of the others is remembered for it (until then, until the others catch up):
+    // coming back, it starts where it would be had it stayed, so sending one request at a time (forgotten between them)
+    // escapes no charge, however large each.
+    private static readonly TimeSpan DebtMemory = TimeSpan.FromHours(1);
+
+    // A backstop on the users remembered: each got ahead with turns of its own, so this is hours of a worker's turns.
+    private const int MaxRemembered = 100_000;
 
     // Until calls were timed: a typical chat completion.
     private static readonly TimeSpan InitialCallTime = TimeSpan.FromMilliseconds(500);
     private readonly Lock _lock = new();
     private readonly Dictionary<string, UserShare> _users = new(StringComparer.Ordinal);
     // Users forgotten while ahead of the others: their settled counter, and when (a timestamp). Coming back, such a user is
-    // lifted to the lowest counter in line as if it had stayed (it starts at the higher of the two). Only a user that
-    // had turns gets ahead, so these are bounded by the users given turns in DebtMemory.
+    // lifted to the lowest counter in line as if it had stayed (it starts at the higher of the two). Dropped once the
+    // others have caught up, after DebtMemory, or beyond MaxRemembered.
     private readonly Dictionary<string, (double Counter, long At)> _remembered = new(StringComparer.Ordinal);
+    // Where a user joining an empty line starts: the counter of the last user to leave the line (the Virtual Token
+    // Counter's rule), or of the last user forgotten when nobody was in line.
     private double _lastLiftTarget;
     private readonly bool _enabled;
     private readonly int _capacity;
@@ -163,8 +168,8 @@ public sealed class FairShareScheduler
         {
             user = Enter(who);
             if (_free > 0 && _waiting == 0)
-                return Task.FromResult(Grant(user, estimatedTokens));
-            waiter = new Waiter(estimatedTokens, _arrivals++);
+                return Task.FromResult(Grant(user, who.Weight, estimatedTokens));
+            waiter = new Waiter(estimatedTokens, who.Weight, _arrivals++);
             user.Waiters.AddLast(waiter);
             _waiting++;
         }
@@ -284,42 +289,35 @@ public sealed class FairShareScheduler
         return user;
     }
 
-    // Where a user joining the line starts, or is lifted to: the lowest settled counter of the others in line or in a call
-    // (a charge still running may yet be corrected down); with none, of those holding messages; with neither, where the
-    // last one to leave was (FromOthers false). Idle time earns no credit, and a newcomer is served next.
+    // Where a user joining the line starts, or is lifted to: the lowest settled counter of the others in line (FromOthers;
+    // settled: a charge still running may yet be corrected down, and a newcomer must not start above it), or, with
+    // nobody in line, where the last one to leave it was. Only users in line count: the counter of one that is only in
+    // a call stands still while the call runs (ten seconds or more), and newcomers starting there would be credited
+    // with everything served meanwhile. Idle time earns no credit, and a newcomer is served next.
     private (double Target, bool FromOthers) LiftTarget(UserShare? except)
     {
-        var competing = double.MaxValue;
-        var holding = double.MaxValue;
+        var lowest = double.MaxValue;
         foreach (var other in _users.Values)
         {
-            if (other == except)
-                continue;
-            var settled = other.Counter - other.Pending;
-            if (other.Waiters.Count > 0 || other.InFlight > 0)
-                competing = Math.Min(competing, settled);
-            else if (other.Held > 0)
-                holding = Math.Min(holding, settled);
+            if (other != except && other.Waiters.Count > 0 && other.Counter - other.Pending < lowest)
+                lowest = other.Counter - other.Pending;
         }
-        if (competing != double.MaxValue)
-            _lastLiftTarget = competing;
-        else if (holding != double.MaxValue)
-            _lastLiftTarget = holding;
-        else
-            return (_lastLiftTarget, false);
-        return (_lastLiftTarget, true);
+        return lowest == double.MaxValue ? (_lastLiftTarget, false) : (lowest, true);
     }
 
     // Charged at the start what calls have used lately (the request's reservation is an upper bound, often several
     // times the truth, and would make a running call weigh more than its tokens), corrected when it settles.
-    private LlmTurn Grant(UserShare user, long estimatedTokens)
+    // At the weight of the message the turn is for (a user's weight changes with the token it presents).
+    private LlmTurn Grant(UserShare user, int weight, long estimatedTokens)
     {
         _free--;
         user.InFlight++;
         var charge = _callTokens > 0 ? (long)Math.Ceiling(_callTokens) : estimatedTokens;
-        user.Counter += (double)charge / user.Weight;
-        user.Pending += (double)charge / user.Weight;
-        return new LlmTurn(this, user, charge, user.Weight, _time.GetTimestamp());
+        user.Counter += (double)charge / weight;
+        user.Pending += (double)charge / weight;
+        if (user.Waiters.Count == 0)
+            _lastLiftTarget = user.Counter - user.Pending;
+        return new LlmTurn(this, user, charge, weight, _time.GetTimestamp());
     }
 
     private void Dispatch()
@@ -330,7 +328,7 @@ public sealed class FairShareScheduler
             var waiter = next.Waiters.First!.Value;
             next.Waiters.RemoveFirst();
             _waiting--;
-            var turn = Grant(next, waiter.EstimatedTokens);
+            var turn = Grant(next, waiter.Weight, waiter.EstimatedTokens);
             // Continuations run asynchronously (outside this lock); a waiter that gave up meanwhile hands its slot on.
             if (!waiter.Turn.TrySetResult(turn))
             {
@@ -379,7 +377,7 @@ public sealed class FairShareScheduler
     }
 
     // Kept while it has anything here, parked messages due back, or a recent demand (a backlog still in the queue). One
-    // forgotten ahead of the others is remembered for how far ahead it was (see DebtMemory).
+    // forgotten ahead of the others is remembered (see DebtMemory); the last one here sets where the next starts.
     private void ForgetIfIdle(UserShare user, (double Target, bool FromOthers)? liftTarget = null)
     {
         if (user.Held != 0 || user.InFlight != 0 || user.Waiters.Count != 0 || HasParked(user) || DemandOf(user, _time.GetTimestamp()) >= 0.5)
@@ -390,7 +388,7 @@ public sealed class FairShareScheduler
         if (!fromOthers)
             // The last one here: where the next to come starts (the Virtual Token Counter's last client to leave).
             _lastLiftTarget = Math.Max(_lastLiftTarget, settled);
-        else if (settled > target)
+        else if (settled > target && _remembered.Count < MaxRemembered)
             _remembered[user.UserId] = (settled, _time.GetTimestamp());
     }
 
@@ -404,12 +402,12 @@ public sealed class FairShareScheduler
             ForgetIfIdle(user, liftTarget);
         foreach (var (userId, left) in _remembered.ToList())
         {
-            if (_time.GetElapsedTime(left.At) > DebtMemory)
+            if (left.Counter <= liftTarget.Target || _time.GetElapsedTime(left.At) > DebtMemory)
                 _remembered.Remove(userId);
         }
     }
 
-    internal sealed record Waiter(long EstimatedTokens, long Arrival)
+    internal sealed record Waiter(long EstimatedTokens, int Weight, long Arrival)
     {
         public TaskCompletionSource<LlmTurn> Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -384,6 +384,136 @@ public sealed class FairShareSchedulerTests
     }
 
     [Fact]
+    public async Task ANewcomer_StartsLevelWithThoseInLine_NotWithAUserOnlyInALongCall()
+    {
+        // Two slots. "victim" is backlogged; "holder" joins and keeps its turn 10 s (a copy waiting for another
+        // delivery) while the victim is served 50 calls on the other slot; then "newcomer" arrives with a backlog. The
+        // holder's counter stood still during its call: a newcomer starting there took the next 20 turns.
+        var scheduler = Scheduler(slots: 2);
+        var victim = new ShareKey("victim", 1);
+        var holder = new ShareKey("holder", 1);
+        var newcomer = new ShareKey("newcomer", 1);
+        using var victimHolds = scheduler.TryHold(victim);
+        await CallAloneAsync(scheduler, victim, times: 20);
+        var first = await scheduler.EnterAsync(victim, Tokens, default);
+        var running = await scheduler.EnterAsync(victim, Tokens, default);
+        var victimWaiting = new Queue<Task<LlmTurn>>(Enumerable.Range(0, 200).Select(_ => scheduler.EnterAsync(victim, Tokens, default)));
+        using var holderHolds = scheduler.TryHold(holder);
+        var holding = scheduler.EnterAsync(holder, Tokens, default);
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        first.Settle(Tokens, called: true);
+        first.Dispose();
+        using var held = await holding;
+        for (var i = 0; i < 50; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            running = await victimWaiting.Dequeue();
+        }
+
+        using var newcomerHolds = scheduler.TryHold(newcomer);
+        var newcomerWaiting = new Queue<Task<LlmTurn>>(Enumerable.Range(0, 40).Select(_ => scheduler.EnterAsync(newcomer, Tokens, default)));
+        var newcomerTurns = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            var fromNewcomer = newcomerWaiting.Peek().IsCompleted;
+            running = await (fromNewcomer ? newcomerWaiting : victimWaiting).Dequeue();
+            newcomerTurns += fromNewcomer ? 1 : 0;
+        }
+
+        Assert.InRange(newcomerTurns, 8, 12);
+    }
+
+    [Fact]
+    public async Task AUserFarAhead_IsRememberedUntilTheOthersCatchUp_NotForAMinuteOnly()
+    {
+        // One slot. "heavy" makes one call of 100,000 tokens, then is away 61 s while "victim" is served 305 calls of 300
+        // (91,500 tokens): back, it is still 8,000 ahead and waits about 27 calls. Remembered for 60 s only, it was
+        // served next.
+        var scheduler = Scheduler(slots: 1);
+        var victim = new ShareKey("victim", 1);
+        var heavy = new ShareKey("heavy", 1);
+        using var victimHolds = scheduler.TryHold(victim);
+        await CallAloneAsync(scheduler, victim, times: 20);
+        var running = await scheduler.EnterAsync(victim, Tokens, default);
+        var victimWaiting = new Queue<Task<LlmTurn>>(Enumerable.Range(0, 400).Select(_ => scheduler.EnterAsync(victim, Tokens, default)));
+        using (scheduler.TryHold(heavy))
+        {
+            var heavyTurn = scheduler.EnterAsync(heavy, Tokens, default);
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            using var call = await heavyTurn;
+            _time.Advance(TimeSpan.FromSeconds(10));
+            call.Settle(100_000, called: true);
+        }
+        running = await victimWaiting.Dequeue();
+        for (var i = 0; i < 305; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            running = await victimWaiting.Dequeue();
+        }
+
+        using var back = scheduler.TryHold(heavy);
+        var backTurn = scheduler.EnterAsync(heavy, Tokens, default);
+        var victimTurns = 0;
+        while (victimWaiting.Count > 0)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            if (backTurn.IsCompleted)
+                break;
+            running = await victimWaiting.Dequeue();
+            victimTurns++;
+        }
+
+        Assert.InRange(victimTurns, 20, 32);
+    }
+
+    [Fact]
+    public async Task AWaitingTurn_IsChargedAtTheWeightOfItsOwnMessage()
+    {
+        // One slot. "switcher" queues 20 calls under a free token (weight 1), then presents a premium one (weight 3) for
+        // another message: its queued calls are the free token's, charged at weight 1, and share 1:1 with "victim" rather
+        // than 3:1 (as when each grant took the user's latest weight).
+        var scheduler = Scheduler(slots: 1);
+        var victim = new ShareKey("victim", 1);
+        var asFree = new ShareKey("switcher", 1);
+        var asPremium = new ShareKey("switcher", 3);
+        using var victimHolds = scheduler.TryHold(victim);
+        using var switcherHolds = scheduler.TryHold(asFree);
+        var running = await scheduler.EnterAsync(victim, Tokens, default);
+        var waiting = new List<(string Who, Task<LlmTurn> Turn)>();
+        for (var i = 0; i < 20; i++)
+        {
+            waiting.Add(("switcher", scheduler.EnterAsync(asFree, Tokens, default)));
+            waiting.Add(("victim", scheduler.EnterAsync(victim, Tokens, default)));
+        }
+        using var premiumHolds = scheduler.TryHold(asPremium);
+
+        var switcherTurns = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            var next = waiting.First(w => w.Turn.IsCompleted);
+            waiting.Remove(next);
+            running = await next.Turn;
+            switcherTurns += next.Who == "switcher" ? 1 : 0;
+        }
+
+        Assert.InRange(switcherTurns, 8, 12);
+    }
+
+    [Fact]
     public void Holds_UsersWithAFewMessagesParkedEach_ReserveWhatTheyUsedLately_NotTheirWholeShare()
     {
         // 512 consumer slots, 4 reserved, 16 turns. 63 relayed identities each held a message, then had 120 parked (their
