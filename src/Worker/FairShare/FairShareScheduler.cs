@@ -234,30 +234,30 @@ public sealed class FairShareScheduler
 
     internal TimeProvider Time => _time;
 
-    // The shared consumer slots the others are not entitled to: each user with messages here or parked is entitled to its
-    // weighted share, or to its demand if that is less (what it holds, or how many of its messages arrived lately,
-    // whichever is more). Users holding nothing that arrived lately (a light user between requests) keep room for their
-    // next messages, as many as there are LLM turns between them all: counted each, users whose messages pass through in
-    // a moment (copies of answered requests, refusals) would leave a backlogged user one message while turns sit free.
-    // Alone, a user may hold everything; a backlogged user keeps its share even while its messages are parked.
+    // The shared consumer slots the others are not entitled to. Each other user is entitled to what it holds, up to its
+    // weighted share among the users with messages here or parked; beyond that, room for the messages it is likely to
+    // bring next (its recent arrivals, up to its share: a light user between requests, a backlogged user whose messages
+    // are parked or still queued), as many as there are LLM turns between them all. Counted each, that room let a crowd
+    // of users passing through (copies of answered requests, refusals, one message parked each) leave a backlogged user
+    // a handful of messages while turns sat free. Alone, a user may hold everything.
     private int BoundOf(UserShare user, long now)
     {
         var totalWeight = WeightWith(user);
-        var othersUse = 0.0;
-        var passingThrough = 0.0;
+        var othersHold = 0.0;
+        var othersNext = 0.0;
         foreach (var other in _users.Values)
         {
             if (other == user)
                 continue;
-            // What it used lately, not its whole share for messages merely parked: relayed identities parking a few
-            // messages each would otherwise pin a backlogged user to a handful (their returns count as its demand).
-            if (HasMessages(other))
-                othersUse += Math.Min(Math.Max(other.Held, DemandOf(other, now)), _capacity * (double)other.Weight / totalWeight);
-            else if (DemandOf(other, now) is var demand and >= 0.5)
-                passingThrough += demand;
+            var demand = DemandOf(other, now);
+            if (!HasMessages(other) && demand < 0.5)
+                continue;
+            var share = HasMessages(other) ? _capacity * (double)other.Weight / totalWeight : _capacity;
+            var holds = Math.Min(other.Held, share);
+            othersHold += holds;
+            othersNext += Math.Min(Math.Max(other.Held, demand), share) - holds;
         }
-        othersUse += Math.Min(passingThrough, _turns);
-        return Math.Max(1, (int)Math.Floor(_capacity - othersUse + 1e-9));
+        return Math.Max(1, (int)Math.Floor(_capacity - othersHold - Math.Min(othersNext, _turns) + 1e-9));
     }
 
     private bool HasMessages(UserShare user) => user.Held > 0 || HasParked(user);

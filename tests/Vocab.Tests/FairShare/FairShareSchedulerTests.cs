@@ -527,8 +527,27 @@ public sealed class FairShareSchedulerTests
                 scheduler.ParkUntil(relayed, due: null);
         }
 
-        // Each is entitled to what it used lately (one message): the shared 508 less 63.
-        Assert.Equal(508 - 63, HoldAll(scheduler, new ShareKey("backlogged", 1)));
+        // Holding nothing, they are entitled to room for their next messages only, at most one per LLM turn between them.
+        Assert.Equal(508 - 16, HoldAll(scheduler, new ShareKey("backlogged", 1)));
+    }
+
+    [Fact]
+    public void Holds_ManyUsersWithAMessageParkedAndRecentArrivals_KeepNoMoreRoomThanTheLlmTurns()
+    {
+        // 512 consumer slots, 4 reserved, 16 turns. 127 relayed identities each had 4 messages pass through in a moment
+        // (copies of an answered request) and one parked. Each counted for its recent arrivals up to its share (3.97 of
+        // 508 among 128), they left a backlogged user 3 messages while 13 of 16 turns sat free.
+        var scheduler = Scheduler(slots: 16, consumerSlots: 512, reserved: 4);
+        for (var i = 0; i < 127; i++)
+        {
+            var relayed = new ShareKey($"relay-{i}", 1);
+            for (var copy = 0; copy < 4; copy++)
+                scheduler.TryHold(relayed)!.Dispose();
+            scheduler.ParkUntil(relayed, due: null);
+        }
+
+        // They hold nothing: the room kept for their next messages is at most one per LLM turn.
+        Assert.Equal(508 - 16, HoldAll(scheduler, new ShareKey("backlogged", 1)));
     }
 
     private static int HoldAll(FairShareScheduler scheduler, ShareKey who)
