@@ -15,6 +15,7 @@ public sealed class RequestLoad(IBusControl publisher, string apiKey, Stopwatch 
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan SendMargin = TimeSpan.FromSeconds(10);
     private readonly ConcurrentQueue<TimeSpan> _answerTimes = new();
     private int _resends;
 
@@ -55,6 +56,9 @@ public sealed class RequestLoad(IBusControl publisher, string apiKey, Stopwatch 
         {
             try
             {
+                // Bounded as a whole: a send caught on a channel that went with its node never completes, and the request
+                // timeout starts only once the send has (seen: four requests waiting for ever after a node stopped).
+                using var abandon = new CancellationTokenSource(RequestTimeout + SendMargin);
                 var response = await client.GetResponse<VocabularyGenerated, GenerateVocabularyRejected>(request, x => x.UseExecute(c =>
                 {
                     c.UseApiKey(apiKey);
@@ -62,7 +66,7 @@ public sealed class RequestLoad(IBusControl publisher, string apiKey, Stopwatch 
                     // same setting, so it is cleared here, after it was set): a copy still queued when its resend goes out
                     // is answered too, from the store, instead of expiring into the error queue on a slow machine.
                     c.TimeToLive = null;
-                }));
+                }), abandon.Token).WaitAsync(RequestTimeout + SendMargin + SendMargin);
                 if (response.Is(out Response<VocabularyGenerated>? generated))
                 {
                     Answers[request.RequestId] = generated.Message;

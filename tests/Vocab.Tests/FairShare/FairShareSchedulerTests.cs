@@ -225,19 +225,7 @@ public sealed class FairShareSchedulerTests
             waiting.Add((trickler, scheduler.EnterAsync(trickler, Tokens, default)));
             waiting.Add((victim, scheduler.EnterAsync(victim, Tokens, default)));
         }
-        var tricklerTurns = 0;
-        for (var i = 0; i < 20; i++)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(200));
-            running.Settle(Tokens, called: true);
-            running.Dispose();
-            var next = waiting.Single(w => w.Turn.IsCompleted);
-            waiting.Remove(next);
-            running = await next.Turn;
-            tricklerTurns += next.Who == trickler ? 1 : 0;
-        }
-
-        Assert.InRange(tricklerTurns, 8, 12);
+        Assert.InRange(await TurnsOfAsync(running, waiting, trickler, turns: 20), 8, 12);
         previous?.Dispose();
     }
 
@@ -260,18 +248,7 @@ public sealed class FairShareSchedulerTests
         {
             using var hold = scheduler.TryHold(heavy);
             var heavyTurn = scheduler.EnterAsync(heavy, Tokens, default);
-            var victimTurns = 0;
-            while (true)
-            {
-                _time.Advance(TimeSpan.FromMilliseconds(200));
-                running.Settle(Tokens, called: true);
-                running.Dispose();
-                if (heavyTurn.IsCompleted)
-                    break;
-                running = await victimWaiting.Dequeue();
-                victimTurns++;
-            }
-            victimTurnsBefore.Add(victimTurns);
+            victimTurnsBefore.Add(await VictimTurnsBeforeAsync(running, victimWaiting, heavyTurn));
             var call = await heavyTurn;
             _time.Advance(TimeSpan.FromSeconds(5));
             call.Settle(8_000, called: true);
@@ -325,19 +302,8 @@ public sealed class FairShareSchedulerTests
 
         using var heavyHolds = scheduler.TryHold(heavy);
         var heavyTurn = scheduler.EnterAsync(heavy, Tokens, default);
-        var victimTurns = 0;
-        while (!heavyTurn.IsCompleted && victimWaiting.Count > 0)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(200));
-            running.Settle(Tokens, called: true);
-            running.Dispose();
-            if (heavyTurn.IsCompleted)
-                break;
-            running = await victimWaiting.Dequeue();
-            victimTurns++;
-        }
 
-        Assert.InRange(victimTurns, 0, 2);
+        Assert.InRange(await VictimTurnsBeforeAsync(running, victimWaiting, heavyTurn), 0, 2);
     }
 
     [Fact]
@@ -368,19 +334,7 @@ public sealed class FairShareSchedulerTests
             waiting.Add(("switcher", scheduler.EnterAsync(asFree, Tokens, default)));
             waiting.Add(("victim", scheduler.EnterAsync(victim, Tokens, default)));
         }
-        var switcherTurns = 0;
-        for (var i = 0; i < 20; i++)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(200));
-            running.Settle(Tokens, called: true);
-            running.Dispose();
-            var next = waiting.Single(w => w.Turn.IsCompleted);
-            waiting.Remove(next);
-            running = await next.Turn;
-            switcherTurns += next.Who == "switcher" ? 1 : 0;
-        }
-
-        Assert.InRange(switcherTurns, 8, 12);
+        Assert.InRange(await TurnsOfAsync(running, waiting, "switcher", turns: 20), 8, 12);
     }
 
     [Fact]
@@ -462,19 +416,8 @@ public sealed class FairShareSchedulerTests
 
         using var back = scheduler.TryHold(heavy);
         var backTurn = scheduler.EnterAsync(heavy, Tokens, default);
-        var victimTurns = 0;
-        while (victimWaiting.Count > 0)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(200));
-            running.Settle(Tokens, called: true);
-            running.Dispose();
-            if (backTurn.IsCompleted)
-                break;
-            running = await victimWaiting.Dequeue();
-            victimTurns++;
-        }
 
-        Assert.InRange(victimTurns, 20, 32);
+        Assert.InRange(await VictimTurnsBeforeAsync(running, victimWaiting, backTurn), 20, 32);
     }
 
     [Fact]
@@ -498,19 +441,7 @@ public sealed class FairShareSchedulerTests
         }
         using var premiumHolds = scheduler.TryHold(asPremium);
 
-        var switcherTurns = 0;
-        for (var i = 0; i < 20; i++)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(200));
-            running.Settle(Tokens, called: true);
-            running.Dispose();
-            var next = waiting.First(w => w.Turn.IsCompleted);
-            waiting.Remove(next);
-            running = await next.Turn;
-            switcherTurns += next.Who == "switcher" ? 1 : 0;
-        }
-
-        Assert.InRange(switcherTurns, 8, 12);
+        Assert.InRange(await TurnsOfAsync(running, waiting, "switcher", turns: 20), 8, 12);
     }
 
     [Fact]
@@ -697,6 +628,41 @@ public sealed class FairShareSchedulerTests
     }
 
     // Calls of 200 ms using Tokens, one after the other: the scheduler learns a call's time and tokens from them.
+    // One slot, calls of 200 ms and 300 tokens: serves the next `turns` turns, the first from `running` ending, and says
+    // how many went to `who`.
+    private async Task<int> TurnsOfAsync<TWho>(LlmTurn running, List<(TWho Who, Task<LlmTurn> Turn)> waiting, TWho who, int turns)
+    {
+        var theirs = 0;
+        for (var i = 0; i < turns; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            var next = waiting.Single(w => w.Turn.IsCompleted);
+            waiting.Remove(next);
+            running = await next.Turn;
+            theirs += EqualityComparer<TWho>.Default.Equals(next.Who, who) ? 1 : 0;
+        }
+        return theirs;
+    }
+
+    // One slot, calls of 200 ms and 300 tokens: ends the victim's `running` call and serves its queued ones until the slot
+    // that frees goes to `other`; says how many of the victim's went first.
+    private async Task<int> VictimTurnsBeforeAsync(LlmTurn running, Queue<Task<LlmTurn>> victimWaiting, Task<LlmTurn> other)
+    {
+        var victimTurns = 0;
+        while (true)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            running.Settle(Tokens, called: true);
+            running.Dispose();
+            if (other.IsCompleted || victimWaiting.Count == 0)
+                return victimTurns;
+            running = await victimWaiting.Dequeue();
+            victimTurns++;
+        }
+    }
+
     private async Task CallAloneAsync(FairShareScheduler scheduler, ShareKey who, int times)
     {
         for (var i = 0; i < times; i++)
