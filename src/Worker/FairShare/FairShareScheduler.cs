@@ -250,9 +250,10 @@ public sealed class FairShareScheduler
             if (other == user)
                 continue;
             var demand = DemandOf(other, now);
-            if (!HasMessages(other) && demand < 0.5)
+            var hasMessages = HasMessages(other);
+            if (!hasMessages && demand < 0.5)
                 continue;
-            var share = HasMessages(other) ? _capacity * (double)other.Weight / totalWeight : _capacity;
+            var share = hasMessages ? _capacity * (double)other.Weight / totalWeight : _capacity;
             var holds = Math.Min(other.Held, share);
             othersHold += holds;
             othersNext += Math.Min(Math.Max(other.Held, demand), share) - holds;
@@ -396,7 +397,7 @@ public sealed class FairShareScheduler
     private void Sweep()
     {
         _holdsSinceSweep = 0;
-        // The same for every idle user: it counts only those in line, in a call or holding messages.
+        // The same for every idle user: it counts only those in line, and an idle user is not.
         var liftTarget = LiftTarget(except: null);
         foreach (var user in _users.Values.ToList())
             ForgetIfIdle(user, liftTarget);
