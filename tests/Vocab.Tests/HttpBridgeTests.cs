@@ -223,12 +223,13 @@ public sealed class HttpBridgeTests(BridgeFixture fixture) : IClassFixture<Bridg
         var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var impostor = fixture.Publisher.ConnectReceiveEndpoint(queue, e => e.Handler<GenerateVocabulary>(async context =>
         {
+            // Marked before it answers: the bridge can turn the answer into its 503 before this handler resumes.
+            answered.TrySetResult();
             await context.RespondAsync(new VocabularyGenerated
             {
                 RequestId = Guid.NewGuid(), VideoId = context.Message.VideoId, UserId = "someone-else",
                 Items = [new VocabularyItem { Word = "secret-word", Meaning = "x" }],
             });
-            answered.TrySetResult();
         }));
         await impostor.Ready;
         try
